@@ -1,0 +1,295 @@
+/**
+ * TFRecord files, byte-compatible with TensorFlow's RecordWriter/RecordReader.
+ *
+ * Each record on disk (after optional GZIP/ZLIB decompression of the whole stream):
+ *   uint64 LE length | uint32 LE masked CRC32C(length bytes) | data | uint32 LE masked CRC32C(data)
+ *
+ * Offsets in error messages count bytes of the (decompressed) record stream.
+ */
+import { createReadStream, createWriteStream, readFileSync, promises as fsp } from 'node:fs';
+import { once } from 'node:events';
+import zlib from 'node:zlib';
+import type { Readable, Writable } from 'node:stream';
+import { maskedCrc32c } from './crc32c.js';
+import { fileError } from '../errors.js';
+import { tempPathFor, writeFileAtomic, writeFileAtomicSync } from '../util/atomic-write.js';
+
+export type TFRecordCompression = 'none' | 'gzip' | 'zlib';
+
+export interface TFRecordReadOptions {
+  /** How the file is compressed; 'auto' (default) looks at the first bytes. */
+  compression?: TFRecordCompression | 'auto';
+  /** Skip corrupt records (with a warning) instead of throwing. After a bad length header or a
+   *  truncated record nothing later in the file can be trusted, so the rest of that file is skipped. */
+  skipCorrupt?: boolean;
+  /** Receives skip warnings; default prints `warning: …` on stderr. */
+  onWarning?: (message: string) => void;
+}
+
+export interface TFRecordWriteOptions {
+  compression?: TFRecordCompression;
+}
+
+const HEADER_BYTES = 12;
+const FOOTER_BYTES = 4;
+/** A length above this is surely a corrupt header (TF has no such limit, but JS buffers do). */
+const MAX_RECORD_BYTES = 2 ** 31 - 1;
+
+/** The on-disk framing of one record (before compression). */
+export function frameRecord(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + data.length + FOOTER_BYTES);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(data.length), true);
+  view.setUint32(8, maskedCrc32c(out.subarray(0, 8)), true);
+  out.set(data, HEADER_BYTES);
+  view.setUint32(HEADER_BYTES + data.length, maskedCrc32c(data), true);
+  return out;
+}
+
+/** All records framed and concatenated (uncompressed). */
+export function encodeTFRecords(records: Iterable<Uint8Array>): Uint8Array {
+  const parts = Array.from(records, frameRecord);
+  return Buffer.concat(parts);
+}
+
+function compressSync(bytes: Uint8Array, compression: TFRecordCompression): Uint8Array {
+  if (compression === 'gzip') return zlib.gzipSync(bytes);
+  if (compression === 'zlib') return zlib.deflateSync(bytes);
+  return bytes;
+}
+
+/** Writes a whole TFRecord file at once (atomically). */
+export function writeTFRecordFileSync(file: string, records: Iterable<Uint8Array>, opts: TFRecordWriteOptions = {}): void {
+  writeFileAtomicSync(file, compressSync(encodeTFRecords(records), opts.compression ?? 'none'));
+}
+
+export async function writeTFRecordFile(file: string, records: Iterable<Uint8Array>, opts: TFRecordWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(file, compressSync(encodeTFRecords(records), opts.compression ?? 'none'));
+}
+
+/**
+ * Streams records into a file: `await writer.write(bytes)` … `await writer.close()`.
+ * The file appears (atomically renamed from a temporary name) only on close; `abort()` removes it.
+ */
+export class TFRecordWriter {
+  private readonly tmp: string;
+  private readonly fileStream: Writable;
+  private readonly sink: Writable;
+  private failure: Error | undefined;
+  private closed = false;
+  count = 0;
+
+  constructor(readonly file: string, opts: TFRecordWriteOptions = {}) {
+    this.tmp = tempPathFor(file);
+    this.fileStream = createWriteStream(this.tmp);
+    const compression = opts.compression ?? 'none';
+    if (compression === 'none') {
+      this.sink = this.fileStream;
+    } else {
+      const z = compression === 'gzip' ? zlib.createGzip() : zlib.createDeflate();
+      z.pipe(this.fileStream);
+      z.on('error', (e) => (this.failure ??= e));
+      this.sink = z;
+    }
+    this.fileStream.on('error', (e) => (this.failure ??= e));
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error(`${this.file}: write after close`);
+    if (this.failure) throw this.failure;
+    this.count++;
+    if (!this.sink.write(frameRecord(data))) await once(this.sink, 'drain');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const finished = once(this.fileStream, 'close');
+    this.sink.end();
+    await finished;
+    if (this.failure) {
+      await fsp.rm(this.tmp, { force: true });
+      throw this.failure;
+    }
+    await fsp.rename(this.tmp, this.file);
+  }
+
+  async abort(): Promise<void> {
+    this.closed = true;
+    this.sink.destroy();
+    this.fileStream.destroy();
+    await fsp.rm(this.tmp, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------- reading
+
+function defaultWarn(message: string): void {
+  console.warn(`warning: ${message}`);
+}
+
+/** Decides the compression of a file from its first bytes (a valid plain header wins). */
+export function detectCompression(head: Uint8Array): TFRecordCompression {
+  if (head.length >= HEADER_BYTES) {
+    const view = new DataView(head.buffer, head.byteOffset, head.length);
+    if (maskedCrc32c(head.subarray(0, 8)) === view.getUint32(8, true)) return 'none';
+  }
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 2 && (head[0] & 0x0f) === 8 && ((head[0] << 8) | head[1]) % 31 === 0) return 'zlib';
+  return 'none';
+}
+
+/**
+ * Parses framed records from an in-memory buffer. Used by the sync API and by the stream reader
+ * for each batch of bytes it holds; returns where parsing stopped (start of an incomplete record).
+ */
+class RecordParser {
+  offset = 0; // stream offset of buf[0]
+  stopped = false;
+  constructor(
+    private readonly file: string,
+    private readonly opts: TFRecordReadOptions,
+  ) {}
+
+  private corrupt(problem: string, at: number, fatalForFile: boolean): void {
+    const message = `${problem} at offset ${at}`;
+    if (!this.opts.skipCorrupt) throw fileError(this.file, message);
+    (this.opts.onWarning ?? defaultWarn)(
+      `${this.file}: ${message}; ${fatalForFile ? 'skipping the rest of the file' : 'skipping the record'}`,
+    );
+    if (fatalForFile) this.stopped = true;
+  }
+
+  /** Pulls complete records out of buf; returns how many bytes were consumed. */
+  parse(buf: Uint8Array, out: Uint8Array[]): number {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    let pos = 0;
+    while (!this.stopped && buf.length - pos >= HEADER_BYTES) {
+      const at = this.offset + pos;
+      const length = view.getBigUint64(pos, true);
+      if (maskedCrc32c(buf.subarray(pos, pos + 8)) !== view.getUint32(pos + 8, true)) {
+        this.corrupt('corrupt record length (CRC mismatch)', at, true);
+        break;
+      }
+      if (length > BigInt(MAX_RECORD_BYTES)) {
+        this.corrupt(`record length ${length} too large`, at, true);
+        break;
+      }
+      const n = Number(length);
+      if (buf.length - pos < HEADER_BYTES + n + FOOTER_BYTES) break;
+      const data = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + n);
+      const stored = view.getUint32(pos + HEADER_BYTES + n, true);
+      pos += HEADER_BYTES + n + FOOTER_BYTES;
+      if (maskedCrc32c(data) !== stored) {
+        this.corrupt('corrupt record data (CRC mismatch)', at, false);
+        continue;
+      }
+      out.push(data.slice());
+    }
+    this.offset += pos;
+    return pos;
+  }
+
+  finish(leftover: number): void {
+    if (!this.stopped && leftover > 0) this.corrupt(`truncated record (${leftover} trailing bytes)`, this.offset, true);
+  }
+}
+
+function decompressSync(file: string, bytes: Uint8Array, compression: TFRecordCompression): Uint8Array {
+  try {
+    if (compression === 'gzip') return zlib.gunzipSync(bytes);
+    if (compression === 'zlib') return zlib.inflateSync(bytes);
+  } catch (e) {
+    throw fileError(file, `bad ${compression.toUpperCase()} data (${(e as Error).message})`);
+  }
+  return bytes;
+}
+
+/** Splits a whole TFRecord byte stream (already decompressed) into records, checking every CRC. */
+export function decodeTFRecords(bytes: Uint8Array, opts: TFRecordReadOptions & { file?: string } = {}): Uint8Array[] {
+  const parser = new RecordParser(opts.file ?? 'tfrecord', opts);
+  const out: Uint8Array[] = [];
+  const used = parser.parse(bytes, out);
+  parser.finish(bytes.length - used);
+  return out;
+}
+
+/** Reads a whole (small) TFRecord file into memory. */
+export function readTFRecordFileSync(file: string, opts: TFRecordReadOptions = {}): Uint8Array[] {
+  const raw = readFileSync(file);
+  const compression = opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(raw);
+  return decodeTFRecords(decompressSync(file, raw, compression), { ...opts, file });
+}
+
+async function readHead(file: string): Promise<Uint8Array> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(HEADER_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, HEADER_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Streams the records of a TFRecord file without loading it whole. Each yielded array is a copy
+ * the caller may keep.
+ */
+export async function* readTFRecords(file: string, opts: TFRecordReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const compression =
+    opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(await readHead(file));
+  const fileStream = createReadStream(file, { highWaterMark: 1 << 20 });
+  let source: Readable = fileStream;
+  if (compression !== 'none') {
+    const z = compression === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
+    fileStream.on('error', (e) => z.destroy(e));
+    source = fileStream.pipe(z);
+  }
+  const parser = new RecordParser(file, opts);
+  let pending: Uint8Array = new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let chunkBytes = 0;
+  let needed = HEADER_BYTES;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      chunkBytes += chunk.length;
+      // Wait until a whole record is buffered: avoids re-copying big records once per chunk.
+      if (pending.length + chunkBytes < needed) continue;
+      pending = pending.length ? Buffer.concat([pending, ...chunks]) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      chunks.length = 0;
+      chunkBytes = 0;
+      const out: Uint8Array[] = [];
+      const used = parser.parse(pending, out);
+      pending = pending.subarray(used);
+      needed = nextNeed(pending);
+      for (const r of out) yield r;
+      if (parser.stopped) return;
+    }
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && String((e as NodeJS.ErrnoException).code).startsWith('Z_')) {
+      throw fileError(file, `bad ${compression.toUpperCase()} data (${e.message})`);
+    }
+    throw e;
+  } finally {
+    fileStream.destroy();
+    source.destroy();
+  }
+  const rest = chunks.length ? Buffer.concat([pending, ...chunks]) : pending;
+  const out: Uint8Array[] = [];
+  const used = parser.parse(rest, out);
+  for (const r of out) yield r;
+  parser.finish(rest.length - used);
+}
+
+/** How many bytes the parser needs before it can make progress on `pending`. */
+function nextNeed(pending: Uint8Array): number {
+  if (pending.length < HEADER_BYTES) return HEADER_BYTES;
+  const view = new DataView(pending.buffer, pending.byteOffset, HEADER_BYTES);
+  const length = view.getBigUint64(0, true);
+  // A corrupt header: the parser reports it as soon as it sees it.
+  if (maskedCrc32c(pending.subarray(0, 8)) !== view.getUint32(8, true)) return HEADER_BYTES;
+  if (length > BigInt(MAX_RECORD_BYTES)) return HEADER_BYTES;
+  return HEADER_BYTES + Number(length) + FOOTER_BYTES;
+}
