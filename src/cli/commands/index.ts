@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
+import { register as train } from './train.js';
+import { register as evaluate } from './eval.js';
+import { register as test } from './test.js';
+import { register as predict } from './predict.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
+  train,
+  evaluate,
+  test,
+  predict,
 ];

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { latestCheckpoint } from '../../checkpoint/saver.js';
+import { loadMnist } from '../../data/mnist.js';
+import { evaluate, loadModel } from '../../eval/evaluate.js';
+import { UserError } from '../../errors.js';
+import { formatG } from '../../util/format.js';
+import { requireModelDir } from '../../train/model-dir.js';
+import { addBackendOption, addDataOptions, positiveNumber, useBackend, type BackendFlag } from '../options.js';
+
+interface EvalFlags {
+  modelDir: string;
+  model?: string;
+  interval: number;
+  once?: boolean;
+  ema: boolean;
+  dataDir?: string;
+  limit?: number;
+  backend?: BackendFlag;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description("watch a model directory and report validation accuracy of each new checkpoint (mnist_eval.py)")
+    .option('-d, --model-dir <dir>', 'model directory to watch', 'runs/mlp')
+    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
+    .option('--interval <seconds>', 'seconds between looks at the directory', positiveNumber, 10)
+    .option('--once', 'evaluate the newest checkpoint once and exit')
+    .option('--no-ema', 'use the raw variables instead of their moving averages');
+  addDataOptions(cmd);
+  addBackendOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Runs beside \`mnist train\`: every --interval seconds it restores the newest checkpoint, with the
+moving averages in place of the variables, and prints the validation accuracy. Ctrl-C stops it.
+
+Examples:
+  mnist eval --model-dir runs/mlp             # watch while training runs
+  mnist eval --model-dir runs/mlp --once      # one evaluation, then exit`,
+  );
+  cmd.action(async (flags: EvalFlags) => {
+    requireModelDir(flags.modelDir);
+    await useBackend(flags.backend);
+    const { validation } = loadMnist({ dataDir: flags.dataDir });
+    let lastSeen: string | null = null;
+    let stop = false;
+    process.once('SIGINT', () => (stop = true));
+    for (;;) {
+      const newest = latestCheckpoint(flags.modelDir);
+      if (!newest) {
+        if (flags.once || lastSeen === null) throw new UserError(`${flags.modelDir}: no checkpoint file found`);
+      } else if (newest !== lastSeen) {
+        lastSeen = newest;
+        const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: newest });
+        const result = evaluate(loaded.model, validation);
+        loaded.model.dispose();
+        console.log(`After ${loaded.globalStep} training step(s), validation accuracy = ${formatG(result.accuracy)}`);
+      }
+      if (flags.once || stop) return;
+      await sleep(flags.interval * 1000);
+      if (stop) return;
+    }
+  });
+}

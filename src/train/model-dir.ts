@@ -1,0 +1,44 @@
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+/**
+ * What a model directory was trained as, beside TensorFlow's own checkpoint files, so
+ * `mnist eval/test/predict --model-dir DIR` rebuild the same network without extra flags.
+ */
+export interface ModelDirInfo {
+  model: string;
+  l2: number;
+  ema: number;
+  optimizer: string;
+  createdBy: string;
+}
+
+export const INFO_FILE = 'mnist-ts.json';
+
+export function readModelDirInfo(dir: string): ModelDirInfo | undefined {
+  const file = path.join(dir, INFO_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as ModelDirInfo;
+    if (typeof info.model !== 'string') throw new Error('no "model" field');
+    return info;
+  } catch (err) {
+    throw fileError(file, `not a valid model description (${(err as Error).message})`);
+  }
+}
+
+export async function writeModelDirInfo(dir: string, info: ModelDirInfo): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, INFO_FILE), JSON.stringify(info, null, 2) + '\n');
+}
+
+export function requireModelDir(dir: string): void {
+  if (!existsSync(dir)) throw new UserError(`${dir}: no such model directory (train one with \`mnist train --model-dir ${dir}\`)`);
+}
+
+/** The model a directory holds: the explicit flag wins, then the directory's record, then the MLP. */
+export function resolveModelName(dir: string, flag?: string): string {
+  return flag ?? readModelDirInfo(dir)?.model ?? 'mlp';
+}

@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerName } from './config.js';
+import type { VariableEntry } from '../variables/store.js';
+
+/**
+ * TensorFlow 1.x optimizers with TensorFlow's update formulas and slot names, so a checkpoint
+ * can hold (and resume) their state: `W/Momentum`, `W/Adam`, `W/Adam_1`, `beta1_power`, `beta2_power`.
+ */
+export interface Optimizer {
+  readonly name: OptimizerName;
+  /** Applies gradients (same order as variables) with the given learning rate. */
+  apply(variables: VariableEntry[], grads: tf.Tensor[], learningRate: number): void;
+  /** Creates the slot variables (zeros; Adam's beta powers at β) before training or a restore. */
+  createSlots(variables: VariableEntry[]): void;
+  /** Optimizer state for checkpoints, by TensorFlow name. */
+  slots(): Map<string, tf.Variable>;
+  dispose(): void;
+}
+
+class GradientDescent implements Optimizer {
+  readonly name = 'sgd' as const;
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+    tf.tidy(() => variables.forEach((v, i) => v.variable.assign(tf.sub(v.variable, tf.mul(lr, grads[i])))));
+  }
+  createSlots(): void {}
+  slots(): Map<string, tf.Variable> {
+    return new Map();
+  }
+  dispose(): void {}
+}
+
+function slotFor(slots: Map<string, tf.Variable>, name: string, like: tf.Tensor): tf.Variable {
+  let s = slots.get(name);
+  if (!s) {
+    s = tf.tidy(() => tf.variable(tf.zerosLike(like), false));
+    slots.set(name, s);
+  }
+  return s;
+}
+
+/** accum = momentum·accum + g; v -= lr·accum (tf.train.MomentumOptimizer, no Nesterov). */
+class Momentum implements Optimizer {
+  readonly name = 'momentum' as const;
+  private readonly state = new Map<string, tf.Variable>();
+  constructor(private readonly momentum: number) {}
+  createSlots(variables: VariableEntry[]): void {
+    variables.forEach((v) => slotFor(this.state, `${v.name}/Momentum`, v.variable));
+  }
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+    tf.tidy(() =>
+      variables.forEach((v, i) => {
+        const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
+        accum.assign(tf.add(tf.mul(this.momentum, accum), grads[i]));
+        v.variable.assign(tf.sub(v.variable, tf.mul(lr, accum)));
+      }),
+    );
+  }
+  slots(): Map<string, tf.Variable> {
+    return this.state;
+  }
+  dispose(): void {
+    this.state.forEach((s) => s.dispose());
+  }
+}
+
+/** tf.train.AdamOptimizer (β1 0.9, β2 0.999, ε 1e-8), with its beta-power accumulators. */
+class Adam implements Optimizer {
+  readonly name = 'adam' as const;
+  private readonly state = new Map<string, tf.Variable>();
+  constructor(
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-8,
+  ) {}
+  createSlots(variables: VariableEntry[]): void {
+    if (!this.state.has('beta1_power')) {
+      this.state.set('beta1_power', tf.variable(tf.scalar(this.beta1), false));
+      this.state.set('beta2_power', tf.variable(tf.scalar(this.beta2), false));
+    }
+    for (const v of variables) {
+      slotFor(this.state, `${v.name}/Adam`, v.variable);
+      slotFor(this.state, `${v.name}/Adam_1`, v.variable);
+    }
+  }
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+    this.createSlots(variables);
+    tf.tidy(() => {
+      const b1p = this.state.get('beta1_power')!;
+      const b2p = this.state.get('beta2_power')!;
+      const [p1, p2] = [b1p.dataSync()[0], b2p.dataSync()[0]];
+      const lrT = (lr * Math.sqrt(1 - p2)) / (1 - p1);
+      variables.forEach((v, i) => {
+        const m = slotFor(this.state, `${v.name}/Adam`, v.variable);
+        const s = slotFor(this.state, `${v.name}/Adam_1`, v.variable);
+        const g = grads[i];
+        m.assign(tf.add(tf.mul(this.beta1, m), tf.mul(1 - this.beta1, g)));
+        s.assign(tf.add(tf.mul(this.beta2, s), tf.mul(1 - this.beta2, tf.square(g))));
+        v.variable.assign(tf.sub(v.variable, tf.div(tf.mul(lrT, m), tf.add(tf.sqrt(s), this.epsilon))));
+      });
+      b1p.assign(tf.scalar(p1 * this.beta1));
+      b2p.assign(tf.scalar(p2 * this.beta2));
+    });
+  }
+  slots(): Map<string, tf.Variable> {
+    return this.state;
+  }
+  dispose(): void {
+    this.state.forEach((s) => s.dispose());
+  }
+}
+
+export function createOptimizer(name: OptimizerName, opts: { momentum: number }): Optimizer {
+  switch (name) {
+    case 'sgd':
+      return new GradientDescent();
+    case 'momentum':
+      return new Momentum(opts.momentum);
+    case 'adam':
+      return new Adam();
+  }
+}

@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CheckpointReader } from '../checkpoint/reader.js';
+import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
+import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
+import type { CkptTensor } from '../formats/bundle.js';
+import { BatchIterator } from '../data/batches.js';
+import type { MnistSplit } from '../data/mnist.js';
+import { UserError } from '../errors.js';
+import { Model } from '../models/model.js';
+import { getModelDefinition } from '../models/registry.js';
+import { l2Regularizer, regularizationLoss } from '../variables/regularizers.js';
+import { GraphKeys, type VariableEntry } from '../variables/store.js';
+import { exponentialDecay, type TrainDefaults } from './config.js';
+import { ExponentialMovingAverage } from './ema.js';
+import { sparseSoftmaxCrossEntropy } from './loss.js';
+import { readModelDirInfo, writeModelDirInfo } from './model-dir.js';
+import { formatG } from '../util/format.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+
+export interface TrainOptions extends TrainDefaults {
+  model: string;
+  modelDir: string;
+  /** Start over even if the directory holds checkpoints (they are kept until overwritten). */
+  fresh?: boolean;
+  /** Stop early (Ctrl-C): the loop finishes its step, saves a checkpoint and returns. */
+  shouldStop?: () => boolean;
+  /** A source of batches other than the IDX training split (e.g. TFRecord files). */
+  batches?: () => { images: Float32Array; labels: Int32Array };
+}
+
+export interface StepInfo {
+  step: number;
+  loss: number;
+  learningRate: number;
+}
+
+export interface TrainReporter {
+  start(fromStep: number, toStep: number): void;
+  step(info: StepInfo): void;
+  log(line: string): void;
+  stop(): void;
+}
+
+export interface TrainResult {
+  model: Model;
+  ema?: ExponentialMovingAverage;
+  globalStep: number;
+  lastLoss: number;
+  seconds: number;
+  stepsRun: number;
+  checkpoint: string;
+}
+
+export const GLOBAL_STEP = 'global_step';
+export const CHECKPOINT_BASENAME = 'model.ckpt';
+
+/** Everything a checkpoint of a training run holds, by TensorFlow name. */
+export function trainingState(model: Model, ema: ExponentialMovingAverage | undefined, optimizer: Optimizer | undefined): Map<string, tf.Variable> {
+  const state = new Map<string, tf.Variable>();
+  for (const v of model.store.all()) state.set(v.name, v.variable);
+  if (ema) for (const [name, s] of ema.namedShadows()) state.set(name, s);
+  if (optimizer) for (const [name, s] of optimizer.slots()) state.set(name, s);
+  return state;
+}
+
+export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<string, tf.Variable>, globalStep: number): Promise<string> {
+  const named = new Map<string, tf.Tensor | CkptTensor>(state);
+  named.set(GLOBAL_STEP, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(globalStep)) });
+  return saver.save(path.join(modelDir, CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep });
+}
+
+export function readGlobalStep(reader: CheckpointReader): number {
+  if (!reader.has(GLOBAL_STEP)) return 0;
+  const t = reader.tensor(GLOBAL_STEP);
+  return Number((t.data as BigInt64Array | Int32Array)[0]);
+}
+
+/**
+ * mnist_train.py: batches of the training split, loss = cross-entropy + L2 (the `losses`
+ * collection), exponentially decayed learning rate, EMA of the trainable variables with
+ * num_updates = global step, a checkpoint every `checkpointEvery` steps, at the end and on stop.
+ */
+export async function train(opts: TrainOptions, data: MnistSplit | undefined, reporter: TrainReporter): Promise<TrainResult> {
+  const definition = getModelDefinition(opts.model);
+  const recorded = readModelDirInfo(opts.modelDir);
+  const resumeFrom = opts.fresh ? null : latestCheckpoint(opts.modelDir);
+  if (resumeFrom && recorded && recorded.model !== opts.model) {
+    throw new UserError(`${opts.modelDir}: holds a "${recorded.model}" model, not "${opts.model}" (use another --model-dir, or --fresh)`);
+  }
+  const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
+  const trainable = model.store.trainable();
+  const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum });
+  const ema = opts.ema > 0 ? new ExponentialMovingAverage(opts.ema) : undefined;
+  // Shadows (starting at the initial values) and optimizer slots exist before a restore fills them.
+  ema?.createShadows(trainable);
+  optimizer.createSlots(trainable);
+
+  let globalStep = 0;
+  if (resumeFrom) {
+    const reader = CheckpointReader.open(resumeFrom);
+    restoreVariables(reader, Object.fromEntries(trainingState(model, ema, optimizer)));
+    globalStep = readGlobalStep(reader);
+    reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${globalStep}.`);
+  }
+  await writeModelDirInfo(opts.modelDir, { model: opts.model, l2: opts.l2, ema: opts.ema, optimizer: opts.optimizer, createdBy: 'mnist-ts' });
+
+  const nextBatch = opts.batches ?? batchSource(data, opts, globalStep);
+  const decaySteps = opts.decaySteps ?? Math.max(1, Math.floor((data?.count ?? 55000) / opts.batchSize));
+  const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
+  const saver = new Saver({ maxToKeep: 5 });
+  const state = trainingState(model, ema, optimizer);
+  const started = performance.now();
+  const firstStep = globalStep;
+  let lastLoss = NaN;
+  let checkpoint = resumeFrom ?? '';
+
+  reporter.start(globalStep, opts.steps);
+  while (globalStep < opts.steps && !opts.shouldStop?.()) {
+    const batch = nextBatch();
+    const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
+    const lossTensor = tf.tidy(() => {
+      const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
+      const ys = tf.tensor1d(batch.labels, 'int32');
+      const { value, grads } = tf.variableGrads(() => {
+        let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true), ys);
+        for (const v of regularized) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
+        return loss;
+      }, trainable.map((v) => v.variable));
+      optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate);
+      return tf.keep(value);
+    });
+    globalStep++;
+    ema?.apply(trainable, globalStep);
+    lastLoss = (await lossTensor.data())[0];
+    lossTensor.dispose();
+    reporter.step({ step: globalStep, loss: lastLoss, learningRate });
+    if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
+    if (globalStep % opts.checkpointEvery === 0) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+  }
+  if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+  reporter.stop();
+  optimizer.dispose();
+  return {
+    model,
+    ema,
+    globalStep,
+    lastLoss,
+    seconds: (performance.now() - started) / 1000,
+    stepsRun: globalStep - firstStep,
+    checkpoint,
+  };
+}
+
+function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalStep: number): () => { images: Float32Array; labels: Int32Array } {
+  if (!data) throw new Error('no training data');
+  const iterator = new BatchIterator(data, opts.batchSize, opts.seed);
+  // Resuming continues the same data order from where the run stopped.
+  iterator.skip(globalStep);
+  return () => iterator.next();
+}
+
+export function checkpointExists(dir: string): boolean {
+  return existsSync(dir) && latestCheckpoint(dir) !== null;
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { createOptimizer } from '../../src/train/optimizers.js';
+import { VariableStore } from '../../src/variables/store.js';
+import { constant } from '../../src/variables/initializers.js';
+
+await tf.setBackend('cpu');
+
+function setup(init: number) {
+  const store = new VariableStore();
+  return [store.create('w', [1], { initializer: constant(init) })];
+}
+
+test('gradient descent: w -= lr·g', () => {
+  const vars = setup(1);
+  createOptimizer('sgd', { momentum: 0 }).apply(vars, [tf.tensor1d([0.5])], 0.1);
+  assert.ok(Math.abs(vars[0].variable.dataSync()[0] - 0.95) < 1e-7);
+});
+
+test('momentum keeps an accumulator named W/Momentum', () => {
+  const vars = setup(1);
+  const opt = createOptimizer('momentum', { momentum: 0.9 });
+  opt.apply(vars, [tf.tensor1d([1])], 0.1); // accum 1, w 0.9
+  opt.apply(vars, [tf.tensor1d([1])], 0.1); // accum 1.9, w 0.71
+  assert.ok(Math.abs(vars[0].variable.dataSync()[0] - 0.71) < 1e-6);
+  assert.deepEqual([...opt.slots().keys()], ['w/Momentum']);
+  assert.ok(Math.abs(opt.slots().get('w/Momentum')!.dataSync()[0] - 1.9) < 1e-6);
+});
+
+test("adam follows TensorFlow's formula with beta powers", () => {
+  const vars = setup(1);
+  const opt = createOptimizer('adam', { momentum: 0 });
+  const lr = 0.1;
+  let w = 1, m = 0, v = 0, p1 = 0.9, p2 = 0.999;
+  for (const g of [0.5, -0.25, 1]) {
+    opt.apply(vars, [tf.tensor1d([g])], lr);
+    m = 0.9 * m + 0.1 * g;
+    v = 0.999 * v + 0.001 * g * g;
+    w -= ((lr * Math.sqrt(1 - p2)) / (1 - p1)) * (m / (Math.sqrt(v) + 1e-8));
+    p1 *= 0.9;
+    p2 *= 0.999;
+  }
+  assert.ok(Math.abs(vars[0].variable.dataSync()[0] - w) < 1e-5, `${vars[0].variable.dataSync()[0]} vs ${w}`);
+  assert.deepEqual([...opt.slots().keys()].sort(), ['beta1_power', 'beta2_power', 'w/Adam', 'w/Adam_1']);
+  assert.ok(Math.abs(opt.slots().get('beta1_power')!.dataSync()[0] - p1) < 1e-6);
+});
