@@ -15,6 +15,7 @@ import { GraphKeys, type VariableEntry } from '../variables/store.js';
 import { exponentialDecay, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
+import { appendEvent } from './events.js';
 import { readModelDirInfo, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
@@ -54,6 +55,8 @@ export interface TrainResult {
 }
 
 export const GLOBAL_STEP = 'global_step';
+/** How often a step sample goes to the event log (the web page's live charts). */
+const EVENT_INTERVAL_MS = 250;
 export const CHECKPOINT_BASENAME = 'model.ckpt';
 
 /** Everything a checkpoint of a training run holds, by TensorFlow name. */
@@ -115,8 +118,16 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
+  const checkpointNow = async () => {
+    const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+    appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
+    return written;
+  };
 
   reporter.start(globalStep, opts.steps);
+  appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
+  let sampleTime = performance.now();
+  let sampleStep = globalStep;
   while (globalStep < opts.steps && !opts.shouldStop?.()) {
     const batch = nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
@@ -136,11 +147,19 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     lastLoss = (await lossTensor.data())[0];
     lossTensor.dispose();
     reporter.step({ step: globalStep, loss: lastLoss, learningRate });
+    const now = performance.now();
+    if (now - sampleTime >= EVENT_INTERVAL_MS || globalStep === opts.steps) {
+      const examplesPerSec = ((globalStep - sampleStep) * opts.batchSize * 1000) / Math.max(now - sampleTime, 1e-6);
+      appendEvent(opts.modelDir, { type: 'step', time: Date.now(), step: globalStep, loss: lastLoss, learningRate, examplesPerSec });
+      sampleTime = now;
+      sampleStep = globalStep;
+    }
     if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
-    if (globalStep % opts.checkpointEvery === 0) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+    if (globalStep % opts.checkpointEvery === 0) checkpoint = await checkpointNow();
   }
-  if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+  if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
   reporter.stop();
+  appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
   optimizer.dispose();
   return {
     model,
