@@ -243,6 +243,8 @@ export class TableReader {
       return fail(`bad block handle in footer at offset ${footerStart}`);
     }
     if (footer.pos > data.length - 8) fail(`bad block handle in footer at offset ${footerStart}`);
+    // LevelDB ignores the padding, but writers zero it: a non-zero byte there means damage.
+    if (data.subarray(footer.pos, data.length - 8).some((b) => b !== 0)) fail(`bad footer padding at offset ${footerStart}`);
 
     const reader = new BlockReading(data, footerStart, fileName);
     reader.block(metaindex, 'metaindex'); // checked, then ignored: TensorFlow stores nothing there

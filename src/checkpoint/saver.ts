@@ -1,0 +1,122 @@
+/**
+ * tf.train.Saver for plain tensors: writes TensorFlow V2 checkpoints
+ * (`PREFIX.index`, `PREFIX.data-00000-of-00001`, optional `PREFIX.meta`), keeps the `checkpoint`
+ * state file up to date and deletes checkpoints beyond `maxToKeep`.
+ *
+ * Crash safety: each file is written under a temporary name and renamed into place, and the
+ * state file is replaced only after all of them, so anyone following the state file (the
+ * evaluator) sees the previous complete checkpoint until the new one is complete. Old checkpoints
+ * are deleted only after the state file no longer lists them.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { dataFileName, indexFileName, writeBundle, type CkptTensor } from '../formats/bundle.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { getCheckpointState, writeCheckpointState } from './state.js';
+
+export { getCheckpointState, latestCheckpoint } from './state.js';
+
+export interface SaverOptions {
+  /** How many of the newest checkpoints to keep; 0 keeps all. Default 5, as TensorFlow's. */
+  maxToKeep?: number;
+}
+
+export interface SaveOptions {
+  /** Appended to the prefix as `-N`, as TensorFlow does. */
+  globalStep?: number;
+  /** A serialized MetaGraphDef, written as `PREFIX.meta`. */
+  metaGraph?: Uint8Array;
+}
+
+/** Points in a save after which a crash is simulated in tests. */
+export type SaveStage = 'data' | 'index' | 'meta' | 'state';
+
+export class Saver {
+  readonly maxToKeep: number;
+  /** Prefixes of the checkpoints this saver manages, oldest first, as absolute paths. */
+  private checkpoints: string[] | null = null;
+
+  constructor(options: SaverOptions = {}) {
+    this.maxToKeep = options.maxToKeep ?? 5;
+    if (!Number.isInteger(this.maxToKeep) || this.maxToKeep < 0) throw new RangeError(`maxToKeep must be a whole number >= 0, got ${this.maxToKeep}`);
+  }
+
+  /**
+   * Saves `tensors` under `prefixBase` (e.g. `runs/mlp/model.ckpt`) and returns the prefix written
+   * (`runs/mlp/model.ckpt-1000` with globalStep 1000).
+   */
+  async save(prefixBase: string, tensors: Map<string, CkptTensor>, options: SaveOptions = {}): Promise<string> {
+    const { globalStep, metaGraph } = options;
+    if (globalStep !== undefined && (!Number.isSafeInteger(globalStep) || globalStep < 0)) {
+      throw new RangeError(`globalStep must be a whole number >= 0, got ${globalStep}`);
+    }
+    const prefix = globalStep === undefined ? prefixBase : `${prefixBase}-${globalStep}`;
+    const dir = path.dirname(prefix);
+    await fs.mkdir(dir, { recursive: true });
+
+    const files = writeBundle(tensors);
+    await writeFileAtomic(dataFileName(prefix, 0, 1), files.data);
+    this.afterStage('data');
+    await writeFileAtomic(indexFileName(prefix), files.index);
+    this.afterStage('index');
+    if (metaGraph) {
+      await writeFileAtomic(`${prefix}.meta`, metaGraph);
+      this.afterStage('meta');
+    }
+
+    const absolute = path.resolve(prefix);
+    const list = (this.checkpoints ??= recoverCheckpoints(dir)).filter((p) => p !== absolute);
+    list.push(absolute);
+    const excess = this.maxToKeep > 0 ? Math.max(0, list.length - this.maxToKeep) : 0;
+    const expired = list.splice(0, excess);
+    this.checkpoints = list;
+
+    await writeCheckpointState(dir, absolute, list);
+    this.afterStage('state');
+    for (const old of expired) await deleteCheckpointFiles(old);
+    return prefix;
+  }
+
+  /** The checkpoints this saver keeps, oldest first (absolute prefixes). */
+  lastCheckpoints(): string[] {
+    return [...(this.checkpoints ?? [])];
+  }
+
+  /** Test hook: called after each stage of a save completes. */
+  protected afterStage(_stage: SaveStage): void {}
+}
+
+/** Checkpoints an earlier run listed in the directory's state file and that still exist. */
+function recoverCheckpoints(dir: string): string[] {
+  let state;
+  try {
+    state = getCheckpointState(dir);
+  } catch {
+    return []; // an unreadable state file is about to be replaced
+  }
+  if (!state) return [];
+  const paths = [...state.allModelCheckpointPaths];
+  if (!paths.includes(state.modelCheckpointPath)) paths.push(state.modelCheckpointPath);
+  return [...new Set(paths.map((p) => path.resolve(p)))].filter((p) => existsSync(indexFileName(p)));
+}
+
+/** Deletes a checkpoint's index, data shards and meta file; missing files are fine. */
+export async function deleteCheckpointFiles(prefix: string): Promise<void> {
+  const dir = path.dirname(prefix);
+  const base = path.basename(prefix);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  const dataFile = new RegExp(`^${escapeRegExp(base)}\\.data-\\d{5}-of-\\d{5}$`);
+  const doomed = names.filter((n) => n === `${base}.index` || n === `${base}.meta` || dataFile.test(n));
+  // The index first: without it the checkpoint is no longer offered to readers.
+  doomed.sort((a, b) => Number(b.endsWith('.index')) - Number(a.endsWith('.index')));
+  for (const n of doomed) await fs.rm(path.join(dir, n), { force: true });
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
