@@ -1,0 +1,50 @@
+// Shared helpers for the mnist-ts native backend: typed-array access and coarse two-level threading.
+#pragma once
+#include <napi.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <cstdint>
+#include <string>
+
+namespace mn {
+
+dnnl::engine& cpuEngine();
+dnnl::stream& cpuStream();
+
+inline float* floats(const Napi::Value& v) {
+  auto arr = v.As<Napi::TypedArray>();
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset());
+}
+inline float* floatsOrNull(const Napi::Value& v) {
+  return v.IsTypedArray() ? floats(v) : nullptr;
+}
+inline int64_t i64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
+inline double f64(const Napi::Value& v) { return v.As<Napi::Number>().DoubleValue(); }
+inline bool flag(const Napi::Value& v) { return v.ToBoolean().Value(); }
+
+// Splits [0, n) into one contiguous chunk per thread (a single barrier) once the work is large
+// enough to pay for the wake-up; small work stays on the calling thread.
+template <typename F>
+inline void parallelRange(int64_t n, int64_t grain, F&& body) {
+  int threads = omp_get_max_threads();
+  if (threads <= 1 || n < grain * 2) {
+    body(int64_t(0), n);
+    return;
+  }
+#pragma omp parallel
+  {
+    int nt = omp_get_num_threads();
+    int t = omp_get_thread_num();
+    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end) body(begin, end);
+  }
+}
+
+void registerMatmul(Napi::Env env, Napi::Object exports);
+void registerConv(Napi::Env env, Napi::Object exports);
+void registerPool(Napi::Env env, Napi::Object exports);
+void registerEltwise(Napi::Env env, Napi::Object exports);
+void registerReduce(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
+
+}  // namespace mn

@@ -1,0 +1,72 @@
+// Fused optimizer updates: one pass over a variable instead of five to ten tensor ops.
+// They update their arrays in place; the caller guarantees nothing else aliases them.
+#include "common.h"
+#include <cmath>
+
+namespace mn {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;
+
+// sgd(var, grad, n, lr): var -= lr * grad
+Napi::Value Sgd(const Napi::CallbackInfo& info) {
+  float* w = floats(info[0]);
+  const float* g = floats(info[1]);
+  int64_t n = i64(info[2]);
+  float lr = static_cast<float>(f64(info[3]));
+  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) w[i] -= lr * g[i];
+  });
+  return info.Env().Undefined();
+}
+
+// momentum(var, grad, accum, n, lr, momentum, nesterov): TensorFlow's MomentumOptimizer.
+Napi::Value Momentum(const Napi::CallbackInfo& info) {
+  float* w = floats(info[0]);
+  const float* g = floats(info[1]);
+  float* a = floats(info[2]);
+  int64_t n = i64(info[3]);
+  float lr = static_cast<float>(f64(info[4])), mu = static_cast<float>(f64(info[5]));
+  bool nesterov = flag(info[6]);
+  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      float acc = a[i] * mu + g[i];
+      a[i] = acc;
+      w[i] -= nesterov ? lr * (g[i] + acc * mu) : lr * acc;
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// adam(var, grad, m, v, n, lrT, beta1, beta2, epsilon) with lrT = lr * sqrt(1-b2^t) / (1-b1^t),
+// the update of TensorFlow's AdamOptimizer (epsilon outside the square root, "epsilon hat").
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  float* w = floats(info[0]);
+  const float* g = floats(info[1]);
+  float* m = floats(info[2]);
+  float* v = floats(info[3]);
+  int64_t n = i64(info[4]);
+  float lrT = static_cast<float>(f64(info[5])), b1 = static_cast<float>(f64(info[6]));
+  float b2 = static_cast<float>(f64(info[7])), eps = static_cast<float>(f64(info[8]));
+  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      float gi = g[i];
+      float mi = b1 * m[i] + (1.f - b1) * gi;
+      float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] -= lrT * mi / (std::sqrt(vi) + eps);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerOptimizer(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgd", Napi::Function::New(env, Sgd));
+  exports.Set("momentum", Napi::Function::New(env, Momentum));
+  exports.Set("adam", Napi::Function::New(env, Adam));
+}
+
+}  // namespace mn

@@ -1,0 +1,118 @@
+// Max pooling, NHWC, TensorFlow.js semantics: padding never wins, ties go to the first element
+// in row-major window order. Work is split by batch (or by channel blocks for batch 1).
+#include "common.h"
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace mn {
+namespace {
+
+struct Pool {
+  int64_t n, h, w, c, fh, fw, oh, ow, sh, sw, dh, dw, pt, pl;
+  static Pool from(const Napi::CallbackInfo& info, int at) {
+    Pool p;
+    int64_t* f = &p.n;
+    for (int i = 0; i < 14; ++i) f[i] = i64(info[at + i]);
+    return p;
+  }
+  // First and one-past-last input row/col covered by output row/col `o` (same rule as tfjs).
+  void rows(int64_t oy, int64_t& lo, int64_t& hi) const { range(oy, sh, dh, fh, pt, h, lo, hi); }
+  void cols(int64_t ox, int64_t& lo, int64_t& hi) const { range(ox, sw, dw, fw, pl, w, lo, hi); }
+  static void range(int64_t o, int64_t s, int64_t d, int64_t f, int64_t pad, int64_t size, int64_t& lo,
+                    int64_t& hi) {
+    int64_t corner = o * s - pad;
+    lo = corner;
+    while (lo < 0) lo += d;
+    hi = std::min(size, (f - 1) * d + 1 + corner);
+  }
+};
+
+// Runs body(b, c0, c1) over batch items, or over channel blocks when there is one image.
+template <typename F>
+void splitWork(const Pool& p, F&& body) {
+  if (p.n > 1) {
+    parallelRange(p.n, p.n * p.h * p.w * p.c >= 65536 ? 1 : p.n, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) body(b, int64_t(0), p.c);
+    });
+  } else {
+    int64_t blocks = (p.c + 15) / 16;
+    parallelRange(blocks, p.h * p.w * p.c >= 65536 ? 1 : blocks, [&](int64_t k0, int64_t k1) {
+      body(int64_t(0), k0 * 16, std::min(p.c, k1 * 16));
+    });
+  }
+}
+
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  const float* x = floats(info[0]);
+  float* y = floats(info[1]);
+  Pool p = Pool::from(info, 2);
+  splitWork(p, [&](int64_t b, int64_t c0, int64_t c1) {
+    const float* xb = x + b * p.h * p.w * p.c;
+    for (int64_t oy = 0; oy < p.oh; ++oy) {
+      int64_t r0, r1;
+      p.rows(oy, r0, r1);
+      for (int64_t ox = 0; ox < p.ow; ++ox) {
+        int64_t q0, q1;
+        p.cols(ox, q0, q1);
+        float* out = y + ((b * p.oh + oy) * p.ow + ox) * p.c;
+        for (int64_t c = c0; c < c1; ++c) out[c] = -std::numeric_limits<float>::infinity();
+        for (int64_t r = r0; r < r1; r += p.dh)
+          for (int64_t q = q0; q < q1; q += p.dw) {
+            const float* in = xb + (r * p.w + q) * p.c;
+            for (int64_t c = c0; c < c1; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+          }
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// maxPoolGrad(dy, x, dx, ...geometry): dx is fully overwritten.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  const float* dy = floats(info[0]);
+  const float* x = floats(info[1]);
+  float* dx = floats(info[2]);
+  Pool p = Pool::from(info, 3);
+  splitWork(p, [&](int64_t b, int64_t c0, int64_t c1) {
+    const float* xb = x + b * p.h * p.w * p.c;
+    float* dxb = dx + b * p.h * p.w * p.c;
+    for (int64_t i = 0; i < p.h * p.w; ++i)
+      for (int64_t c = c0; c < c1; ++c) dxb[i * p.c + c] = 0.f;
+    std::vector<float> best(c1 - c0);
+    std::vector<int64_t> where(c1 - c0);
+    for (int64_t oy = 0; oy < p.oh; ++oy) {
+      int64_t r0, r1;
+      p.rows(oy, r0, r1);
+      for (int64_t ox = 0; ox < p.ow; ++ox) {
+        int64_t q0, q1;
+        p.cols(ox, q0, q1);
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        std::fill(where.begin(), where.end(), int64_t(-1));
+        for (int64_t r = r0; r < r1; r += p.dh)
+          for (int64_t q = q0; q < q1; q += p.dw) {
+            int64_t pix = r * p.w + q;
+            const float* in = xb + pix * p.c + c0;
+            for (int64_t c = 0; c < c1 - c0; ++c)
+              if (in[c] > best[c]) {
+                best[c] = in[c];
+                where[c] = pix;
+              }
+          }
+        const float* g = dy + ((b * p.oh + oy) * p.ow + ox) * p.c + c0;
+        for (int64_t c = 0; c < c1 - c0; ++c)
+          if (where[c] >= 0) dxb[where[c] * p.c + c0 + c] += g[c];
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerPool(Napi::Env env, Napi::Object exports) {
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+}
+
+}  // namespace mn

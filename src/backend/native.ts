@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadAddon } from './addon.js';
+import { NativeBackend } from './native-backend.js';
+import { kernelProfiler } from './profiler.js';
+import type { NativeKernel, NativeKernelArgs } from './kernels/types.js';
+import { matmulKernels } from './kernels/matmul.js';
+import { convKernels } from './kernels/conv.js';
+import { poolKernels } from './kernels/pool.js';
+import { eltwiseKernels } from './kernels/eltwise.js';
+import { reduceKernels } from './kernels/reduce.js';
+
+export const NATIVE_BACKEND = 'native';
+
+/** Kernels that run in oneDNN / C++ on the `native` backend (all others are the stock cpu ones). */
+export const NATIVE_KERNELS: NativeKernel[] = [
+  ...matmulKernels, ...convKernels, ...poolKernels, ...eltwiseKernels, ...reduceKernels,
+];
+
+let registration: { ok: true } | { ok: false; reason: string } | undefined;
+
+/**
+ * Registers the `native` backend (once). Returns why not when the addon is unavailable. It does
+ * not make it the active backend; see select.ts.
+ */
+export function registerNativeBackend(): { ok: true } | { ok: false; reason: string } {
+  if (registration) return registration;
+  const { addon, error } = loadAddon();
+  if (!addon) return (registration = { ok: false, reason: error ?? 'addon unavailable' });
+  const threads = Number(process.env.MNIST_NATIVE_THREADS ?? 0);
+  if (threads > 0) addon.setThreads(threads);
+
+  const overrides = new Map(NATIVE_KERNELS.map((k) => [k.kernelName, k]));
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    const stock = config.kernelFunc as (args: NativeKernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+    const native = overrides.get(config.kernelName);
+    const name = config.kernelName;
+    const kernelFunc = native
+      ? (args: NativeKernelArgs) => {
+        const t0 = kernelProfiler.enabled ? performance.now() : 0;
+        let out: tf.TensorInfo | tf.TensorInfo[] | null = native.kernelFunc(args);
+        let fellBack = false;
+        if (out === null) {
+          out = stock(args);
+          args.backend.detachAliases(args.inputs, out);
+          fellBack = true;
+        }
+        if (kernelProfiler.enabled) kernelProfiler.record(name, performance.now() - t0, !fellBack);
+        return out;
+      }
+      : (args: NativeKernelArgs) => {
+        const t0 = kernelProfiler.enabled ? performance.now() : 0;
+        const out = stock(args);
+        args.backend.detachAliases(args.inputs, out);
+        if (kernelProfiler.enabled) kernelProfiler.record(name, performance.now() - t0, false);
+        return out;
+      };
+    tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
+  }
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 3);
+  return (registration = { ok: true });
+}
