@@ -3,6 +3,7 @@ import { register as train } from './train.js';
 import { register as evaluate } from './eval.js';
 import { register as test } from './test.js';
 import { register as predict } from './predict.js';
+import { register as tfrecord } from './tfrecord.js';
 import { register as info } from './info.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
@@ -11,5 +12,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   evaluate,
   test,
   predict,
+  tfrecord,
   info,
 ];
