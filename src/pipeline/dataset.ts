@@ -10,7 +10,8 @@ import readline from 'node:readline';
 import { readTFRecords, type TFRecordReadOptions } from '../formats/tfrecord.js';
 import { UserError } from '../errors.js';
 import { matchFiles } from './files.js';
-import { deriveSeed, mulberry32, randInt, randomSeed } from './random.js';
+import { Random } from '../util/random.js';
+import { deriveSeed, randomSeed } from './random.js';
 import { WorkerPool } from './worker-pool.js';
 
 export type TypedArray =
@@ -188,20 +189,20 @@ export class Dataset<T> implements AsyncIterable<T> {
     const reshuffle = opts.reshuffleEachIteration ?? true;
     let pass = 0;
     return this.derive(async function* (up) {
-      const rng = mulberry32(deriveSeed(base, reshuffle ? pass++ : 0));
+      const rng = new Random(deriveSeed(base, reshuffle ? pass++ : 0));
       const buffer: T[] = [];
       for await (const x of up) {
         if (buffer.length < bufferSize) {
           buffer.push(x);
           continue;
         }
-        const i = randInt(rng, buffer.length);
+        const i = rng.int(buffer.length);
         const out = buffer[i];
         buffer[i] = x;
         yield out;
       }
       while (buffer.length) {
-        const i = randInt(rng, buffer.length);
+        const i = rng.int(buffer.length);
         const out = buffer[i];
         buffer[i] = buffer[buffer.length - 1];
         buffer.pop();
