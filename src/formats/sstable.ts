@@ -243,8 +243,13 @@ export class TableReader {
       return fail(`bad block handle in footer at offset ${footerStart}`);
     }
     if (footer.pos > data.length - 8) fail(`bad block handle in footer at offset ${footerStart}`);
-    // LevelDB ignores the padding, but writers zero it: a non-zero byte there means damage.
-    if (data.subarray(footer.pos, data.length - 8).some((b) => b !== 0)) fail(`bad footer padding at offset ${footerStart}`);
+    // LevelDB ignores the padding and accepts over-long varints, but writers zero the one and never
+    // write the other: anything but the canonical footer means damage.
+    const canonical = encodeHandle(encodeHandle(new ByteWriter(MAX_HANDLES_SIZE), metaindex), index).finish();
+    const handles = data.subarray(footerStart, footer.pos);
+    if (compareBytes(canonical, handles) !== 0 || data.subarray(footer.pos, data.length - 8).some((b) => b !== 0)) {
+      fail(`bad footer at offset ${footerStart}`);
+    }
 
     const reader = new BlockReading(data, footerStart, fileName);
     reader.block(metaindex, 'metaindex'); // checked, then ignored: TensorFlow stores nothing there
