@@ -1,0 +1,375 @@
+/**
+ * TensorFlow's graph messages as plain objects: GraphDef (a frozen `.pb`), MetaGraphDef (a
+ * `model.ckpt-N.meta`), VariableDef (collection entries) and TensorProto values. Decoding and
+ * encoding go through protobufjs with the `.proto` files in `proto/`; field names are
+ * TensorFlow's (snake_case), enums are their names (`DT_FLOAT`, `V2`), int64s are numbers.
+ * No tensor library here: tensor values come out as typed arrays.
+ */
+import type protobuf from 'protobufjs';
+import { fileError } from '../errors.js';
+import { protoType } from './protos.js';
+
+export interface TensorShapeProto {
+  dim?: Array<{ size: number; name?: string }>;
+  unknown_rank?: boolean;
+}
+
+export interface TensorProto {
+  dtype: string;
+  tensor_shape?: TensorShapeProto;
+  tensor_content?: Uint8Array;
+  float_val?: number[];
+  double_val?: number[];
+  int_val?: number[];
+  int64_val?: number[];
+  bool_val?: boolean[];
+  string_val?: Uint8Array[];
+  half_val?: number[];
+}
+
+export interface NameAttrList {
+  name: string;
+  attr?: Record<string, AttrValue>;
+}
+
+export interface AttrValue {
+  s?: Uint8Array;
+  i?: number;
+  f?: number;
+  b?: boolean;
+  type?: string;
+  shape?: TensorShapeProto;
+  tensor?: TensorProto;
+  list?: {
+    s?: Uint8Array[];
+    i?: number[];
+    f?: number[];
+    b?: boolean[];
+    type?: string[];
+    shape?: TensorShapeProto[];
+    tensor?: TensorProto[];
+    func?: NameAttrList[];
+  };
+  func?: NameAttrList;
+  placeholder?: string;
+}
+
+export interface NodeDef {
+  name: string;
+  op: string;
+  input?: string[];
+  device?: string;
+  attr?: Record<string, AttrValue>;
+}
+
+export interface VersionDef {
+  producer?: number;
+  min_consumer?: number;
+  bad_consumers?: number[];
+}
+
+export interface GraphDef {
+  node: NodeDef[];
+  versions?: VersionDef;
+}
+
+export interface OpDef {
+  name: string;
+  input_arg?: Array<{ name: string; type?: string; type_attr?: string; number_attr?: string; type_list_attr?: string; is_ref?: boolean }>;
+  output_arg?: Array<{ name: string; type?: string; type_attr?: string; number_attr?: string; type_list_attr?: string; is_ref?: boolean }>;
+  attr?: Array<{ name: string; type: string; default_value?: AttrValue; has_minimum?: boolean; minimum?: number; allowed_values?: AttrValue }>;
+  is_commutative?: boolean;
+  is_aggregate?: boolean;
+  is_stateful?: boolean;
+  allows_uninitialized_input?: boolean;
+}
+
+export interface SaverDef {
+  filename_tensor_name: string;
+  save_tensor_name: string;
+  restore_op_name: string;
+  max_to_keep: number;
+  sharded?: boolean;
+  keep_checkpoint_every_n_hours: number;
+  version: 'LEGACY' | 'V1' | 'V2';
+}
+
+export interface CollectionDef {
+  node_list?: { value: string[] };
+  bytes_list?: { value: Uint8Array[] };
+  int64_list?: { value: number[] };
+  float_list?: { value: number[] };
+}
+
+export interface MetaGraphDef {
+  meta_info_def?: {
+    meta_graph_version?: string;
+    stripped_op_list?: { op: OpDef[] };
+    tags?: string[];
+    tensorflow_version?: string;
+    tensorflow_git_version?: string;
+    stripped_default_attrs?: boolean;
+  };
+  graph_def?: GraphDef;
+  saver_def?: SaverDef;
+  collection_def?: Record<string, CollectionDef>;
+}
+
+export interface VariableDef {
+  variable_name: string;
+  initial_value_name?: string;
+  initializer_name?: string;
+  snapshot_name?: string;
+  is_resource?: boolean;
+  trainable?: boolean;
+}
+
+const DECODE_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: false, arrays: true };
+
+function decodeMessage<T>(typeName: string, bytes: Uint8Array, file: string, what: string): T {
+  const type = protoType(typeName);
+  let message: protobuf.Message;
+  try {
+    message = type.decode(bytes);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/\s+/g, ' ');
+    throw fileError(file, `not a ${what} (protobuf decoding failed: ${reason}; truncated or another kind of file?)`);
+  }
+  return type.toObject(message, DECODE_OPTIONS) as T;
+}
+
+function encodeMessage(typeName: string, value: object): Uint8Array {
+  const type = protoType(typeName);
+  return type.encode(type.fromObject(value)).finish();
+}
+
+/** Checks what protobuf cannot: that the message really looks like a graph (named nodes with ops). */
+function checkGraph(graph: GraphDef, file: string, what: string): void {
+  if (!graph.node.length) throw fileError(file, `not a ${what} (no nodes; empty or another kind of file?)`);
+  const seen = new Set<string>();
+  for (const [i, node] of graph.node.entries()) {
+    if (!node.name || !node.op) throw fileError(file, `not a ${what} (node ${i} has no ${node.name ? 'op' : 'name'}; another kind of file?)`);
+    if (seen.has(node.name)) throw fileError(file, `bad ${what}: two nodes named "${node.name}"`);
+    seen.add(node.name);
+  }
+}
+
+function normalizeGraph(graph: Partial<GraphDef> | undefined): GraphDef {
+  return { ...graph, node: (graph?.node ?? []).map((n) => ({ ...n, input: n.input ?? [], attr: n.attr ?? {} })) };
+}
+
+/** Parses a serialized GraphDef (a frozen `.pb` file). Bad bytes → a one-line UserError naming `file`. */
+export function decodeGraphDef(bytes: Uint8Array, file: string): GraphDef {
+  const graph = normalizeGraph(decodeMessage<Partial<GraphDef>>('tensorflow.GraphDef', bytes, file, 'TensorFlow GraphDef'));
+  checkGraph(graph, file, 'TensorFlow GraphDef');
+  return graph;
+}
+
+export function encodeGraphDef(graph: GraphDef): Uint8Array {
+  return encodeMessage('tensorflow.GraphDef', graph);
+}
+
+/** Parses a serialized MetaGraphDef (`model.ckpt-N.meta`). */
+export function decodeMetaGraphDef(bytes: Uint8Array, file: string): MetaGraphDef {
+  const meta = decodeMessage<MetaGraphDef>('tensorflow.MetaGraphDef', bytes, file, 'TensorFlow MetaGraphDef');
+  meta.graph_def = normalizeGraph(meta.graph_def);
+  checkGraph(meta.graph_def, file, 'TensorFlow MetaGraphDef');
+  return meta;
+}
+
+export function encodeMetaGraphDef(meta: MetaGraphDef): Uint8Array {
+  return encodeMessage('tensorflow.MetaGraphDef', meta);
+}
+
+export function decodeVariableDef(bytes: Uint8Array, file = 'VariableDef'): VariableDef {
+  return decodeMessage<VariableDef>('tensorflow.VariableDef', bytes, file, 'VariableDef');
+}
+
+export function encodeVariableDef(def: VariableDef): Uint8Array {
+  return encodeMessage('tensorflow.VariableDef', def);
+}
+
+// ---- tensor values ----
+
+export type TensorDType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'int16' | 'bool' | 'string';
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint8Array[];
+
+/** A tensor as plain data (bool as 0/1 bytes, strings as byte strings). */
+export interface TensorValue {
+  dtype: TensorDType;
+  shape: number[];
+  data: TensorData;
+}
+
+const DTYPE_ENUM: Record<TensorDType, string> = {
+  float32: 'DT_FLOAT',
+  float64: 'DT_DOUBLE',
+  int32: 'DT_INT32',
+  int64: 'DT_INT64',
+  uint8: 'DT_UINT8',
+  int8: 'DT_INT8',
+  int16: 'DT_INT16',
+  bool: 'DT_BOOL',
+  string: 'DT_STRING',
+};
+
+const ENUM_DTYPE = new Map(Object.entries(DTYPE_ENUM).map(([k, v]) => [v, k as TensorDType]));
+
+export function dtypeEnum(dtype: TensorDType): string {
+  return DTYPE_ENUM[dtype];
+}
+
+/** `DT_FLOAT` → `float32`; undefined for types this project does not handle (half, complex…). */
+export function dtypeFromEnum(name: string | undefined): TensorDType | undefined {
+  return name === undefined ? undefined : ENUM_DTYPE.get(name);
+}
+
+export function shapeProto(shape: ReadonlyArray<number | null>): TensorShapeProto {
+  return { dim: shape.map((d) => ({ size: d ?? -1 })) };
+}
+
+/** Dimensions of a shape (-1 for unknown), or undefined for an unknown rank. */
+export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | undefined {
+  if (!shape || shape.unknown_rank) return undefined;
+  return (shape.dim ?? []).map((d) => Number(d.size));
+}
+
+function elementCount(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+const BYTES_PER_ELEMENT: Partial<Record<TensorDType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, int8: 1, int16: 2, bool: 1 };
+
+function numericArray(dtype: TensorDType, n: number): Exclude<TensorData, Uint8Array[]> {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    default:
+      return new Uint8Array(n); // uint8, bool
+  }
+}
+
+/**
+ * A TensorProto's values: from `tensor_content` (little-endian bytes) or the typed value list,
+ * where fewer values than elements repeat the last one (TensorFlow's rule for `Const` protos).
+ */
+export function tensorFromProto(proto: TensorProto, where: string): TensorValue {
+  const dtype = dtypeFromEnum(proto.dtype);
+  if (!dtype) throw fileError(where, `tensor of type ${proto.dtype} is not supported`);
+  const shape = shapeFromProto(proto.tensor_shape) ?? [];
+  if (shape.some((d) => d < 0)) throw fileError(where, `constant tensor has an unknown dimension in shape [${shape.join(', ')}]`);
+  const n = elementCount(shape);
+  if (dtype === 'string') {
+    const values = proto.string_val ?? [];
+    return { dtype, shape, data: Array.from({ length: n }, (_, i) => Uint8Array.from(values[Math.min(i, values.length - 1)] ?? new Uint8Array())) };
+  }
+  const out = numericArray(dtype, n);
+  const content = proto.tensor_content;
+  if (content && content.length) {
+    const expected = n * BYTES_PER_ELEMENT[dtype]!;
+    if (content.length !== expected) throw fileError(where, `tensor_content has ${content.length} bytes, expected ${expected} for ${dtype}[${shape.join(', ')}]`);
+    const copy = Uint8Array.from(content);
+    const view = new (out.constructor as new (b: ArrayBuffer) => typeof out)(copy.buffer);
+    out.set(view as never);
+    return { dtype, shape, data: out };
+  }
+  const list: ArrayLike<number | boolean> =
+    dtype === 'float32' ? (proto.float_val ?? [])
+    : dtype === 'float64' ? (proto.double_val ?? [])
+    : dtype === 'int64' ? (proto.int64_val ?? [])
+    : dtype === 'bool' ? (proto.bool_val ?? [])
+    : (proto.int_val ?? []);
+  if (list.length > n) throw fileError(where, `tensor has ${list.length} values for shape [${shape.join(', ')}]`);
+  for (let i = 0; i < n && list.length; i++) {
+    const v = list[Math.min(i, list.length - 1)];
+    if (out instanceof BigInt64Array) out[i] = BigInt(v as number);
+    else out[i] = Number(v);
+  }
+  return { dtype, shape, data: out };
+}
+
+/**
+ * A TensorProto the way TensorFlow's make_tensor_proto writes one: scalars in the typed value
+ * list, everything else as `tensor_content` bytes.
+ */
+export function tensorProto(value: TensorValue): TensorProto {
+  const proto: TensorProto = { dtype: dtypeEnum(value.dtype), tensor_shape: shapeProto(value.shape) };
+  const data = value.data;
+  if (Array.isArray(data)) {
+    proto.string_val = data;
+  } else if (value.shape.length === 0) {
+    const v = data[0];
+    if (value.dtype === 'float32') proto.float_val = [Number(v)];
+    else if (value.dtype === 'float64') proto.double_val = [Number(v)];
+    else if (value.dtype === 'int64') proto.int64_val = [Number(v)];
+    else if (value.dtype === 'bool') proto.bool_val = [Boolean(v)];
+    else proto.int_val = [Number(v)];
+  } else {
+    proto.tensor_content = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  }
+  return proto;
+}
+
+// ---- attribute values, as TensorFlow writes them ----
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+export const attr = {
+  type: (dtype: TensorDType): AttrValue => ({ type: dtypeEnum(dtype) }),
+  s: (value: string): AttrValue => ({ s: utf8.encode(value) }),
+  i: (value: number): AttrValue => ({ i: value }),
+  f: (value: number): AttrValue => ({ f: value }),
+  b: (value: boolean): AttrValue => ({ b: value }),
+  shape: (shape: ReadonlyArray<number | null>): AttrValue => ({ shape: shapeProto(shape) }),
+  unknownShape: (): AttrValue => ({ shape: { unknown_rank: true } }),
+  ints: (values: number[]): AttrValue => ({ list: { i: values } }),
+  strings: (values: string[]): AttrValue => ({ list: { s: values.map((v) => utf8.encode(v)) } }),
+  types: (values: TensorDType[]): AttrValue => ({ list: { type: values.map(dtypeEnum) } }),
+  tensor: (value: TensorValue): AttrValue => ({ tensor: tensorProto(value) }),
+};
+
+export function attrString(value: AttrValue | undefined): string | undefined {
+  return value?.s === undefined ? undefined : utf8Decoder.decode(value.s);
+}
+
+export function textBytes(value: string): Uint8Array {
+  return utf8.encode(value);
+}
+
+export function bytesText(value: Uint8Array): string {
+  return utf8Decoder.decode(value);
+}
+
+/** `name:0` → {node: name, index: 0}; `^name` (control input) → {node: name, control: true}. */
+export function parseTensorName(input: string): { node: string; index: number; control: boolean } {
+  if (input.startsWith('^')) return { node: input.slice(1), index: -1, control: true };
+  const m = /^(.*):(\d+)$/.exec(input);
+  return m ? { node: m[1], index: Number(m[2]), control: false } : { node: input, index: 0, control: false };
+}
+
+/** The nodes `outputs` (node or tensor names) depend on, control inputs included, in graph order. */
+export function pruneGraphDef(graph: GraphDef, outputs: string[], file: string): GraphDef {
+  const byName = new Map(graph.node.map((n) => [n.name, n]));
+  const needed = new Set<string>();
+  const stack = outputs.map((o) => parseTensorName(o).node);
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    const node = byName.get(name);
+    if (!node) throw fileError(file, `graph has no node named "${name}"`);
+    needed.add(name);
+    for (const input of node.input ?? []) stack.push(parseTensorName(input).node);
+  }
+  return { ...graph, node: graph.node.filter((n) => needed.has(n.name)) };
+}
