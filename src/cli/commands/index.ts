@@ -5,6 +5,7 @@ import { register as test } from './test.js';
 import { register as predict } from './predict.js';
 import { register as tfrecord } from './tfrecord.js';
 import { register as info } from './info.js';
+import { register as inspect } from './inspect.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -14,4 +15,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   predict,
   tfrecord,
   info,
+  inspect,
 ];
