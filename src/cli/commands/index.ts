@@ -4,6 +4,7 @@ import { register as evaluate } from './eval.js';
 import { register as test } from './test.js';
 import { register as predict } from './predict.js';
 import { register as tfrecord } from './tfrecord.js';
+import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as inspect } from './inspect.js';
 
@@ -14,6 +15,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   test,
   predict,
   tfrecord,
+  image,
   info,
   inspect,
 ];
