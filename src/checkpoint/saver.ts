@@ -53,6 +53,7 @@ export class Saver {
     const prefix = globalStep === undefined ? prefixBase : `${prefixBase}-${globalStep}`;
     const dir = path.dirname(prefix);
     await fs.mkdir(dir, { recursive: true });
+    if (this.checkpoints === null) await removeStaleTempFiles(dir, path.basename(prefixBase));
 
     const files = writeBundle(tensors);
     await writeFileAtomic(dataFileName(prefix, 0, 1), files.data);
@@ -98,6 +99,28 @@ function recoverCheckpoints(dir: string): string[] {
   const paths = [...state.allModelCheckpointPaths];
   if (!paths.includes(state.modelCheckpointPath)) paths.push(state.modelCheckpointPath);
   return [...new Set(paths.map((p) => path.resolve(p)))].filter((p) => existsSync(indexFileName(p)));
+}
+
+/**
+ * Removes temporary files that a killed save left behind (`.tmp-<name>-<pid>-<random>`, see
+ * util/atomic-write.ts), but only those of processes that no longer run.
+ */
+async function removeStaleTempFiles(dir: string, base: string): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name);
+    if (!m || !m[1].startsWith(base) || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Deletes a checkpoint's index, data shards and meta file; missing files are fine. */

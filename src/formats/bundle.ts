@@ -172,7 +172,8 @@ export function writeBundle(tensors: Iterable<[string, CkptTensor]>, options: Bu
   const table = new TableBuilder(options.table);
   table.add(new Uint8Array(0), Header.encode(Header.fromObject({ num_shards: 1, version: { producer: BUNDLE_VERSION } })).finish());
 
-  const data = new ByteWriter(4096);
+  const numericBytes = items.reduce((sum, { t }) => sum + (t.dtype === 'string' ? 0 : (t.data as ArrayBufferView).byteLength + alignment), 0);
+  const data = new ByteWriter(numericBytes + 4096);
   for (const { key, t } of items) {
     const offset = data.length;
     let bytes: Uint8Array;

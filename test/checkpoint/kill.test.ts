@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointReader } from '../../src/checkpoint/reader.js';
-import { latestCheckpoint } from '../../src/checkpoint/saver.js';
+import { latestCheckpoint, Saver } from '../../src/checkpoint/saver.js';
 import { tempDir } from './helpers/tmp.js';
 
 const child = fileURLToPath(new URL('./helpers/save-loop.ts', import.meta.url));
@@ -43,4 +43,8 @@ test('killing a saving process at any moment leaves the newest complete checkpoi
     assert.equal(weights.length, 1 << 18);
     assert.ok(weights.every((w) => w === step), 'weights belong to the same step');
   }
+  // The next save in such a directory clears the temporary files the killed process left.
+  const dir = path.join(root, 'run-260');
+  await new Saver().save(path.join(dir, 'model.ckpt'), new Map(), { globalStep: 999 });
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.tmp-')), []);
 });

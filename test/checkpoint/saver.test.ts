@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,4 +127,16 @@ test('a save that dies after the state file is written leaves the new checkpoint
   CheckpointReader.open(dir).verifyAll();
   assert.equal(latestCheckpoint(dir), path.join(dir, 'model.ckpt-2'));
   assert.ok(existsSync(path.join(dir, 'model.ckpt-1.index')));
+});
+
+test('the first save in a directory removes temporary files left by dead processes only', async () => {
+  const dir = tempDir('stale-tmp');
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const stale = `.tmp-model.ckpt-5.data-00000-of-00001-${deadPid}-abc123`;
+  const ours = `.tmp-model.ckpt-5.index-${process.pid}-def456`;
+  const otherFile = `.tmp-events.log-${deadPid}-ghi789`;
+  for (const f of [stale, ours, otherFile]) writeFileSync(path.join(dir, f), 'x');
+  await new Saver().save(path.join(dir, 'model.ckpt'), tensors(6), { globalStep: 6 });
+  const left = readdirSync(dir).filter((f) => f.startsWith('.tmp-')).sort();
+  assert.deepEqual(left, [otherFile, ours].sort());
 });
