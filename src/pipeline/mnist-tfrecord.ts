@@ -9,10 +9,12 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { MnistSplit } from '../data/mnist.js';
 import { bytesFeature, encodeExample, fixedLenFeature, int64Feature, parseSingleExample } from '../formats/example.js';
-import { TFRecordWriter, type TFRecordCompression } from '../formats/tfrecord.js';
+import { TFRecordWriter, readTFRecordFileSync, type TFRecordCompression } from '../formats/tfrecord.js';
 import { fileError, UserError } from '../errors.js';
 import { Dataset } from './dataset.js';
 import { matchFiles } from './files.js';
+import { deriveSeed, randomSeed } from './random.js';
+import { Random } from '../util/random.js';
 
 export const MNIST_PIXELS = 784;
 
@@ -136,4 +138,62 @@ export function collateMnist(batch: MnistRecord[]): MnistBatch {
     labels[b] = r.label;
   });
   return { images, labels };
+}
+
+/**
+ * The same batches as mnistBatchesFromTFRecords (same seed → same sequence), as a synchronous
+ * `next()` for loops that can't await: reads and parses every record up front (MNIST's 55,000
+ * records are ~47 MB), then shuffles, repeats and batches in memory. Endless.
+ */
+export function mnistBatchSourceSync(pattern: string | string[], opts: Omit<MnistBatchOptions, 'epochs'>): () => MnistBatch {
+  const files = matchFiles(pattern);
+  const perFile = files.map((f) => readTFRecordFileSync(f).map((r, i) => parseMnistExample(r, `${f}: record ${i}`)));
+  // interleave(cycle_length = #files, block_length = 1): round robin, skipping exhausted files
+  const records: MnistRecord[] = [];
+  for (let i = 0, more = true; more; i++) {
+    more = false;
+    for (const list of perFile) {
+      if (i < list.length) {
+        records.push(list[i]);
+        more = true;
+      }
+    }
+  }
+  if (records.length === 0) throw fileError(String(pattern), 'no records');
+  const buffer = opts.shuffleBuffer ?? 10_000;
+  const base = opts.seed ?? randomSeed();
+  function* endless(): Generator<MnistRecord> {
+    for (let pass = 0; ; pass++) {
+      if (buffer <= 1) yield* records;
+      else yield* bufferedShuffle(records, buffer, new Random(deriveSeed(base, pass)));
+    }
+  }
+  const stream = endless();
+  return () => {
+    const batch: MnistRecord[] = [];
+    while (batch.length < opts.batchSize) batch.push(stream.next().value as MnistRecord);
+    return collateMnist(batch);
+  };
+}
+
+/** Dataset.shuffle's algorithm over an array (same random draws, same order). */
+function* bufferedShuffle<T>(items: readonly T[], bufferSize: number, rng: Random): Generator<T> {
+  const buf: T[] = [];
+  for (const x of items) {
+    if (buf.length < bufferSize) {
+      buf.push(x);
+      continue;
+    }
+    const i = rng.int(buf.length);
+    const out = buf[i];
+    buf[i] = x;
+    yield out;
+  }
+  while (buf.length) {
+    const i = rng.int(buf.length);
+    const out = buf[i];
+    buf[i] = buf[buf.length - 1];
+    buf.pop();
+    yield out;
+  }
 }

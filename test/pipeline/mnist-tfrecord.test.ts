@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadMnist, sliceSplit } from '../../src/data/mnist.js';
 import { readTFRecordFileSync } from '../../src/formats/tfrecord.js';
 import { decodeExample } from '../../src/formats/example.js';
-import { mnistBatchesFromTFRecords, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
+import { mnistBatchSourceSync, mnistBatchesFromTFRecords, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -54,6 +54,19 @@ test('mnistBatchesFromTFRecords: one epoch = every example once, scaled, reprodu
   let n = 0;
   for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 32, seed: 3 })) if (++n === 5 || !b) break;
   assert.equal(n, 5);
+});
+
+test('mnistBatchSourceSync gives exactly the async pipeline\'s batches, across epochs', async () => {
+  await filesReady;
+  const pattern = path.join(dir, 'data.tfrecords-*');
+  const next = mnistBatchSourceSync(pattern, { batchSize: 30, seed: 9, shuffleBuffer: 40 });
+  let n = 0;
+  for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 30, seed: 9, shuffleBuffer: 40 })) {
+    const s = next();
+    assert.deepEqual(s.labels, b.labels, `batch ${n}`);
+    assert.deepEqual(s.images, b.images);
+    if (++n === 8) break; // 240 examples: into the third epoch
+  }
 });
 
 test('CLI: tfrecord write and read (summary, dump, corrupt file)', async () => {
