@@ -90,8 +90,25 @@ export function formatTensorValues(t: CkptTensor, threshold = 1000, edgeItems = 
     const elided = summarize && n > 2 * edgeItems;
     if (elided) indices = [...indices.slice(0, edgeItems), -1, ...indices.slice(n - edgeItems)];
     const parts = indices.map((i) => (i < 0 ? '...' : build(dim + 1, offset + i * stride, indent + ' ')));
-    const last = dim === t.shape.length - 1;
-    return `[${parts.join(last ? ', ' : `,\n${'\n'.repeat(t.shape.length - dim - 2)}${indent} `)}]`;
+    if (dim === t.shape.length - 1) return `[${wrap(parts, indent.length + 1)}]`;
+    return `[${parts.join(`,\n${'\n'.repeat(t.shape.length - dim - 2)}${indent} `)}]`;
   };
   return build(0, 0, '');
+}
+
+/** Joins the innermost dimension's items with ", ", breaking lines at about 75 columns as numpy does. */
+function wrap(items: string[], indent: number, width = 75): string {
+  let out = '';
+  let column = indent + 1;
+  items.forEach((item, i) => {
+    const piece = i === 0 ? item : `, ${item}`;
+    if (i > 0 && column + piece.length + 1 > width) {
+      out += `,\n${' '.repeat(indent + 1)}${item}`;
+      column = indent + 1 + item.length;
+    } else {
+      out += piece;
+      column += piece.length;
+    }
+  });
+  return out;
 }
