@@ -32,6 +32,9 @@ export interface NativeAddon {
 export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release',
   'mnist_native.node');
 
+/** Barrier spin iterations; see loadAddon. Override with GOMP_SPINCOUNT or OMP_WAIT_POLICY. */
+export const DEFAULT_SPINCOUNT = '1000';
+
 let cached: { addon?: NativeAddon; error?: string } | undefined;
 
 /** Loads the addon once; on failure returns a one-line reason instead of throwing. */
@@ -41,6 +44,13 @@ export function loadAddon(): { addon?: NativeAddon; error?: string } {
     cached = { error: 'addon not built (run: npm run build:native)' };
   } else {
     try {
+      // OpenMP's default is to spin ~300k iterations at every barrier; on a machine shared with
+      // other busy processes a spinning worker steals the core its partner needs and a training
+      // step becomes 10x slower. A short spin keeps wake-ups fast on a quiet machine. libgomp reads
+      // this when it is loaded, i.e. by the require below.
+      if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+        process.env.GOMP_SPINCOUNT = DEFAULT_SPINCOUNT;
+      }
       cached = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
     } catch (err) {
       cached = { error: `addon failed to load: ${String((err as Error).message).split('\n')[0]}` };

@@ -19,9 +19,11 @@ export class NativeBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** The float32 values of a tensor (no copy). */
+  /** The float32 values of a tensor (no copy, unless it is stored in another array type). */
   f32(t: tf.TensorInfo): Float32Array {
-    return this.data.get(t.dataId).values as Float32Array;
+    const values = this.data.get(t.dataId).values;
+    // A bool tensor cast to float32 keeps its Uint8Array (the cpu Cast is an identity there).
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   }
 
   /** A pooled output array (contents unspecified: the kernel must write every element). */

@@ -38,7 +38,7 @@ export function registerNativeBackend(): { ok: true } | { ok: false; reason: str
     const kernelFunc = native
       ? (args: NativeKernelArgs) => {
         const t0 = kernelProfiler.enabled ? performance.now() : 0;
-        let out: tf.TensorInfo | tf.TensorInfo[] | null = native.kernelFunc(args);
+        let out: tf.TensorInfo | tf.TensorInfo[] | null = native.kernelFunc(args.attrs ? args : { ...args, attrs: {} });
         let fellBack = false;
         if (out === null) {
           out = stock(args);

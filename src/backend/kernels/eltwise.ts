@@ -3,7 +3,7 @@ import { allFloat32, sizeOf, type NativeKernel } from './types.js';
 
 /** Op codes of native/src/eltwise.cc. */
 const BINARY: Record<string, number> = {
-  Add: 0, Sub: 1, Mul: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6,
+  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6,
 };
 const UNARY: Record<string, number> = {
   Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Exp: 4, Log: 5, Neg: 6, Abs: 7, Step: 8, Sigmoid: 9, Tanh: 10,

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The three networks of the benchmark, written directly with tfjs ops (same shapes as the book's
+ * mnist_inference.py, LeNet-5 chapter and the Deep MNIST tutorial) so the bench depends on nothing
+ * but TensorFlow.js.
+ */
+export interface BenchModel {
+  name: string;
+  batch: number;
+  variables: tf.Variable[];
+  /** One training step: forward, backward, update. */
+  step(x: tf.Tensor, y: tf.Tensor): void;
+  /** Logits for a batch, no gradient. */
+  infer(x: tf.Tensor): tf.Tensor;
+  inputShape: number[];
+  dispose(): void;
+}
+
+let seed = 1;
+const weight = (shape: number[], stddev = 0.1) =>
+  tf.variable(tf.truncatedNormal(shape, 0, stddev, 'float32', seed++));
+const bias = (n: number, value = 0.1) => tf.variable(tf.fill([n], value));
+
+function crossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+function trainer(vars: tf.Variable[], optimizer: tf.Optimizer, loss: (x: tf.Tensor, y: tf.Tensor) => tf.Scalar,
+  after?: () => void) {
+  return (x: tf.Tensor, y: tf.Tensor) => {
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => loss(x, y), vars);
+      optimizer.applyGradients(grads);
+      value.dispose();
+      after?.();
+    });
+  };
+}
+
+/** Book MLP 784-500-10 (ReLU), plain SGD; with `l2Ema`, the book's L2 (1e-4) and EMA (0.99) too. */
+export function mlp(l2Ema = false): BenchModel {
+  const w1 = weight([784, 500]), b1 = bias(500), w2 = weight([500, 10]), b2 = bias(10);
+  const vars = [w1, b1, w2, b2];
+  const shadows = l2Ema ? vars.map((v) => tf.variable(v.clone(), false)) : [];
+  const logits = (x: tf.Tensor) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2);
+  const loss = (x: tf.Tensor, y: tf.Tensor) => {
+    const ce = crossEntropy(y, logits(x));
+    if (!l2Ema) return ce;
+    return tf.add(ce, tf.mul(1e-4, tf.add(tf.sum(tf.square(w1)), tf.sum(tf.square(w2))).div(2))) as tf.Scalar;
+  };
+  const ema = () => {
+    shadows.forEach((s, i) => s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01))));
+  };
+  const optimizer = tf.train.sgd(0.1);
+  return {
+    name: l2Ema ? 'MLP + L2 + EMA' : 'MLP',
+    batch: 100,
+    variables: vars,
+    inputShape: [784],
+    step: trainer(vars, optimizer, loss, l2Ema ? ema : undefined),
+    infer: logits,
+    dispose: () => {
+      [...vars, ...shadows].forEach((v) => v.dispose());
+      optimizer.dispose();
+    },
+  };
+}
+
+/** conv5x5x32 SAME → pool → conv5x5x64 → pool → fc(hidden) → fc10; Deep MNIST adds dropout. */
+export function cnn(kind: 'book' | 'deep'): BenchModel {
+  const hidden = kind === 'book' ? 512 : 1024;
+  const c1 = weight([5, 5, 1, 32]), cb1 = bias(32), c2 = weight([5, 5, 32, 64]), cb2 = bias(64);
+  const f1 = weight([7 * 7 * 64, hidden]), fb1 = bias(hidden), f2 = weight([hidden, 10]), fb2 = bias(10);
+  const vars = [c1, cb1, c2, cb2, f1, fb1, f2, fb2];
+  const forward = (x: tf.Tensor, training: boolean) => {
+    const img = x.reshape([-1, 28, 28, 1]) as tf.Tensor4D;
+    const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(img, c1 as tf.Tensor4D, 1, 'same'), cb1)) as tf.Tensor4D, 2, 2, 'same');
+    const h2 = tf.maxPool(tf.relu(tf.add(tf.conv2d(h1, c2 as tf.Tensor4D, 1, 'same'), cb2)) as tf.Tensor4D, 2, 2, 'same');
+    let fc = tf.relu(tf.add(tf.matMul(h2.reshape([-1, 7 * 7 * 64]), f1), fb1));
+    if (kind === 'deep' && training) fc = tf.dropout(fc, 0.5);
+    return tf.add(tf.matMul(fc, f2), fb2);
+  };
+  const optimizer = kind === 'book' ? tf.train.sgd(0.01) : tf.train.adam(1e-4);
+  return {
+    name: kind === 'book' ? 'Book CNN' : 'Deep MNIST CNN',
+    batch: kind === 'book' ? 100 : 50,
+    variables: vars,
+    inputShape: [784],
+    step: trainer(vars, optimizer, (x, y) => crossEntropy(y, forward(x, true))),
+    infer: (x) => forward(x, false),
+    dispose: () => {
+      vars.forEach((v) => v.dispose());
+      optimizer.dispose();
+    },
+  };
+}
+
+/** A fixed random batch shaped like MNIST: pixels in [0, 1), one-hot labels. */
+export function randomBatch(batch: number): { x: tf.Tensor; y: tf.Tensor } {
+  return tf.tidy(() => ({
+    x: tf.randomUniform([batch, 784], 0, 1, 'float32', 7),
+    y: tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 8), 10).toFloat(),
+  }));
+}
