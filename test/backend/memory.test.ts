@@ -32,7 +32,7 @@ describe('native backend memory', { skip }, () => {
     const w1 = tf.variable(tf.randomNormal([784, 500], 0, 0.1)), b1 = tf.variable(tf.zeros([500]));
     const w2 = tf.variable(tf.randomNormal([500, 10], 0, 0.1)), b2 = tf.variable(tf.zeros([10]));
     const x = tf.randomUniform([100, 784]), y = tf.oneHot(tf.randomUniform([100], 0, 10, 'int32'), 10).toFloat();
-    const optimizer = tf.train.adam(1e-3);
+    const optimizer: tf.Optimizer = tf.train.adam(1e-3);
     const step = () => tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y,
         tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as tf.Scalar);
