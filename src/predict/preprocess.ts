@@ -47,7 +47,7 @@ export async function greyToMnist(pixels: Uint8Array, width: number, height: num
   for (let y = 0; y < bh; y++) cropped.set(ink.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + bw), y * bw);
   let small: Buffer;
   try {
-    small = await sharp(cropped, { raw: { width: bw, height: bh, channels: 1 } }).resize(tw, th, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+    small = await sharp(cropped, { raw: { width: bw, height: bh, channels: 1 } }).resize(tw, th, { kernel: 'lanczos3', fit: 'fill' }).greyscale().raw().toBuffer();
   } catch (err) {
     throw fileError(file, `cannot resize image (${(err as Error).message})`);
   }
@@ -102,7 +102,7 @@ function centreByMass(small: Uint8Array, w: number, h: number): Float32Array {
   }
   const cx = mass ? mx / mass : (w - 1) / 2;
   const cy = mass ? my / mass : (h - 1) / 2;
-  const centre = (IMAGE_SIZE - 1) / 2;
+  const centre = IMAGE_SIZE / 2;
   const offX = Math.round(centre - cx);
   const offY = Math.round(centre - cy);
   const out = new Float32Array(IMAGE_PIXELS);

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { bundledDataDir, loadMnist } from '../../src/data/mnist.js';
+import { runCli } from '../helpers/cli.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'mnist-e2e-'));
+const modelDir = path.join(work, 'mlp');
+
+/** Exactly one line on stderr starting with `error:`, no stack trace, a non-zero exit code. */
+function assertOneLineError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split('\n').filter((l) => !/^=+$|Hi, looks like|tfjs-node/.test(l) && l.trim());
+  const errorLines = lines.filter((l) => l.startsWith('error: '));
+  assert.equal(errorLines.length, 1, r.stderr);
+  assert.match(errorLines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('train a few hundred steps, with checkpoints, the book log lines and an event log', () => {
+  const r = runCli(['train', '--model-dir', modelDir, '--steps', '300', '--limit', '5000', '--checkpoint-every', '100', '--log-every', '100', '--no-progress'], { timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^After 100 training step\(s\), loss on training batch is [\d.e+-]+\.$/m);
+  assert.match(r.stdout, /^After 300 training step\(s\), loss on training batch is/m);
+  const files = readdirSync(modelDir);
+  for (const f of ['checkpoint', 'model.ckpt-300.index', 'model.ckpt-300.data-00000-of-00001', 'model.ckpt-100.index', 'mnist-ts.json', 'events.jsonl']) {
+    assert.ok(files.includes(f), `${f} missing in ${files.join(', ')}`);
+  }
+  assert.ok(!files.some((f) => f.startsWith('.tmp-')), 'no temporary files left');
+  const state = readFileSync(path.join(modelDir, 'checkpoint'), 'utf8');
+  assert.match(state, /^model_checkpoint_path: "model\.ckpt-300"$/m);
+  const events = readFileSync(path.join(modelDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(events[0].type, 'start');
+  assert.equal(events.at(-1).type, 'end');
+  assert.equal(events.filter((e) => e.type === 'checkpoint').length, 3);
+});
+
+test('inspect lists the variables, their EMA shadows and the global step', () => {
+  const r = runCli(['inspect', modelDir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const text = r.stdout;
+  for (const name of ['layer1/weights', 'layer1/weights/ExponentialMovingAverage', 'layer2/biases', 'global_step']) assert.ok(text.includes(`"${name}"`), name);
+});
+
+test('eval --once restores the moving averages and prints the book line', () => {
+  const r = runCli(['eval', '--model-dir', modelDir, '--once']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = /^After 300 training step\(s\), validation accuracy = ([\d.]+)$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 0.85, `validation accuracy ${m[1]}`);
+});
+
+test('test reports accuracy and a confusion matrix; --json gives the same numbers', () => {
+  const text = runCli(['test', '--model-dir', modelDir, '--limit', '2000']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /Test accuracy = 0\.\d{4} \(\d+\/2000\)/);
+  assert.match(text.stdout, /true\\pred/);
+  const json = JSON.parse(runCli(['test', '--model-dir', modelDir, '--limit', '2000', '--json']).stdout);
+  assert.equal(json.count, 2000);
+  assert.equal(json.ema, true);
+  assert.ok(json.accuracy > 0.85, `accuracy ${json.accuracy}`);
+  const matrixTotal = json.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0);
+  assert.equal(matrixTotal, 2000);
+  const diagonal = json.confusionMatrix.reduce((a: number, row: number[], i: number) => a + row[i], 0);
+  assert.equal(diagonal, json.correct);
+});
+
+test('predict reads PNGs of test digits (any size, dark on light too) and names the digit', async () => {
+  const { test: testSplit } = loadMnist({ limit: 10 });
+  const files: string[] = [];
+  for (const i of [0, 1, 2]) {
+    const pixels = Buffer.from(testSplit.images.subarray(i * 784, (i + 1) * 784));
+    const file = path.join(work, `digit-${i}.png`);
+    // Upscaled 5×, and drawn dark on a light background for the second one.
+    const raw = i === 1 ? Buffer.from(pixels.map((p) => 255 - p)) : pixels;
+    await sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).resize(140, 140).png().toFile(file);
+    files.push(file);
+  }
+  const r = runCli(['predict', '--model-dir', modelDir, '--json', ...files]);
+  assert.equal(r.code, 0, r.stderr);
+  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(results.map((x) => x.digit), [testSplit.labels[0], testSplit.labels[1], testSplit.labels[2]]);
+  for (const x of results) {
+    assert.equal(x.probabilities.length, 10);
+    assert.ok(Math.abs(x.probabilities.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
+  }
+});
+
+test('training resumes from the newest checkpoint', () => {
+  const r = runCli(['train', '--model-dir', modelDir, '--steps', '320', '--limit', '5000', '--no-progress']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /Resuming from model\.ckpt-300 at step 300/);
+  assert.ok(existsSync(path.join(modelDir, 'model.ckpt-320.index')));
+});
+
+test('bad input gives one-line errors naming the file, and no output', async () => {
+  const badData = path.join(work, 'bad-data');
+  const source = bundledDataDir();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(badData);
+  for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) copyFileSync(path.join(source, f), path.join(badData, f));
+  writeFileSync(path.join(badData, 'train-images-idx3-ubyte'), readFileSync(path.join(source, 'train-images-idx3-ubyte')).subarray(0, 100000));
+  const badDir = path.join(work, 'never-written');
+  assertOneLineError(runCli(['train', '--data-dir', badData, '--model-dir', badDir, '--steps', '1', '--no-progress']), /train-images-idx3-ubyte: truncated/);
+  assert.ok(!existsSync(badDir), 'no model directory created on bad data');
+
+  assertOneLineError(runCli(['test', '--model-dir', path.join(work, 'missing')]), /missing: no such model directory/);
+  const empty = mkdtempSync(path.join(work, 'empty-'));
+  assertOneLineError(runCli(['eval', '--model-dir', empty, '--once']), /no checkpoint/);
+  const notImage = path.join(work, 'notes.png');
+  writeFileSync(notImage, 'this is not a PNG');
+  assertOneLineError(runCli(['predict', '--model-dir', modelDir, notImage]), /notes\.png: not a readable image/);
+  assertOneLineError(runCli(['predict', '--model-dir', modelDir, path.join(work, 'nope.png')]), /nope\.png: no such file/);
+  assertOneLineError(runCli(['train', '--model', 'nope', '--model-dir', badDir]), /unknown model "nope"/);
+});
