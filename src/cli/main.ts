@@ -7,6 +7,11 @@ import { COMMANDS } from './commands/index.js';
  * `register(program)` function; this file only wires them up and turns errors into one line.
  */
 export async function main(argv: string[]): Promise<void> {
+  // `mnist inspect … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = new Command();
   program
     .name('mnist')
