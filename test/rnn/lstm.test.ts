@@ -95,7 +95,7 @@ describe('BasicLSTMCell', () => {
         ['rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias', [120]],
       ],
     );
-    const k = cell.cells[0].kernel!.dataSync();
+    const k = Array.from(cell.cells[0].kernel!.dataSync());
     const limit = Math.sqrt(6 / (40 + 120));
     assert.ok(k.every((v) => Math.abs(v) <= limit));
     const std = Math.sqrt(k.reduce((s, v) => s + v * v, 0) / k.length);

@@ -7,6 +7,7 @@ import { register as tfrecord } from './tfrecord.js';
 import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as inspect } from './inspect.js';
+import { register as sine } from './sine.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -18,4 +19,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   image,
   info,
   inspect,
+  sine,
 ];

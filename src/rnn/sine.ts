@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { CheckpointReader } from '../checkpoint/reader.js';
+import { Saver } from '../checkpoint/saver.js';
+import { UserError } from '../errors.js';
+import type { CkptTensor } from '../formats/bundle.js';
+import { float32Repr } from '../util/float32-repr.js';
+import { Adagrad } from './adagrad.js';
+import { bookSineData, ShuffledBatches, SINE_BOOK, type SineData, type WindowedData } from './sine-data.js';
+import { SineModel, type SineLayout } from './sine-model.js';
+
+export const SINE_CHECKPOINT_BASENAME = 'model.ckpt';
+export const GLOBAL_STEP = 'global_step';
+
+export interface SineOptions {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  hiddenSize: number;
+  numLayers: number;
+  shuffleBuffer: number;
+  layout: SineLayout;
+  seed: number;
+  /** Log line every N steps (the book: 1000). */
+  logEvery: number;
+  /** Where checkpoints go (`DIR/model.ckpt-N`); none written when undefined. */
+  modelDir?: string;
+  /** Checkpoint every N steps, and at the end; 0 = only at the end. */
+  checkpointEvery: number;
+}
+
+export const SINE_DEFAULTS: SineOptions = {
+  steps: SINE_BOOK.trainingSteps,
+  batchSize: SINE_BOOK.batchSize,
+  learningRate: SINE_BOOK.learningRate,
+  hiddenSize: SINE_BOOK.hiddenSize,
+  numLayers: SINE_BOOK.numLayers,
+  shuffleBuffer: SINE_BOOK.shuffleBuffer,
+  layout: 'book',
+  seed: 1,
+  logEvery: 1000,
+  checkpointEvery: 1000,
+};
+
+export interface SineReporter {
+  /** The book's log lines (`step:0 | loss:0.41758543`) and checkpoint notes. */
+  log(line: string): void;
+  /** Called after every step (progress bars). */
+  step?(step: number, total: number): void;
+}
+
+export interface SineEvaluation {
+  rmse: number;
+  predictions: Float32Array;
+  labels: Float32Array;
+}
+
+export interface SineRunResult extends SineEvaluation {
+  /** [step, loss on that step's batch before its update], every logEvery steps. */
+  losses: Array<[number, number]>;
+  trainMs: number;
+  checkpoint?: string;
+}
+
+/** Creates the book's model with these options (variables initialised, not trained). */
+export function createSineModel(opts: Pick<SineOptions, 'hiddenSize' | 'numLayers' | 'layout' | 'seed'>): SineModel {
+  return new SineModel({ hiddenSize: opts.hiddenSize, numLayers: opts.numLayers, timeSteps: SINE_BOOK.timeSteps, layout: opts.layout, seed: opts.seed });
+}
+
+/**
+ * The book's train(): Adagrad(0.1) on the mean squared error of batches drawn from
+ * dataset.repeat().shuffle(1000).batch(32), one step per batch, the loss printed every 1000 steps.
+ */
+export async function trainSine(model: SineModel, data: WindowedData, opts: SineOptions, reporter: SineReporter): Promise<{ losses: Array<[number, number]>; trainMs: number; checkpoint?: string }> {
+  const variables = model.variables();
+  const varList = [...variables.values()];
+  const optimizer = new Adagrad(opts.learningRate);
+  optimizer.createSlots(variables);
+  const batches = new ShuffledBatches(data, opts.batchSize, opts.shuffleBuffer, opts.seed);
+  const saver = opts.modelDir ? new Saver() : undefined;
+  const losses: Array<[number, number]> = [];
+  let checkpoint: string | undefined;
+  const started = performance.now();
+  let savingMs = 0;
+  try {
+    for (let step = 0; step < opts.steps; step++) {
+      const { x, y } = batches.next();
+      const logNow = opts.logEvery > 0 && step % opts.logEvery === 0;
+      const loss = tf.tidy(() => {
+        const xs = tf.tensor1d(x);
+        const ys = tf.tensor1d(y);
+        const { value, grads } = tf.variableGrads(() => model.loss(xs, ys), varList);
+        optimizer.apply(variables, grads);
+        return logNow ? value.dataSync()[0] : undefined;
+      });
+      if (loss !== undefined) {
+        losses.push([step, loss]);
+        reporter.log(`step:${step} | loss:${float32Repr(loss)}`);
+      }
+      reporter.step?.(step + 1, opts.steps);
+      const done = step + 1;
+      if (saver && opts.modelDir && ((opts.checkpointEvery > 0 && done % opts.checkpointEvery === 0) || done === opts.steps)) {
+        const t0 = performance.now();
+        checkpoint = await saveSineCheckpoint(saver, opts.modelDir, model, optimizer, done);
+        savingMs += performance.now() - t0;
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { losses, trainMs: performance.now() - started - savingMs, checkpoint };
+}
+
+/**
+ * The book's run_eval(): predictions for every test window (the book feeds them one at a time;
+ * one batch gives the same numbers) and the root mean square error against the real values.
+ */
+export function evaluateSine(model: SineModel, test: WindowedData): SineEvaluation {
+  const predictions = tf.tidy(() => model.predict(tf.tensor1d(test.x)).dataSync() as Float32Array);
+  let sum = 0;
+  for (let i = 0; i < test.count; i++) sum += (predictions[i] - test.y[i]) ** 2;
+  return { rmse: Math.sqrt(sum / test.count), predictions, labels: test.y };
+}
+
+/** The whole experiment: data, training, test RMSE. */
+export async function runSineExperiment(opts: SineOptions, reporter: SineReporter, data: SineData = bookSineData()): Promise<SineRunResult> {
+  const model = createSineModel(opts);
+  try {
+    const trained = await trainSine(model, data.train, opts, reporter);
+    const evaluation = evaluateSine(model, data.test);
+    reporter.log(`Root Mean Square Error: ${evaluation.rmse.toFixed(6)}`);
+    return { ...trained, ...evaluation };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Everything a checkpoint of a sine run holds, by TensorFlow name: variables, Adagrad slots, global_step. */
+export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: SineModel, optimizer: Adagrad | undefined, globalStep: number): Promise<string> {
+  const tensors = new Map<string, CkptTensor>();
+  const add = (name: string, v: tf.Variable) => tensors.set(name, { dtype: 'float32', shape: [...v.shape], data: v.dataSync() as Float32Array });
+  for (const [name, v] of model.variables()) add(name, v);
+  if (optimizer) for (const [name, v] of optimizer.slots()) add(name, v);
+  tensors.set(GLOBAL_STEP, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(globalStep)) });
+  return saver.save(path.join(modelDir, SINE_CHECKPOINT_BASENAME), tensors, { globalStep });
+}
+
+/** Loads the model's variables from a checkpoint (prefix, file or directory → latest); returns its global step. */
+export function restoreSineModel(model: SineModel, prefixOrDir: string): { checkpoint: string; globalStep: number } {
+  const reader = CheckpointReader.open(prefixOrDir);
+  for (const [name, v] of model.variables()) {
+    if (!reader.has(name)) throw new UserError(`${reader.prefix}: no tensor named "${name}" (not a checkpoint of this sine model?)`);
+    const t = reader.tensor(name);
+    if (t.dtype !== 'float32' || t.shape.join(',') !== v.shape.join(',')) {
+      throw new UserError(`${reader.prefix}: "${name}" is ${t.dtype} [${t.shape}], the model needs float32 [${v.shape}] (other --hidden-size, --layers or --layout?)`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape)));
+  }
+  const step = reader.has(GLOBAL_STEP) ? Number((reader.tensor(GLOBAL_STEP).data as BigInt64Array)[0]) : 0;
+  return { checkpoint: reader.prefix, globalStep: step };
+}
