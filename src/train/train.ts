@@ -5,7 +5,7 @@ import { CheckpointReader } from '../checkpoint/reader.js';
 import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
-import { BatchIterator } from '../data/batches.js';
+import { BatchIterator, type Batch } from '../data/batches.js';
 import type { MnistSplit } from '../data/mnist.js';
 import { UserError } from '../errors.js';
 import { Model } from '../models/model.js';
@@ -18,6 +18,7 @@ import { sparseSoftmaxCrossEntropy } from './loss.js';
 import { appendEvent } from './events.js';
 import { readModelDirInfo, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
+import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 
 export interface TrainOptions extends TrainDefaults {
@@ -28,7 +29,7 @@ export interface TrainOptions extends TrainDefaults {
   /** Stop early (Ctrl-C): the loop finishes its step, saves a checkpoint and returns. */
   shouldStop?: () => boolean;
   /** A source of batches other than the IDX training split (e.g. TFRecord files). */
-  batches?: () => { images: Float32Array; labels: Int32Array };
+  batches?: () => Batch | Promise<Batch>;
 }
 
 export interface StepInfo {
@@ -68,10 +69,10 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
   return state;
 }
 
-export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<string, tf.Variable>, globalStep: number): Promise<string> {
+export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<string, tf.Variable>, globalStep: number, metaGraph?: Uint8Array): Promise<string> {
   const named = new Map<string, tf.Tensor | CkptTensor>(state);
   named.set(GLOBAL_STEP, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(globalStep)) });
-  return saver.save(path.join(modelDir, CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep });
+  return saver.save(path.join(modelDir, CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep, metaGraph });
 }
 
 export function readGlobalStep(reader: CheckpointReader): number {
@@ -114,12 +115,14 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
   const saver = new Saver({ maxToKeep: 5 });
   const state = trainingState(model, ema, optimizer);
+  // The graph does not change during a run: its MetaGraphDef is built once and written with every checkpoint.
+  const metaGraph = modelMetaGraph(model, state, { globalStep: GLOBAL_STEP, maxToKeep: saver.maxToKeep });
   const started = performance.now();
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
   const checkpointNow = async () => {
-    const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep);
+    const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
     appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
     return written;
   };
@@ -129,7 +132,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   let sampleTime = performance.now();
   let sampleStep = globalStep;
   while (globalStep < opts.steps && !opts.shouldStop?.()) {
-    const batch = nextBatch();
+    const batch = await nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
     const lossTensor = tf.tidy(() => {
       const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
@@ -172,7 +175,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   };
 }
 
-function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalStep: number): () => { images: Float32Array; labels: Int32Array } {
+function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalStep: number): () => Batch {
   if (!data) throw new Error('no training data');
   const iterator = new BatchIterator(data, opts.batchSize, opts.seed);
   // Resuming continues the same data order from where the run stopped.
