@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadMnist } from '../../data/mnist.js';
+import { UserError } from '../../errors.js';
+import { mnistBatchesFromTFRecords, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { BOOK_DEFAULTS, type OptimizerName, type TrainDefaults } from '../../train/config.js';
@@ -25,6 +27,7 @@ interface TrainFlags {
   logEvery?: number;
   seed?: number;
   fresh?: boolean;
+  tfrecords?: string;
   backend?: BackendFlag;
   progress?: boolean;
 }
@@ -48,6 +51,7 @@ export function register(program: Command): void {
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
     .option('--seed <n>', 'seed for initial weights and batch order', (v) => positiveInt(String(Number(v) + 1)) - 1)
     .option('--fresh', 'start from scratch even if the model directory holds checkpoints')
+    .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
   addDataOptions(cmd);
   addBackendOption(cmd);
@@ -61,6 +65,7 @@ Examples:
   mnist train                                   # the book's MLP, into runs/mlp
   mnist train --steps 2000 --model-dir runs/quick
   mnist train --model softmax --model-dir runs/softmax
+  mnist tfrecord write --split train --shards 2 -o data && mnist train --tfrecords 'data/data.tfrecords-*'
   mnist train --optimizer adam --learning-rate 0.001 --decay-rate 1 --fresh`,
   );
   cmd.action(async (flags: TrainFlags) => {
@@ -68,6 +73,7 @@ Examples:
     const definition = getModelDefinition(flags.model);
     const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...definedOnly(flags) };
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
+    const batches = flags.tfrecords ? tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
     const onSigint = () => {
       if (stopRequested) process.exit(130);
@@ -75,10 +81,11 @@ Examples:
       console.error('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)…');
     };
     process.on('SIGINT', onSigint);
-    console.error(`Training ${definition.name} on ${data.train.count} images (backend ${backend}) → ${flags.modelDir}`);
+    const source = flags.tfrecords ? `records of ${flags.tfrecords}` : `${data.train.count} images`;
+    console.error(`Training ${definition.name} on ${source} (backend ${backend}) → ${flags.modelDir}`);
     try {
       const result = await train(
-        { ...config, model: flags.model, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested },
+        { ...config, model: flags.model, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches },
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
@@ -94,6 +101,16 @@ Examples:
       process.off('SIGINT', onSigint);
     }
   });
+}
+
+/** Batches from TFRecord shards, shuffled (seeded) through a 10,000-example buffer, endlessly. */
+function tfrecordBatches(pattern: string, config: TrainDefaults): () => Promise<MnistBatch> {
+  const stream = mnistBatchesFromTFRecords(pattern, { batchSize: config.batchSize, seed: config.seed });
+  return async () => {
+    const next = await stream.next();
+    if (next.done) throw new UserError(`${pattern}: ran out of records`);
+    return next.value;
+  };
 }
 
 function definedOnly(flags: TrainFlags): Partial<TrainDefaults> {
