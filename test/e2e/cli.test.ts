@@ -116,3 +116,15 @@ test('bad input gives one-line errors naming the file, and no output', async () 
   assertOneLineError(runCli(['predict', '--model-dir', modelDir, path.join(work, 'nope.png')]), /nope\.png: no such file/);
   assertOneLineError(runCli(['train', '--model', 'nope', '--model-dir', badDir]), /unknown model "nope"/);
 });
+
+test('training from sharded TFRecord files (mnist tfrecord write → train --tfrecords) learns as from IDX', () => {
+  const records = path.join(work, 'records');
+  const w = runCli(['tfrecord', 'write', '--split', 'train', '--limit', '5000', '--shards', '2', '-o', records, '--no-progress']);
+  assert.equal(w.code, 0, w.stderr);
+  assert.deepEqual(readdirSync(records).sort(), ['data.tfrecords-00000-of-00002', 'data.tfrecords-00001-of-00002']);
+  const dir = path.join(work, 'from-records');
+  const t = runCli(['train', '--tfrecords', path.join(records, 'data.tfrecords-*'), '--model-dir', dir, '--steps', '200', '--no-progress'], { timeoutMs: 300_000 });
+  assert.equal(t.code, 0, t.stderr);
+  const json = JSON.parse(runCli(['test', '--model-dir', dir, '--limit', '2000', '--json']).stdout);
+  assert.ok(json.accuracy > 0.85, `accuracy ${json.accuracy}`);
+});
