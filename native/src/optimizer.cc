@@ -38,24 +38,25 @@ Napi::Value Momentum(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// adam(var, grad, m, v, n, lrT, beta1, beta2, epsilon) with lrT = lr * sqrt(1-b2^t) / (1-b1^t),
-// the update of TensorFlow's AdamOptimizer (epsilon outside the square root, "epsilon hat").
+// adam(var, grad, m, v, n, lr, beta1, beta2, epsilon, 1/(1-beta1^t), 1/(1-beta2^t)): the update of
+// TensorFlow.js's AdamOptimizer (bias-corrected moments, epsilon added after the square root).
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
   float* m = floats(info[2]);
   float* v = floats(info[3]);
   int64_t n = i64(info[4]);
-  float lrT = static_cast<float>(f64(info[5])), b1 = static_cast<float>(f64(info[6]));
+  float lr = static_cast<float>(f64(info[5])), b1 = static_cast<float>(f64(info[6]));
   float b2 = static_cast<float>(f64(info[7])), eps = static_cast<float>(f64(info[8]));
+  float c1 = static_cast<float>(f64(info[9])), c2 = static_cast<float>(f64(info[10]));
   parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       float gi = g[i];
-      float mi = b1 * m[i] + (1.f - b1) * gi;
-      float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+      float mi = m[i] * b1 + gi * (1.f - b1);
+      float vi = v[i] * b2 + gi * gi * (1.f - b2);
       m[i] = mi;
       v[i] = vi;
-      w[i] -= lrT * mi / (std::sqrt(vi) + eps);
+      w[i] -= lr * (mi * c1) / (std::sqrt(vi * c2) + eps);
     }
   });
   return info.Env().Undefined();

@@ -25,8 +25,8 @@ export interface NativeAddon {
   sgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
   momentum(w: Float32Array, g: Float32Array, accum: Float32Array, n: number, lr: number,
     momentum: number, nesterov: boolean): void;
-  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number,
-    lrT: number, beta1: number, beta2: number, epsilon: number): void;
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
+    beta1: number, beta2: number, epsilon: number, invBiasCorrection1: number, invBiasCorrection2: number): void;
 }
 
 export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release',

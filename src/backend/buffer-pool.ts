@@ -28,10 +28,16 @@ export class BufferPool {
     return ArrayBuffer.isView(values) && this.owned.has(values.buffer as ArrayBuffer);
   }
 
+  /** True when `values` is a whole array from this pool (not a view into part of one). */
+  ownsWhole(values: unknown): boolean {
+    return values instanceof Float32Array && this.owned.has(values.buffer as ArrayBuffer) &&
+      values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+  }
+
   /** Gives a pool array back; anything else is ignored (left to the garbage collector). */
-  give(values: unknown): void {
-    if (!(values instanceof Float32Array) || !this.owned.has(values.buffer as ArrayBuffer)) return;
-    if (values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength) return;
+  give(released: unknown): void {
+    if (!this.ownsWhole(released)) return;
+    const values = released as Float32Array;
     if (this.pooledBytes + values.byteLength > this.maxPooledBytes) return;
     let list = this.free.get(values.length);
     if (!list) this.free.set(values.length, (list = []));
