@@ -27,29 +27,31 @@ export interface DecodeOptions {
 /** decode_image: PNG, JPEG (and whatever else sharp reads) → int32 [h, w, c] with 0..255. */
 export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<Image> {
   const source = opts.source ?? 'image';
-  let pipeline = sharp(bytes);
-  let meta: sharp.Metadata;
-  try {
-    meta = await pipeline.metadata();
-  } catch (e) {
-    throw new UserError(`${source}: not a readable image (${(e as Error).message})`);
-  }
-  // sharp turns greyscale into sRGB unless told otherwise; TF keeps what the file holds.
-  const want = opts.channels || meta.channels || 3;
-  const colour = want <= 2 ? 'b-w' : 'srgb';
-  pipeline = pipeline.toColourspace(colour);
+  const fail = (e: Error) => {
+    throw new UserError(`${source}: not a readable image (${e.message})`);
+  };
+  // sharp turns greyscale into sRGB unless told otherwise; TF keeps what the file holds, so
+  // without an explicit channel count we ask the file first.
+  const want = opts.channels || (await sharp(bytes).metadata().catch(fail)).channels || 3;
+  let pipeline = sharp(bytes).toColourspace(want <= 2 ? 'b-w' : 'srgb');
   pipeline = want === 2 || want === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
-  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }).catch(fail);
   return tf.tensor3d(Int32Array.from(data), [info.height, info.width, info.channels], 'int32');
 }
 
+const MAGIC: Record<string, number[]> = { jpeg: [0xff, 0xd8, 0xff], png: [0x89, 0x50, 0x4e, 0x47] };
+
+function sniff(bytes: Uint8Array): string {
+  for (const [format, magic] of Object.entries(MAGIC)) if (magic.every((b, i) => bytes[i] === b)) return format;
+  return 'unknown';
+}
+
 async function decodeAs(format: string, bytes: Uint8Array, opts: DecodeOptions): Promise<Image> {
-  const meta = await sharp(bytes)
-    .metadata()
-    .catch((e: Error) => {
-      throw new UserError(`${opts.source ?? 'image'}: not a readable image (${e.message})`);
-    });
-  if (meta.format !== format) throw new UserError(`${opts.source ?? 'image'}: not a ${format.toUpperCase()} image (found ${meta.format})`);
+  const found = sniff(bytes);
+  if (found !== format) {
+    if (found === 'unknown') await decodeImage(bytes, opts); // reports "not a readable image" if it isn't one
+    throw new UserError(`${opts.source ?? 'image'}: not a ${format.toUpperCase()} image (found ${found === 'unknown' ? 'another format' : found})`);
+  }
   return decodeImage(bytes, opts);
 }
 
@@ -252,28 +254,42 @@ function resizeArea(image: Image, outH: number, outW: number): Image {
 
 // ---------------------------------------------------------------- crops, pads, flips
 
+// tfjs-backend-cpu's Slice, Pad and Reverse kernels index every element through generic strides
+// (about 20–50× slower than row copies on a 3-D image), so crops, pads and up-down flips copy rows.
+
+function rowCopy(image: Image, outH: number, outW: number, copy: (src: Float32Array | Int32Array, out: Float32Array | Int32Array, rowBytes: number) => void): Image {
+  const src = image.dataSync() as Float32Array | Int32Array;
+  const out = image.dtype === 'int32' ? new Int32Array(outH * outW * image.shape[2]) : new Float32Array(outH * outW * image.shape[2]);
+  copy(src, out, image.shape[2]);
+  return tf.tensor3d(out, [outH, outW, image.shape[2]], image.dtype as 'float32' | 'int32');
+}
+
 /** crop_to_bounding_box: rows [top, top+height), columns [left, left+width). */
 export function cropToBoundingBox(image: Image, offsetHeight: number, offsetWidth: number, targetHeight: number, targetWidth: number): Image {
-  const [h, w] = image.shape;
+  const [h, w, c] = image.shape;
   if (offsetHeight < 0 || offsetWidth < 0) throw new UserError('crop: offsets must be ≥ 0');
   if (targetHeight <= 0 || targetWidth <= 0) throw new UserError('crop: target size must be > 0');
   if (offsetHeight + targetHeight > h || offsetWidth + targetWidth > w) {
     throw new UserError(`crop: ${targetHeight}x${targetWidth} at (${offsetHeight}, ${offsetWidth}) does not fit in ${h}x${w}`);
   }
-  return tf.slice(image, [offsetHeight, offsetWidth, 0], [targetHeight, targetWidth, -1]);
+  return rowCopy(image, targetHeight, targetWidth, (src, out) => {
+    for (let r = 0; r < targetHeight; r++) {
+      const from = ((offsetHeight + r) * w + offsetWidth) * c;
+      out.set(src.subarray(from, from + targetWidth * c), r * targetWidth * c);
+    }
+  });
 }
 
 /** pad_to_bounding_box: zeros around the image so it sits at (offsetHeight, offsetWidth). */
 export function padToBoundingBox(image: Image, offsetHeight: number, offsetWidth: number, targetHeight: number, targetWidth: number): Image {
-  const [h, w] = image.shape;
-  const after = [targetHeight - offsetHeight - h, targetWidth - offsetWidth - w];
+  const [h, w, c] = image.shape;
   if (offsetHeight < 0 || offsetWidth < 0) throw new UserError('pad: offsets must be ≥ 0');
-  if (after[0] < 0 || after[1] < 0) throw new UserError(`pad: ${h}x${w} at (${offsetHeight}, ${offsetWidth}) does not fit in ${targetHeight}x${targetWidth}`);
-  return tf.pad(image, [
-    [offsetHeight, after[0]],
-    [offsetWidth, after[1]],
-    [0, 0],
-  ]);
+  if (targetHeight - offsetHeight - h < 0 || targetWidth - offsetWidth - w < 0) {
+    throw new UserError(`pad: ${h}x${w} at (${offsetHeight}, ${offsetWidth}) does not fit in ${targetHeight}x${targetWidth}`);
+  }
+  return rowCopy(image, targetHeight, targetWidth, (src, out) => {
+    for (let r = 0; r < h; r++) out.set(src.subarray(r * w * c, (r + 1) * w * c), ((offsetHeight + r) * targetWidth + offsetWidth) * c);
+  });
 }
 
 /** resize_image_with_crop_or_pad: centre crop and/or zero pad to the target size (extra pixel right/bottom). */
@@ -298,8 +314,20 @@ export function centralCrop(image: Image, fraction: number): Image {
   return cropToBoundingBox(image, top, left, h - 2 * top, w - 2 * left);
 }
 
-export const flipLeftRight = (image: Image): Image => tf.reverse(image, 1);
-export const flipUpDown = (image: Image): Image => tf.reverse(image, 0);
+export function flipLeftRight(image: Image): Image {
+  return tf.tidy(() => {
+    const batch = tf.expandDims(image.dtype === 'float32' ? image : tf.cast(image, 'float32'), 0) as tf.Tensor4D;
+    const flipped = tf.squeeze(tf.image.flipLeftRight(batch), [0]);
+    return (image.dtype === 'float32' ? flipped : tf.cast(flipped, image.dtype)) as Image;
+  });
+}
+
+export function flipUpDown(image: Image): Image {
+  const [h, w, c] = image.shape;
+  return rowCopy(image, h, w, (src, out) => {
+    for (let r = 0; r < h; r++) out.set(src.subarray(r * w * c, (r + 1) * w * c), (h - 1 - r) * w * c);
+  });
+}
 
 /** Flips with probability 1/2 (TF: uniform < 0.5). */
 export function randomFlipLeftRight(image: Image, rng: Random): Image {
@@ -324,10 +352,16 @@ export function randomBrightness(image: Image, maxDelta: number, rng: Random): I
 
 /** adjust_contrast: per channel, (x − mean) · factor + mean, mean over all pixels. */
 export function adjustContrast(image: Image, factor: number): Image {
-  return tf.tidy(() => {
-    const mean = tf.mean(image, [0, 1], true);
-    return tf.add(tf.mul(tf.sub(image, mean), factor), mean) as Image;
-  });
+  // Channel means summed in JS: tfjs-cpu reduces non-trailing axes via a slow generic transpose…
+  const c = image.shape[2];
+  const src = image.dataSync() as Float32Array;
+  const sums = new Float64Array(c);
+  for (let i = 0; i < src.length; i++) sums[i % c] += src[i];
+  const means = Array.from(sums, (s) => Math.fround(s / (src.length / c)));
+  // …and applied in the same pass: tfjs-cpu's broadcasting binary ops cost ~1 µs per element.
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = (src[i] - means[i % c]) * factor + means[i % c];
+  return tf.tensor3d(out, image.shape);
 }
 
 export function randomContrast(image: Image, lower: number, upper: number, rng: Random): Image {
@@ -658,7 +692,7 @@ export function preprocessForTrain(image: Image, height: number, width: number, 
   const method = RESIZE_METHODS[rng.int(4)];
   const ordering = rng.int(2) as 0 | 1;
   const out = chain(float, [
-    (x) => tf.slice(x, begin, size),
+    (x) => cropToBoundingBox(x, begin[0], begin[1], size[0], size[1]),
     (x) => resize(x, [height, width], method),
     (x) => randomFlipLeftRight(x, rng),
     (x) =>

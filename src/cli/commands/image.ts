@@ -212,7 +212,7 @@ export function parseOp(spec: string): Op {
       const cover = arg === undefined ? 0.1 : num(spec, arg);
       return (x, rng) => {
         const { begin, size: sz } = img.sampleDistortedBoundingBox(x.shape, [], rng, { minObjectCovered: cover });
-        return tf.slice(x, begin, sz);
+        return img.cropToBoundingBox(x, begin[0], begin[1], sz[0], sz[1]);
       };
     }
     case 'preprocess': {

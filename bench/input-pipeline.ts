@@ -1,0 +1,100 @@
+// Input-pipeline throughput (examples/s): node --import tsx bench/input-pipeline.ts [jpegCount]
+// 1. the book's MNIST TFRecords → parse → shuffle(10,000) → batch(100), async and sync;
+// 2. JPEG Examples → decode + preprocess_for_train on worker threads (1 and 2) vs. the main thread;
+// 3. the MLP training step (batch 100) on the default backend, for comparison.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { loadMnist, sliceSplit } from '../src/data/mnist.js';
+import { bytesFeature, encodeExample, int64Feature } from '../src/formats/example.js';
+import { writeTFRecordFileSync } from '../src/formats/tfrecord.js';
+import { Dataset } from '../src/pipeline/dataset.js';
+import { mnistBatchSourceSync, mnistBatchesFromTFRecords, writeMnistTFRecords } from '../src/pipeline/mnist-tfrecord.js';
+import { deriveSeed } from '../src/pipeline/random.js';
+import { decodeAndAugment, type AugmentInput, type AugmentOutput } from '../src/image/augment-worker.js';
+import { selectBackend } from '../src/backend/select.js';
+import { mlp, randomBatch } from './models.js';
+
+const jpegCount = Number(process.argv[2] ?? 3000);
+const dir = mkdtempSync(path.join(tmpdir(), 'bench-pipeline-'));
+const rate = (n: number, ms: number) => `${Math.round((n * 1000) / ms).toLocaleString('en-US')} examples/s`;
+const results: Record<string, number> = {};
+async function time(label: string, n: number, fn: () => Promise<unknown> | unknown) {
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  results[label] = (n * 1000) / ms;
+  console.log(`${label.padEnd(58)} ${rate(n, ms).padStart(20)}  (${(ms / 1000).toFixed(2)} s for ${n})`);
+}
+
+try {
+  const { train } = loadMnist();
+  await writeMnistTFRecords(train, dir, { shards: 2 });
+  const pattern = path.join(dir, 'data.tfrecords-*');
+
+  await time('TFRecord → parse → shuffle → batch (async, 1 epoch)', train.count, async () => {
+    let n = 0;
+    for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, epochs: 1 })) n += b.labels.length;
+    if (n !== train.count) throw new Error(`saw ${n}`);
+  });
+  await time('same, sync source (read all, then 550 batches)', train.count, () => {
+    const next = mnistBatchSourceSync(pattern, { batchSize: 100, seed: 1 });
+    for (let i = 0; i < train.count / 100; i++) next();
+  });
+
+  // JPEG Examples of the first images, as a photo pipeline would store them.
+  const subset = sliceSplit(train, 0, jpegCount);
+  const jpegRecords: Uint8Array[] = [];
+  for (let i = 0; i < subset.count; i++) {
+    const pixels = subset.images.subarray(i * 784, (i + 1) * 784);
+    const jpeg = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toBuffer();
+    jpegRecords.push(encodeExample({ image_jpeg: bytesFeature(jpeg), label: int64Feature(subset.labels[i]) }));
+  }
+  const jpegFile = path.join(dir, 'jpeg.tfrecords');
+  writeTFRecordFileSync(jpegFile, jpegRecords);
+  let index = 0;
+  const inputs = () => Dataset.tfRecord(jpegFile).map((bytes): AugmentInput => ({ bytes, seed: deriveSeed(1, index++) }));
+  const workerUrl = new URL('../src/image/augment-worker.ts', import.meta.url);
+
+  // Startup (worker threads loading tfjs and sharp) is reported apart from the steady rate.
+  const checksums: number[] = [];
+  const measure = async (label: string, ds: Dataset<AugmentOutput[]>) => {
+    const t0 = performance.now();
+    let tFirst = 0;
+    let afterFirst = 0;
+    let n = 0;
+    let sum = 0;
+    for await (const batch of ds) {
+      for (const e of batch) sum += e.image[200] + e.label;
+      n += batch.length;
+      if (!tFirst) tFirst = performance.now();
+      else afterFirst += batch.length;
+    }
+    const steadyMs = performance.now() - tFirst;
+    if (n !== subset.count) throw new Error(`saw ${n}`);
+    checksums.push(sum);
+    results[label] = (afterFirst * 1000) / steadyMs;
+    console.log(`${label.padEnd(58)} ${rate(afterFirst, steadyMs).padStart(20)}  (first batch after ${((tFirst - t0) / 1000).toFixed(2)} s)`);
+  };
+  await selectBackend('cpu');
+  index = 0;
+  await measure('JPEG decode + preprocess_for_train, main thread', inputs().map(decodeAndAugment).batch(100));
+  for (const parallelism of [1, 2]) {
+    index = 0;
+    await measure(`JPEG decode + preprocess_for_train, ${parallelism} worker(s)`, inputs().mapParallel<AugmentOutput>(workerUrl, 'decodeAndAugment', { parallelism }).batch(100).prefetch(2));
+  }
+  console.log(`same augmented pixels on every run: ${checksums.every((c) => c === checksums[0])}`);
+
+  const { name } = await selectBackend('auto').catch(() => selectBackend('cpu'));
+  const model = mlp();
+  const { x, y } = randomBatch(model.batch);
+  for (let i = 0; i < 5; i++) model.step(x, y);
+  const steps = 50;
+  await time(`MLP training step, batch ${model.batch} (${name} backend)`, steps * model.batch, () => {
+    for (let i = 0; i < steps; i++) model.step(x, y);
+  });
+  console.log(JSON.stringify(results));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
