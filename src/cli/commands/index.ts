@@ -8,6 +8,8 @@ import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as inspect } from './inspect.js';
 import { register as sine } from './sine.js';
+import { register as freeze } from './freeze.js';
+import { register as runGraph } from './run-graph.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -20,4 +22,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   info,
   inspect,
   sine,
+  freeze,
+  runGraph,
 ];

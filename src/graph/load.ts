@@ -1,0 +1,43 @@
+/**
+ * Opens a graph file the way the CLI takes one: a frozen GraphDef (`.pb`, ours or TensorFlow's),
+ * or a MetaGraphDef (`.meta`) plus the checkpoint beside it — import_meta_graph and restore.
+ */
+import { readFileSync } from 'node:fs';
+import { CheckpointReader } from '../checkpoint/reader.js';
+import { fileError, UserError } from '../errors.js';
+import { decodeGraphDef, decodeMetaGraphDef, type GraphDef } from '../formats/graphdef.js';
+import { restoreMetaGraph } from './meta-import.js';
+
+export interface OpenGraphOptions {
+  /** For a `.meta` file: the checkpoint prefix to restore (default: the `.meta` path without `.meta`). */
+  checkpoint?: string;
+  /** For a `.meta` file: what to keep (required there; a `.meta` graph also holds saving and training nodes). */
+  outputs?: string[];
+  /** For a `.meta` file: restore the moving averages (`v/ExponentialMovingAverage`) into the variables. */
+  useEma?: boolean;
+  /** For a `.meta` file: variable node name → checkpoint key. */
+  rename?: Record<string, string>;
+}
+
+export function readGraphBytes(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fileError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a graph file' : (err as Error).message);
+  }
+}
+
+export function isMetaGraphFile(file: string): boolean {
+  return file.endsWith('.meta');
+}
+
+/** A runnable (frozen) GraphDef from a `.pb` or a `.meta` + checkpoint. */
+export function openGraph(file: string, options: OpenGraphOptions = {}): GraphDef {
+  const bytes = readGraphBytes(file);
+  if (!isMetaGraphFile(file)) return decodeGraphDef(bytes, file);
+  const meta = decodeMetaGraphDef(bytes, file);
+  if (!options.outputs?.length) throw new UserError(`${file}: name the output to compute with --output NODE:0 (a .meta graph also holds saving and training nodes)`);
+  const reader = CheckpointReader.open(options.checkpoint ?? file.slice(0, -'.meta'.length));
+  return restoreMetaGraph(meta, reader, { outputs: options.outputs, useEma: options.useEma, rename: options.rename, file });
+}
