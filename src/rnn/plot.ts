@@ -28,7 +28,7 @@ export async function renderLinePlotSvg(plot: SeriesPlot): Promise<string> {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: plot.xTitle },
       y: { field: 'y', type: 'quantitative', title: plot.yTitle },
-      color: { field: 'series', type: 'nominal', title: null, sort: Object.keys(plot.series), legend: { orient: 'top-right' } },
+      color: { field: 'series', type: 'nominal', title: null, sort: Object.keys(plot.series), legend: { orient: 'right' } },
       strokeDash: { field: 'series', type: 'nominal', sort: Object.keys(plot.series), legend: null },
     },
   };
