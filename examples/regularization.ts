@@ -27,7 +27,7 @@ export function networkLoss(store: VariableStore, x: tf.Tensor2D, y: tf.Tensor2D
   for (let i = 1; i < LAYER_DIMENSIONS.length; i++) {
     const weight = getWeight([LAYER_DIMENSIONS[i - 1], LAYER_DIMENSIONS[i]], i - 1);
     const bias = store.create(`Variable_${2 * (i - 1) + 1}`, [LAYER_DIMENSIONS[i]], { initializer: constant(0.1) }).variable;
-    current = tf.relu(tf.add(tf.matMul(current, weight), bias));
+    current = tf.relu(tf.add(tf.matMul(current, weight), bias)) as tf.Tensor2D;
   }
   const mse = tf.mean(tf.square(tf.sub(y, current))) as tf.Scalar;
   store.addToCollection(GraphKeys.LOSSES, mse);
