@@ -5,7 +5,9 @@
  */
 import { encodeGraphDef, type GraphDef, type TensorValue } from '../formats/graphdef.js';
 import { UserError } from '../errors.js';
+import type { Graph } from '../models/graph.js';
 import type { Model } from '../models/model.js';
+import type { VariableStore } from '../variables/store.js';
 import { DEFAULT_PROBABILITIES_NODE, freezeGraph, withProbabilities } from './graphdef.js';
 
 export interface FreezeModelOptions {
@@ -13,10 +15,16 @@ export interface FreezeModelOptions {
   outputs?: string[];
 }
 
-export function variableValue(model: Model, name: string): TensorValue {
-  const entry = model.store.get(name);
-  if (!entry) throw new UserError(`model ${model.name} has no variable ${name}`);
+/** The current value of a variable of the store. */
+export function variableValue(store: VariableStore, name: string): TensorValue {
+  const entry = store.get(name);
+  if (!entry) throw new UserError(`no variable named ${name}`);
   return { dtype: 'float32', shape: [...entry.shape], data: Float32Array.from(entry.variable.dataSync() as Float32Array) };
+}
+
+/** convert_variables_to_constants(sess, graph_def, outputs) for any graph whose variables live in `store`. */
+export function freezeWithStore(graph: Graph, store: VariableStore, outputs: string[]): GraphDef {
+  return freezeGraph(graph, { outputs, values: (name) => variableValue(store, name) });
 }
 
 /** The outputs a frozen model offers by default: logits and probabilities. */
@@ -30,7 +38,7 @@ export function freezeModel(model: Model, options: FreezeModelOptions = {}): Gra
   const known = new Set(graph.nodes.map((n) => n.name));
   const unknown = outputs.filter((o) => !known.has(o));
   if (unknown.length) throw new UserError(`model ${model.name} has no node named ${unknown.map((u) => `"${u}"`).join(', ')} (its nodes: ${[...known].join(', ')})`);
-  return freezeGraph(graph, { outputs, values: (name) => variableValue(model, name) });
+  return freezeWithStore(graph, model.store, outputs);
 }
 
 export function freezeModelToBytes(model: Model, options: FreezeModelOptions = {}): Uint8Array {

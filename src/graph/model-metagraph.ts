@@ -7,6 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TensorDType } from '../formats/graphdef.js';
 import type { Model } from '../models/model.js';
 import { constant } from '../variables/initializers.js';
+import type { VariableEntry } from '../variables/store.js';
 import { metaGraphBytes, type MetaVariable } from './metagraph.js';
 
 const EMA_SUFFIX = '/ExponentialMovingAverage';
@@ -23,20 +24,17 @@ function dtypeOf(v: tf.Variable): TensorDType {
   return v.dtype === 'int32' ? 'int32' : v.dtype === 'bool' ? 'bool' : 'float32';
 }
 
+/** A float32 variable of a VariableStore as the meta graph lists it. */
+export function metaVariable(v: VariableEntry): MetaVariable {
+  return { name: v.name, shape: [...v.shape], dtype: 'float32', trainable: v.trainable, initializer: v.initializer, regularizer: v.regularizer };
+}
+
 /** The variables of a training checkpoint (`trainingState()` plus the global step), as the meta graph lists them. */
 export function trainingMetaVariables(model: Model, state: Map<string, tf.Variable>, options: ModelMetaGraphOptions = {}): MetaVariable[] {
   const modelVars = model.store.all();
   const own = new Set(modelVars.map((v) => v.name));
   const averaged = new Set([...state.keys()].filter((k) => k.endsWith(EMA_SUFFIX)).map((k) => k.slice(0, -EMA_SUFFIX.length)));
-  const out: MetaVariable[] = modelVars.map((v) => ({
-    name: v.name,
-    shape: [...v.shape],
-    dtype: 'float32',
-    trainable: v.trainable,
-    initializer: v.initializer,
-    regularizer: v.regularizer,
-    collections: averaged.has(v.name) ? ['moving_average_variables'] : undefined,
-  }));
+  const out: MetaVariable[] = modelVars.map((v) => ({ ...metaVariable(v), collections: averaged.has(v.name) ? ['moving_average_variables'] : undefined }));
   if (options.globalStep) out.push({ name: options.globalStep, shape: [], dtype: 'int64', trainable: false, collections: ['global_step'] });
   for (const [name, v] of state) {
     if (own.has(name)) continue;
