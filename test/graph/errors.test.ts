@@ -5,7 +5,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
-import { attr, decodeGraphDef, encodeGraphDef } from '../../src/formats/graphdef.js';
+import { attr, decodeGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
 import { openGraph } from '../../src/graph/load.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 
@@ -71,7 +71,7 @@ describe('bad graph files give one-line errors naming the file', () => {
   });
 
   it('an op TensorFlow.js does not know is named', async () => {
-    const graph = {
+    const graph: GraphDef = {
       node: [
         { name: 'x', op: 'Placeholder', input: [], attr: { dtype: attr.type('float32'), shape: attr.shape([null, 2]) } },
         { name: 'weird', op: 'FrobnicateV7', input: ['x'], attr: { T: attr.type('float32') } },
