@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { Saver } from '../checkpoint/saver.js';
-import { UserError } from '../errors.js';
-import type { CkptTensor } from '../formats/bundle.js';
+import { int64Scalar, restoreVariables, tensorsToCheckpoint, type SaveValue } from '../checkpoint/tf-variables.js';
 import { float32Repr } from '../util/float32-repr.js';
 import { Adagrad } from './adagrad.js';
 import { bookSineData, ShuffledBatches, SINE_BOOK, type SineData, type WindowedData } from './sine-data.js';
@@ -137,25 +136,16 @@ export async function runSineExperiment(opts: SineOptions, reporter: SineReporte
 
 /** Everything a checkpoint of a sine run holds, by TensorFlow name: variables, Adagrad slots, global_step. */
 export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: SineModel, optimizer: Adagrad | undefined, globalStep: number): Promise<string> {
-  const tensors = new Map<string, CkptTensor>();
-  const add = (name: string, v: tf.Variable) => tensors.set(name, { dtype: 'float32', shape: [...v.shape], data: v.dataSync() as Float32Array });
-  for (const [name, v] of model.variables()) add(name, v);
-  if (optimizer) for (const [name, v] of optimizer.slots()) add(name, v);
-  tensors.set(GLOBAL_STEP, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(globalStep)) });
-  return saver.save(path.join(modelDir, SINE_CHECKPOINT_BASENAME), tensors, { globalStep });
+  const named = new Map<string, SaveValue>(model.variables());
+  if (optimizer) for (const [name, slot] of optimizer.slots()) named.set(name, slot);
+  named.set(GLOBAL_STEP, int64Scalar(globalStep));
+  return saver.save(path.join(modelDir, SINE_CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep });
 }
 
 /** Loads the model's variables from a checkpoint (prefix, file or directory → latest); returns its global step. */
 export function restoreSineModel(model: SineModel, prefixOrDir: string): { checkpoint: string; globalStep: number } {
   const reader = CheckpointReader.open(prefixOrDir);
-  for (const [name, v] of model.variables()) {
-    if (!reader.has(name)) throw new UserError(`${reader.prefix}: no tensor named "${name}" (not a checkpoint of this sine model?)`);
-    const t = reader.tensor(name);
-    if (t.dtype !== 'float32' || t.shape.join(',') !== v.shape.join(',')) {
-      throw new UserError(`${reader.prefix}: "${name}" is ${t.dtype} [${t.shape}], the model needs float32 [${v.shape}] (other --hidden-size, --layers or --layout?)`);
-    }
-    tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape)));
-  }
+  restoreVariables(reader, model.variables());
   const step = reader.has(GLOBAL_STEP) ? Number((reader.tensor(GLOBAL_STEP).data as BigInt64Array)[0]) : 0;
   return { checkpoint: reader.prefix, globalStep: step };
 }
