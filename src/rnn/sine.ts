@@ -10,6 +10,7 @@ import { SineModel, type SineLayout } from './sine-model.js';
 
 export const SINE_CHECKPOINT_BASENAME = 'model.ckpt';
 export const GLOBAL_STEP = 'global_step';
+export const LEARNING_RATE = 'model/OptimizeLoss/learning_rate';
 
 export interface SineOptions {
   steps: number;
@@ -134,10 +135,17 @@ export async function runSineExperiment(opts: SineOptions, reporter: SineReporte
   }
 }
 
-/** Everything a checkpoint of a sine run holds, by TensorFlow name: variables, Adagrad slots, global_step. */
+/**
+ * Everything a checkpoint of a sine run holds, by TensorFlow name: the variables, their Adagrad
+ * slots and `model/OptimizeLoss/learning_rate` (the variable the book's optimize_loss creates), plus
+ * our `global_step` (the book's graph has none: tf.train.get_global_step() returns None there).
+ */
 export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: SineModel, optimizer: Adagrad | undefined, globalStep: number): Promise<string> {
   const named = new Map<string, SaveValue>(model.variables());
-  if (optimizer) for (const [name, slot] of optimizer.slots()) named.set(name, slot);
+  if (optimizer) {
+    for (const [name, slot] of optimizer.slots()) named.set(name, slot);
+    named.set(LEARNING_RATE, { dtype: 'float32', shape: [], data: Float32Array.of(optimizer.learningRate) });
+  }
   named.set(GLOBAL_STEP, int64Scalar(globalStep));
   return saver.save(path.join(modelDir, SINE_CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep });
 }

@@ -145,7 +145,8 @@ describe('the sine model', () => {
       assert.deepEqual(shapes['model/rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias/Adagrad'], [120]);
       assert.deepEqual(shapes['model/fully_connected/weights'], [30, 1]);
       assert.deepEqual(shapes.global_step, []);
-      assert.equal(reader.names().length, 6 + 6 + 1);
+      assert.deepEqual(shapes['model/OptimizeLoss/learning_rate'], []);
+      assert.equal(reader.names().length, 6 + 6 + 2);
 
       const other = createSineModel({ ...SINE_DEFAULTS, seed: 99 });
       const input = tf.tensor1d(bookSineData({ trainingExamples: 5, testingExamples: 5 }).test.x);
