@@ -1,0 +1,172 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { latestCheckpoint } from '../checkpoint/saver.js';
+import { loadMnist, type Mnist } from '../data/mnist.js';
+import { evaluate, loadModel, type LoadedModel } from '../eval/evaluate.js';
+import { readModelDirInfo } from '../train/model-dir.js';
+import { HttpError } from './http.js';
+
+export interface CheckpointEntry {
+  /** The checkpoint's name inside the model directory, e.g. `model.ckpt-500` (what the API takes). */
+  name: string;
+  prefix: string;
+  step: number | null;
+  savedAt: number;
+  latest: boolean;
+}
+
+export interface MistakeSet {
+  checkpoint: string;
+  step: number;
+  accuracy: number;
+  testCount: number;
+  /** Indices into the test split of the images the model gets wrong. */
+  wrong: number[];
+  predictions: Uint8Array;
+}
+
+export interface ModelStoreOptions {
+  modelDir: string;
+  dataDir?: string;
+  limit?: number;
+  /** Use the moving averages of the weights when a checkpoint has them (as `mnist eval` does). */
+  useEma?: boolean;
+  /** Loaded models kept in memory at once. */
+  maxLoaded?: number;
+}
+
+/**
+ * The server's view of a model directory: its checkpoints, the models restored from them (cached,
+ * the newest reloaded as soon as training writes it), their validation accuracy and test mistakes
+ * (computed on first request, then cached per checkpoint file).
+ */
+export class ModelStore {
+  readonly modelDir: string;
+  private readonly loaded = new Map<string, { model: LoadedModel; mtimeMs: number }>();
+  private readonly accuracies = new Map<string, number>();
+  private mistakeCache: { key: string; set: MistakeSet } | undefined;
+  private data: Mnist | undefined;
+
+  constructor(private readonly opts: ModelStoreOptions) {
+    this.modelDir = opts.modelDir;
+  }
+
+  /** The model the directory records (`mnist-ts.json`), or the default. */
+  modelName(): string {
+    try {
+      return readModelDirInfo(this.modelDir)?.model ?? 'mlp';
+    } catch {
+      return 'mlp';
+    }
+  }
+
+  /** Every complete checkpoint in the directory (index + data present), oldest step first. */
+  checkpoints(): CheckpointEntry[] {
+    if (!existsSync(this.modelDir)) return [];
+    const files = readdirSync(this.modelDir);
+    const latest = this.latestPrefix();
+    const out: CheckpointEntry[] = [];
+    for (const file of files) {
+      if (!file.endsWith('.index')) continue;
+      const name = file.slice(0, -'.index'.length);
+      if (!files.some((f) => f.startsWith(`${name}.data-`))) continue;
+      const prefix = path.join(this.modelDir, name);
+      let savedAt: number;
+      try {
+        savedAt = statSync(`${prefix}.index`).mtimeMs;
+      } catch {
+        continue; // deleted by the trainer (max_to_keep) while we looked
+      }
+      const m = /-(\d+)$/.exec(name);
+      out.push({ name, prefix, step: m ? Number(m[1]) : null, savedAt, latest: prefix === latest });
+    }
+    return out.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.savedAt - b.savedAt);
+  }
+
+  private latestPrefix(): string | null {
+    try {
+      const latest = latestCheckpoint(this.modelDir);
+      return latest === null ? null : path.join(this.modelDir, path.basename(latest));
+    } catch {
+      return null;
+    }
+  }
+
+  /** A checkpoint by name (as listed), or the newest when `name` is empty. 404 if there is none. */
+  resolve(name?: string): CheckpointEntry {
+    const all = this.checkpoints();
+    if (!name) {
+      const entry = all.find((c) => c.latest) ?? all.at(-1);
+      if (!entry) throw new HttpError(404, `${this.modelDir}: no checkpoint yet (train one first)`);
+      return entry;
+    }
+    const entry = all.find((c) => c.name === name);
+    if (!entry) throw new HttpError(404, `no checkpoint named "${name}" in ${this.modelDir}`);
+    return entry;
+  }
+
+  /** The restored model of a checkpoint (the newest by default), loading it if needed. */
+  model(name?: string): LoadedModel {
+    const entry = this.resolve(name);
+    const cached = this.loaded.get(entry.prefix);
+    if (cached && cached.mtimeMs === entry.savedAt) {
+      // Most recently used last, so the first entry is the one to evict.
+      this.loaded.delete(entry.prefix);
+      this.loaded.set(entry.prefix, cached);
+      return cached.model;
+    }
+    if (cached) this.evict(entry.prefix);
+    const model = loadModel(this.modelDir, { checkpoint: entry.prefix, useEma: this.opts.useEma ?? true });
+    this.loaded.set(entry.prefix, { model, mtimeMs: entry.savedAt });
+    while (this.loaded.size > (this.opts.maxLoaded ?? 3)) this.evict(this.loaded.keys().next().value!);
+    return model;
+  }
+
+  private evict(prefix: string): void {
+    this.loaded.get(prefix)?.model.model.dispose();
+    this.loaded.delete(prefix);
+  }
+
+  mnist(): Mnist {
+    this.data ??= loadMnist({ dataDir: this.opts.dataDir, limit: this.opts.limit });
+    return this.data;
+  }
+
+  /** Validation accuracy if already computed (no work). */
+  cachedAccuracy(entry: CheckpointEntry): number | undefined {
+    return this.accuracies.get(cacheKey(entry));
+  }
+
+  validationAccuracy(entry: CheckpointEntry): number {
+    const key = cacheKey(entry);
+    let accuracy = this.accuracies.get(key);
+    if (accuracy === undefined) {
+      accuracy = evaluate(this.model(entry.name).model, this.mnist().validation).accuracy;
+      this.accuracies.set(key, accuracy);
+    }
+    return accuracy;
+  }
+
+  /** The test images a checkpoint's model gets wrong (one checkpoint's set is kept). */
+  mistakes(name?: string): MistakeSet {
+    const entry = this.resolve(name);
+    const key = cacheKey(entry);
+    if (this.mistakeCache?.key === key) return this.mistakeCache.set;
+    const loaded = this.model(entry.name);
+    const test = this.mnist().test;
+    const result = evaluate(loaded.model, test);
+    const wrong: number[] = [];
+    for (let i = 0; i < test.count; i++) if (result.predictions[i] !== test.labels[i]) wrong.push(i);
+    const set: MistakeSet = { checkpoint: entry.name, step: loaded.globalStep, accuracy: result.accuracy, testCount: test.count, wrong, predictions: result.predictions };
+    this.mistakeCache = { key, set };
+    return set;
+  }
+
+  dispose(): void {
+    for (const prefix of [...this.loaded.keys()]) this.evict(prefix);
+  }
+}
+
+function cacheKey(entry: CheckpointEntry): string {
+  return `${entry.prefix}@${entry.savedAt}`;
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import sharp from 'sharp';
+import { IMAGE_PIXELS } from '../data/mnist.js';
+import { UserError } from '../errors.js';
+import { imageToMnist } from '../predict/preprocess.js';
+import { HttpError, mediaType, readBody, readJson, requireObject } from './http.js';
+
+/** Canvas PNGs are a few KiB; JSON with 784 floats is ~16 KiB. */
+export const PREDICT_BODY_LIMIT = 1 << 20;
+/** Decoded size allowed for an uploaded image (a small PNG can expand to gigabytes). */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/octet-stream']);
+const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+
+export interface PredictInput {
+  /** 784 floats in [0, 1]: the 28×28 image the network sees. */
+  pixels: Float32Array;
+  checkpoint?: string;
+}
+
+/**
+ * A predict request's image: an image body (`image/png`, …), or JSON with either `pixels`
+ * (784 numbers in [0, 1], already MNIST-shaped, used as they are) or `image` (a base64 image,
+ * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does.
+ */
+export async function readPredictInput(req: IncomingMessage): Promise<PredictInput> {
+  const type = mediaType(req);
+  if (IMAGE_TYPES.has(type)) return { pixels: await imageBytesToMnist(await readBody(req, PREDICT_BODY_LIMIT)) };
+  if (type !== 'application/json') {
+    throw new HttpError(415, `unsupported content type "${type || '(none)'}": send an image (image/png, image/jpeg) or application/json`);
+  }
+  const body = requireObject(await readJson(req, PREDICT_BODY_LIMIT));
+  const checkpoint = optionalCheckpoint(body.checkpoint);
+  const known = new Set(['pixels', 'image', 'checkpoint']);
+  const unknown = Object.keys(body).filter((k) => !known.has(k));
+  if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint")`);
+  if (body.pixels !== undefined && body.image !== undefined) throw new HttpError(400, 'send either "pixels" or "image", not both');
+  if (body.pixels !== undefined) return { pixels: parsePixels(body.pixels), checkpoint };
+  if (body.image !== undefined) return { pixels: await imageBytesToMnist(decodeBase64Image(body.image)), checkpoint };
+  throw new HttpError(400, 'expected "pixels" (784 numbers in [0, 1]) or "image" (a base64 PNG or JPEG)');
+}
+
+export function optionalCheckpoint(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || value.length > 200) throw new HttpError(400, '"checkpoint" must be a checkpoint name such as "model.ckpt-1000"');
+  return value;
+}
+
+function parsePixels(value: unknown): Float32Array {
+  if (!Array.isArray(value) || value.length !== IMAGE_PIXELS) {
+    throw new HttpError(400, `"pixels" must be an array of ${IMAGE_PIXELS} numbers (28×28, row by row), got ${Array.isArray(value) ? `${value.length} items` : typeof value}`);
+  }
+  const pixels = new Float32Array(IMAGE_PIXELS);
+  for (let i = 0; i < IMAGE_PIXELS; i++) {
+    const v = value[i] as unknown;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw new HttpError(400, `"pixels"[${i}] must be a number in [0, 1], got ${JSON.stringify(v)}`);
+    pixels[i] = v;
+  }
+  return pixels;
+}
+
+function decodeBase64Image(value: unknown): Buffer {
+  if (typeof value !== 'string') throw new HttpError(400, '"image" must be a base64 string (or a data: URL)');
+  const data = value.replace(/^data:[\w/+.-]*(;[\w=-]+)*;base64,/, '');
+  if (!BASE64.test(data)) throw new HttpError(400, '"image" is not valid base64');
+  const bytes = Buffer.from(data, 'base64');
+  if (!bytes.length) throw new HttpError(400, '"image" is empty');
+  return bytes;
+}
+
+async function imageBytesToMnist(bytes: Buffer): Promise<Float32Array> {
+  if (!bytes.length) throw new HttpError(400, 'request body is empty (expected an image)');
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = await sharp(bytes).metadata());
+  } catch {
+    throw new HttpError(400, 'not a readable image (PNG, JPEG, WebP or GIF expected)');
+  }
+  if (!width || !height) throw new HttpError(400, 'image has no size');
+  if (width * height > MAX_IMAGE_PIXELS) throw new HttpError(413, `image is ${width}×${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels (4096×4096) are accepted`);
+  try {
+    return await imageToMnist(bytes, 'image');
+  } catch (err) {
+    if (err instanceof UserError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
