@@ -6,6 +6,7 @@ import { register as predict } from './predict.js';
 import { register as tfrecord } from './tfrecord.js';
 import { register as image } from './image.js';
 import { register as info } from './info.js';
+import { register as serve } from './serve.js';
 import { register as inspect } from './inspect.js';
 import { register as sine } from './sine.js';
 import { register as freeze } from './freeze.js';
@@ -20,6 +21,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   tfrecord,
   image,
   info,
+  serve,
   inspect,
   sine,
   freeze,
