@@ -11,6 +11,7 @@ import { register as inspect } from './inspect.js';
 import { register as sine } from './sine.js';
 import { register as freeze } from './freeze.js';
 import { register as runGraph } from './run-graph.js';
+import { register as exportModel } from './export.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -26,4 +27,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   sine,
   freeze,
   runGraph,
+  exportModel,
 ];

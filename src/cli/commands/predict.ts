@@ -3,6 +3,7 @@ import { loadModel } from '../../eval/evaluate.js';
 import { UserError } from '../../errors.js';
 import { imageFileToMnist } from '../../predict/preprocess.js';
 import { predictDigits } from '../../predict/predict.js';
+import { predictWithGraph } from '../../graph/predict-graph.js';
 import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
 
 interface PredictFlags {
@@ -10,6 +11,7 @@ interface PredictFlags {
   model?: string;
   ema: boolean;
   json?: boolean;
+  graph?: string;
   backend?: BackendFlag;
 }
 
@@ -21,7 +23,8 @@ export function register(program: Command): void {
     .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--no-ema', 'use the raw variables instead of their moving averages')
-    .option('--json', 'print one JSON object per image');
+    .option('--json', 'print one JSON object per image')
+    .option('--graph <file>', 'use a frozen GraphDef (.pb from mnist freeze, or TensorFlow\'s) instead of a checkpoint');
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',
@@ -31,15 +34,21 @@ are inverted), fitted into 20×20 and centred by centre of mass in 28×28.
 
 Examples:
   mnist predict digit.png
-  mnist predict --model-dir runs/mlp --json a.png b.jpg`,
+  mnist predict --model-dir runs/mlp --json a.png b.jpg
+  mnist predict --graph mlp.pb digit.png`,
   );
   cmd.action(async (images: string[], flags: PredictFlags) => {
     if (!images.length) throw new UserError('no image given');
     await useBackend(flags.backend, true);
     const inputs = await Promise.all(images.map((f) => imageFileToMnist(f)));
-    const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model });
-    const predictions = predictDigits(loaded.model, inputs);
-    loaded.model.dispose();
+    let predictions;
+    if (flags.graph) {
+      predictions = await predictWithGraph(flags.graph, inputs);
+    } else {
+      const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model });
+      predictions = predictDigits(loaded.model, inputs);
+      loaded.model.dispose();
+    }
     predictions.forEach((p, i) => {
       if (flags.json) {
         console.log(JSON.stringify({ file: images[i], digit: p.digit, probabilities: p.probabilities.map((x) => Number(x.toFixed(6))) }));

@@ -1,0 +1,42 @@
+/**
+ * `mnist predict --graph model.pb`: digits from a frozen graph instead of a checkpoint. The graph
+ * needs one placeholder taking the 784 pixels (any shape holding 784 values per image, e.g.
+ * [-1, 784] or [-1, 28, 28, 1]); its `probabilities` node is used when present (our frozen
+ * graphs), otherwise its only output, softmaxed unless it already holds probabilities.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_PIXELS } from '../data/mnist.js';
+import { fileError } from '../errors.js';
+import type { Prediction } from '../predict/predict.js';
+import { shapeFor } from './feeds.js';
+import { DEFAULT_PROBABILITIES_NODE } from './graphdef.js';
+import { openGraph } from './load.js';
+import { FrozenGraph } from './tfjs-model.js';
+
+function looksLikeProbabilities(rows: number[][]): boolean {
+  return rows.every((r) => r.every((p) => p >= 0 && p <= 1) && Math.abs(r.reduce((a, b) => a + b, 0) - 1) < 1e-3);
+}
+
+export async function predictWithGraph(file: string, images: Float32Array[]): Promise<Prediction[]> {
+  if (!images.length) return [];
+  const frozen = FrozenGraph.load(openGraph(file), file);
+  try {
+    const placeholders = frozen.inputs;
+    if (placeholders.length !== 1) throw fileError(file, `expected one input placeholder for the image, found ${placeholders.length} (${placeholders.map((p) => p.name).join(', ')}); use mnist run-graph`);
+    const [input] = placeholders;
+    const hasProbabilities = frozen.graph.node.some((n) => n.name === DEFAULT_PROBABILITIES_NODE);
+    const outputs = hasProbabilities ? [`${DEFAULT_PROBABILITIES_NODE}:0`] : frozen.defaultOutputs;
+    if (outputs.length !== 1) throw fileError(file, `cannot tell which output holds the digit scores (${outputs.join(', ')}); use mnist run-graph --output`);
+    const flat = new Float32Array(images.length * IMAGE_PIXELS);
+    images.forEach((img, i) => flat.set(img, i * IMAGE_PIXELS));
+    const shape = shapeFor({ dtype: 'float32', shape: [images.length, IMAGE_PIXELS], data: flat }, input.shape, `${file}: placeholder ${input.name}`);
+    const x = tf.tensor(flat, shape);
+    const [out] = await frozen.run({ [input.name]: x }, outputs);
+    const scores = tf.tidy(() => out.reshape([images.length, -1]).arraySync() as number[][]);
+    tf.dispose([x, out]);
+    const probabilities = hasProbabilities || looksLikeProbabilities(scores) ? scores : tf.tidy(() => tf.softmax(tf.tensor2d(scores)).arraySync() as number[][]);
+    return probabilities.map((p) => ({ digit: p.indexOf(Math.max(...p)), probabilities: p }));
+  } finally {
+    frozen.dispose();
+  }
+}
