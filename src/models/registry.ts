@@ -1,9 +1,10 @@
 import { UserError } from '../errors.js';
 import type { ModelDefinition } from './model.js';
 import { mlp, softmax } from './mlp.js';
+import { bookCnn, deepCnn, lenet5 } from './cnn.js';
 
 /** Every model `--model NAME` accepts. Later models (CNNs, LSTM…) add one line here. */
-const MODELS: ModelDefinition[] = [mlp, softmax];
+const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn];
 
 export function modelNames(): string[] {
   return MODELS.map((m) => m.name);

@@ -1,0 +1,124 @@
+import { constant, truncatedNormal } from '../variables/initializers.js';
+import type { Regularizer } from '../variables/regularizers.js';
+import type { GraphBuilder } from './graph.js';
+import type { ModelDefinition } from './model.js';
+
+const IMAGE_SIZE = 28;
+const INPUT_NODE = IMAGE_SIZE * IMAGE_SIZE;
+const OUTPUT_NODE = 10;
+
+/** Every CNN is fed flattened images like the MLP and reshapes them inside the graph. */
+function imageInput(b: GraphBuilder): { input: string; image: string } {
+  const input = b.placeholder('x-input', [null, INPUT_NODE]);
+  return { input, image: b.reshape(input, [-1, IMAGE_SIZE, IMAGE_SIZE, 1]) };
+}
+
+interface LayerNames {
+  weight: string;
+  bias: string;
+}
+
+/** The book's names: convolutions hold `weight`/`bias`, fully connected layers `weight`/`biases`. */
+const CONV_NAMES: LayerNames = { weight: 'weight', bias: 'bias' };
+const FC_NAMES: LayerNames = { weight: 'weight', bias: 'biases' };
+
+/** conv 5×5 → BiasAdd → ReLU inside the caller's scope (tf.nn.conv2d + tf.nn.bias_add). */
+function convRelu(b: GraphBuilder, x: string, shape: number[], padding: 'SAME' | 'VALID', biasInit: number, names: LayerNames): string {
+  const w = b.variable(names.weight, shape, { initializer: truncatedNormal(0.1) });
+  const bias = b.variable(names.bias, [shape[3]], { initializer: constant(biasInit) });
+  return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], padding), bias));
+}
+
+/** matmul + biases (tf.matmul(x, w) + b); weights regularised, as the book does for fc layers. */
+function dense(b: GraphBuilder, x: string, shape: [number, number], biasInit: number, regularizer: Regularizer | undefined, names: LayerNames): string {
+  const w = b.variable(names.weight, shape, { initializer: truncatedNormal(0.1), regularizer });
+  const bias = b.variable(names.bias, [shape[1]], { initializer: constant(biasInit) });
+  return b.add2(b.matMul(x, w), bias);
+}
+
+const pool2x2 = (b: GraphBuilder, x: string, padding: 'SAME' | 'VALID' = 'SAME') => b.maxPool(x, [2, 2], [2, 2], padding);
+
+/**
+ * The book's mnist_inference_CNN.py (chapter 6, "LeNet-5"): conv 5×5×32 SAME → max-pool →
+ * conv 5×5×64 SAME → max-pool → fc 512 ReLU → dropout 0.5 (training only) → fc 10. Conv biases
+ * start at 0, fc biases at 0.1; only the fc weights are L2-regularised. The training script
+ * (mnist_train_CNN.py) uses base learning rate 0.01 with a smooth (not staircase) decay of 0.99
+ * per epoch — 0.8, the MLP's rate, makes it diverge.
+ */
+export const bookCnn: ModelDefinition = {
+  name: 'book-cnn',
+  description: "the book's CNN (mnist_inference_CNN.py): conv32-pool-conv64-pool-fc512-dropout-fc10",
+  defaults: { learningRate: 0.01, decayRate: 0.99, staircase: false, l2: 1e-4, batchSize: 100, steps: 30000, optimizer: 'sgd', ema: 0.99 },
+  build(b, { regularizer }) {
+    const { input, image } = imageInput(b);
+    const layer1 = b.scope('layer1-conv1', () => convRelu(b, image, [5, 5, 1, 32], 'SAME', 0, CONV_NAMES));
+    const pool1 = b.scope('layer2-pool1', () => pool2x2(b, layer1));
+    const layer3 = b.scope('layer3-conv2', () => convRelu(b, pool1, [5, 5, 32, 64], 'SAME', 0, CONV_NAMES));
+    const pool2 = b.scope('layer4-pool2', () => pool2x2(b, layer3));
+    const nodes = 7 * 7 * 64;
+    const flat = b.reshape(pool2, [-1, nodes]);
+    const fc1 = b.scope('layer5-fc1', () => b.dropout(b.relu(dense(b, flat, [nodes, 512], 0.1, regularizer, FC_NAMES)), 0.5));
+    const logits = b.scope('layer6-fc2', () => dense(b, fc1, [512, OUTPUT_NODE], 0.1, regularizer, FC_NAMES));
+    return { input, logits };
+  },
+};
+
+/**
+ * The classic LeNet-5 of the chapter's text: 32×32 input (MNIST padded by 2 on each side),
+ * conv 5×5×6 VALID → 28×28 → pool → 14×14 → conv 5×5×16 VALID → 10×10 → pool → 5×5×16 →
+ * fc 120 → fc 84 → fc 10. ReLU and max-pooling stand in for the 1998 paper's scaled tanh and
+ * trainable subsampling; names follow the book's `layerN-…` scheme.
+ */
+export const lenet5: ModelDefinition = {
+  name: 'lenet5',
+  description: 'classic LeNet-5: pad to 32×32, conv6-pool-conv16-pool-fc120-fc84-fc10 (VALID convolutions)',
+  defaults: { learningRate: 0.001, decayRate: 0.9, staircase: true, l2: 5e-4, batchSize: 100, steps: 12000, optimizer: 'adam', ema: 0.99 },
+  build(b, { regularizer }) {
+    const { input, image } = imageInput(b);
+    const padded = b.pad(image, [[0, 0], [2, 2], [2, 2], [0, 0]]);
+    const layer1 = b.scope('layer1-conv1', () => convRelu(b, padded, [5, 5, 1, 6], 'VALID', 0.1, CONV_NAMES));
+    const pool1 = b.scope('layer2-pool1', () => pool2x2(b, layer1, 'VALID'));
+    const layer3 = b.scope('layer3-conv2', () => convRelu(b, pool1, [5, 5, 6, 16], 'VALID', 0.1, CONV_NAMES));
+    const pool2 = b.scope('layer4-pool2', () => pool2x2(b, layer3, 'VALID'));
+    const nodes = 5 * 5 * 16;
+    const flat = b.reshape(pool2, [-1, nodes]);
+    const fc1 = b.scope('layer5-fc1', () => b.relu(dense(b, flat, [nodes, 120], 0.1, regularizer, FC_NAMES)));
+    const fc2 = b.scope('layer6-fc2', () => b.relu(dense(b, fc1, [120, 84], 0.1, regularizer, FC_NAMES)));
+    const logits = b.scope('layer7-fc3', () => dense(b, fc2, [84, OUTPUT_NODE], 0.1, regularizer, FC_NAMES));
+    return { input, logits };
+  },
+};
+
+const TUTORIAL_NAMES: LayerNames = { weight: 'weights', bias: 'biases' };
+
+/**
+ * The Deep MNIST tutorial's network (mnist_deep.py): conv 5×5×32 → pool → conv 5×5×64 → pool →
+ * fc 1024 → dropout keep 0.5 → fc 10; all weights truncated-normal(0.1), all biases 0.1; Adam 1e-4,
+ * batch 50, 20,000 steps, no decay, no L2. Scopes are the tutorial's name scopes (conv1, pool1, …);
+ * it makes anonymous tf.Variables, so the variables here take get_variable-style names
+ * (`conv1/weights`, `conv1/biases`…). The tutorial has no moving average; we keep one (0.999) because
+ * evaluating the averaged weights is a free gain after Adam's noisy last steps.
+ */
+export const deepCnn: ModelDefinition = {
+  name: 'deep-cnn',
+  description: 'the Deep MNIST tutorial CNN (mnist_deep.py): conv32-pool-conv64-pool-fc1024-dropout-fc10, Adam 1e-4',
+  defaults: { learningRate: 1e-4, decayRate: 1, l2: 0, batchSize: 50, steps: 20000, optimizer: 'adam', ema: 0.999 },
+  build(b, { regularizer }) {
+    const input = b.placeholder('x-input', [null, INPUT_NODE]);
+    const image = b.scope('reshape', () => b.reshape(input, [-1, IMAGE_SIZE, IMAGE_SIZE, 1]));
+    const tutorialConv = (x: string, shape: number[]) => {
+      const w = b.variable('weights', shape, { initializer: truncatedNormal(0.1) });
+      const bias = b.variable('biases', [shape[3]], { initializer: constant(0.1) });
+      return b.relu(b.add2(b.conv2d(x, w, [1, 1], 'SAME'), bias));
+    };
+    const conv1 = b.scope('conv1', () => tutorialConv(image, [5, 5, 1, 32]));
+    const pool1 = b.scope('pool1', () => pool2x2(b, conv1));
+    const conv2 = b.scope('conv2', () => tutorialConv(pool1, [5, 5, 32, 64]));
+    const pool2 = b.scope('pool2', () => pool2x2(b, conv2));
+    const nodes = 7 * 7 * 64;
+    const fc1 = b.scope('fc1', () => b.relu(dense(b, b.reshape(pool2, [-1, nodes]), [nodes, 1024], 0.1, regularizer, TUTORIAL_NAMES)));
+    const dropped = b.scope('dropout', () => b.dropout(fc1, 0.5));
+    const logits = b.scope('fc2', () => dense(b, dropped, [1024, OUTPUT_NODE], 0.1, regularizer, TUTORIAL_NAMES));
+    return { input, logits };
+  },
+};
