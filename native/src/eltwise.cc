@@ -95,6 +95,15 @@ void unary(const float* x, float* y, int64_t n, F f) {
   });
 }
 
+// TensorFlow.js's Step: 1 where x > 0, alpha elsewhere, NaN stays NaN.
+void stepRange(const float* __restrict x, float* __restrict y, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float r = v > 0.f ? 1.f : alpha;
+    y[i] = v != v ? v : r;
+  }
+}
+
 // unary(op, x, out, n, alpha)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   int op = static_cast<int>(i64(info[0]));
@@ -111,7 +120,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     case 5: unary(x, y, n, [](float v) { return std::log(v); }); break;
     case 6: unary(x, y, n, [](float v) { return -v; }); break;
     case 7: unary(x, y, n, [](float v) { return std::fabs(v); }); break;
-    case 8: unary(x, y, n, [alpha](float v) { return std::isnan(v) ? v : (v > 0.f ? 1.f : alpha); }); break;
+    case 8:
+      parallelRange(n, kGrain, [&](int64_t s, int64_t e) { stepRange(x + s, y + s, e - s, alpha); });
+      break;
     case 9: unary(x, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); }); break;
     case 10: unary(x, y, n, [](float v) { return std::tanh(v); }); break;
     case 11: unary(x, y, n, [](float v) { return 1.f / v; }); break;
