@@ -166,12 +166,12 @@ function smooth(field: Float32Array, scratch: Float32Array, kernel: Float32Array
   }
 }
 
-/** Wraps a batch source so that every batch comes out distorted (labels unchanged). */
-export function augmentBatches(next: () => LabelledBatch, options: AugmentOptions, seed: number): () => LabelledBatch {
+/** Wraps a batch source (sync or async) so that every batch comes out distorted, labels unchanged. */
+export function augmentBatches(next: () => LabelledBatch | Promise<LabelledBatch>, options: AugmentOptions, seed: number): () => Promise<LabelledBatch> {
   const augmenter = new Augmenter(options, seed);
   let out = new Float32Array(0);
-  return () => {
-    const batch = next();
+  return async () => {
+    const batch = await next();
     if (out.length !== batch.images.length) out = new Float32Array(batch.images.length);
     augmenter.apply(batch.images, batch.labels.length, out);
     return { images: out, labels: batch.labels };

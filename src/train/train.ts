@@ -5,6 +5,7 @@ import { CheckpointReader } from '../checkpoint/reader.js';
 import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
+import { augmentBatches, type AugmentOptions } from '../data/augment.js';
 import { BatchIterator, type Batch } from '../data/batches.js';
 import type { MnistSplit } from '../data/mnist.js';
 import { UserError } from '../errors.js';
@@ -30,6 +31,8 @@ export interface TrainOptions extends TrainDefaults {
   shouldStop?: () => boolean;
   /** A source of batches other than the IDX training split (e.g. TFRecord files). */
   batches?: () => Batch | Promise<Batch>;
+  /** Random distortions of every training batch (src/data/augment.ts); absent = none. */
+  augment?: AugmentOptions;
 }
 
 export interface StepInfo {
@@ -110,7 +113,8 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   }
   await writeModelDirInfo(opts.modelDir, { model: opts.model, l2: opts.l2, ema: opts.ema, optimizer: opts.optimizer, createdBy: 'mnist-ts' });
 
-  const nextBatch = opts.batches ?? batchSource(data, opts, globalStep);
+  const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
+  const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed + globalStep) : plainBatch;
   const decaySteps = opts.decaySteps ?? Math.max(1, Math.floor((data?.count ?? 55000) / opts.batchSize));
   const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
   const saver = new Saver({ maxToKeep: 5 });

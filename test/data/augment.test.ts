@@ -26,13 +26,13 @@ test('no distortion asked → images come out unchanged', () => {
 });
 
 for (const kind of ['affine', 'elastic'] as const) {
-  test(`${kind}: shapes and labels kept, pixels moved, digits stay digit-like`, () => {
+  test(`${kind}: shapes and labels kept, pixels moved, digits stay digit-like`, async () => {
     const source = batches();
     const next = augmentBatches(() => source.next(), AUGMENT_PRESETS[kind], 7);
     const reference = batches().next();
     const originalImages = reference.images.slice();
     const originalLabels = reference.labels.slice();
-    const out = next();
+    const out = await next();
     assert.equal(out.images.length, 50 * 784);
     assert.deepEqual(out.labels, originalLabels);
     let changed = 0;

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { AUGMENT_KINDS, AUGMENT_PRESETS, type AugmentKind } from '../../data/augment.js';
 import { loadMnist } from '../../data/mnist.js';
 import { UserError } from '../../errors.js';
 import { mnistBatchesFromTFRecords, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
@@ -27,6 +28,7 @@ interface TrainFlags {
   logEvery?: number;
   seed?: number;
   fresh?: boolean;
+  augment?: AugmentKind | true;
   tfrecords?: string;
   backend?: BackendFlag;
   progress?: boolean;
@@ -51,6 +53,7 @@ export function register(program: Command): void {
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
     .option('--seed <n>', 'seed for initial weights and batch order', (v) => positiveInt(String(Number(v) + 1)) - 1)
     .option('--fresh', 'start from scratch even if the model directory holds checkpoints')
+    .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
   addDataOptions(cmd);
@@ -66,7 +69,9 @@ Examples:
   mnist train --steps 2000 --model-dir runs/quick
   mnist train --model softmax --model-dir runs/softmax
   mnist tfrecord write --split train --shards 2 -o data && mnist train --tfrecords 'data/data.tfrecords-*'
-  mnist train --optimizer adam --learning-rate 0.001 --decay-rate 1 --fresh`,
+  mnist train --optimizer adam --learning-rate 0.001 --decay-rate 1 --fresh
+  mnist train --model deep-cnn --model-dir runs/deep-cnn          # the Deep MNIST tutorial CNN
+  mnist train --model book-cnn --augment elastic --model-dir runs/book-cnn-aug`,
   );
   cmd.action(async (flags: TrainFlags) => {
     const backend = await useBackend(flags.backend);
@@ -85,7 +90,10 @@ Examples:
     console.error(`Training ${definition.name} on ${source} (backend ${backend}) → ${flags.modelDir}`);
     try {
       const result = await train(
-        { ...config, model: flags.model, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches },
+        {
+          ...config, model: flags.model, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
+          augment: flags.augment ? AUGMENT_PRESETS[flags.augment === true ? 'affine' : flags.augment] : undefined,
+        },
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
