@@ -66,7 +66,7 @@ describe('native reductions and softmax match cpu', { skip }, () => {
       }
     }
     it(`${name} of a large column block (bias gradient shape)`, async () => {
-      await assertParity(name, [{ shape: [3000, 500] }], (x) => op(x, 0, false), { grad: true });
+      await assertParity(name, [{ shape: [1000, 300] }], (x) => op(x, 0, false), { grad: true });
     });
   }
   for (const shape of [[7, 10], [3, 4, 5], [1, 1], [100, 10]]) {
