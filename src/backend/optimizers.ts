@@ -7,7 +7,7 @@ import { NativeBackend } from './native-backend.js';
  * they are the stock optimizers. Same class names, slots (getWeights/setWeights) and arithmetic.
  */
 
-function nativeBackend(): NativeBackend | null {
+export function nativeBackend(): NativeBackend | null {
   const b = tf.backend();
   return b instanceof NativeBackend ? b : null;
 }
@@ -24,7 +24,7 @@ function gradientList(grads: Grads): Array<{ name: string; grad: tf.Tensor | und
  * The array behind `v`, safe to overwrite in place: it must be a whole pool array that no other
  * tensor shares. Otherwise the variable first gets a private copy (once; later steps reuse it).
  */
-function writable(backend: NativeBackend, v: tf.Variable): Float32Array {
+export function writable(backend: NativeBackend, v: tf.Variable): Float32Array {
   const entry = backend.data.get(v.dataId);
   const values = entry.values;
   if (backend.refCount(v.dataId) === 1 && backend.pool.ownsWhole(values)) return values as Float32Array;

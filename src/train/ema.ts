@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { VariableEntry } from '../variables/store.js';
+import { fusedUpdates } from './fused.js';
 
 export const EMA_SUFFIX = 'ExponentialMovingAverage';
 
@@ -26,12 +27,18 @@ export class ExponentialMovingAverage {
   apply(variables: VariableEntry[], numUpdates?: number): void {
     // TensorFlow computes 1 - decay in float32; doing the same reproduces its digits (5.454999).
     const oneMinusDecay = Math.fround(1 - Math.fround(this.effectiveDecay(numUpdates)));
-    tf.tidy(() => {
-      for (const v of variables) {
-        const shadow = this.shadowOf(v);
-        shadow.assign(tf.sub(shadow, tf.mul(oneMinusDecay, tf.sub(shadow, v.variable))));
+    for (const v of variables) {
+      const shadow = this.shadowOf(v);
+      const fused = fusedUpdates(shadow, v.variable);
+      if (fused) {
+        // shadow -= (1 - d)·(shadow - v): a gradient-descent step on the difference, in place.
+        const diff = tf.sub(shadow, v.variable);
+        fused.addon.sgd(fused.target(shadow), fused.values(diff), shadow.size, oneMinusDecay);
+        diff.dispose();
+      } else {
+        tf.tidy(() => shadow.assign(tf.sub(shadow, tf.mul(oneMinusDecay, tf.sub(shadow, v.variable)))));
       }
-    });
+    }
   }
 
   /** Creates the shadows (equal to the variables' current values) without updating them. */

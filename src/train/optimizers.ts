@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerName } from './config.js';
 import type { VariableEntry } from '../variables/store.js';
+import { fusedUpdates } from './fused.js';
 
 /**
  * TensorFlow 1.x optimizers with TensorFlow's update formulas and slot names, so a checkpoint
@@ -20,7 +21,11 @@ export interface Optimizer {
 class GradientDescent implements Optimizer {
   readonly name = 'sgd' as const;
   apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
-    tf.tidy(() => variables.forEach((v, i) => v.variable.assign(tf.sub(v.variable, tf.mul(lr, grads[i])))));
+    variables.forEach((v, i) => {
+      const fused = fusedUpdates(v.variable, grads[i]);
+      if (fused) fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr);
+      else tf.tidy(() => v.variable.assign(tf.sub(v.variable, tf.mul(lr, grads[i]))));
+    });
   }
   createSlots(): void {}
   slots(): Map<string, tf.Variable> {
@@ -47,13 +52,18 @@ class Momentum implements Optimizer {
     variables.forEach((v) => slotFor(this.state, `${v.name}/Momentum`, v.variable));
   }
   apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
-    tf.tidy(() =>
-      variables.forEach((v, i) => {
-        const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
+    variables.forEach((v, i) => {
+      const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
+      const fused = fusedUpdates(v.variable, grads[i]);
+      if (fused) {
+        fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false);
+        return;
+      }
+      tf.tidy(() => {
         accum.assign(tf.add(tf.mul(this.momentum, accum), grads[i]));
         v.variable.assign(tf.sub(v.variable, tf.mul(lr, accum)));
-      }),
-    );
+      });
+    });
   }
   slots(): Map<string, tf.Variable> {
     return this.state;
@@ -93,6 +103,15 @@ class Adam implements Optimizer {
         const m = slotFor(this.state, `${v.name}/Adam`, v.variable);
         const s = slotFor(this.state, `${v.name}/Adam_1`, v.variable);
         const g = grads[i];
+        const fused = fusedUpdates(v.variable, g);
+        if (fused) {
+          // The kernel computes lr·m·c1 / (sqrt(v·c2) + ε'); with c1 = 1/(1-β1ᵗ), c2 = 1/(1-β2ᵗ) and
+          // ε' = ε·sqrt(c2) that is exactly TensorFlow's lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε).
+          const c1 = 1 / (1 - p1);
+          const c2 = 1 / (1 - p2);
+          fused.addon.adam(fused.target(v.variable), fused.values(g), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2);
+          return;
+        }
         m.assign(tf.add(tf.mul(this.beta1, m), tf.mul(1 - this.beta1, g)));
         s.assign(tf.add(tf.mul(this.beta2, s), tf.mul(1 - this.beta2, tf.square(g))));
         v.variable.assign(tf.sub(v.variable, tf.div(tf.mul(lrT, m), tf.add(tf.sqrt(s), this.epsilon))));

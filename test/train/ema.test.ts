@@ -4,10 +4,19 @@ import * as tf from '@tensorflow/tfjs';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { VariableStore } from '../../src/variables/store.js';
 import { exponentialDecay } from '../../src/train/config.js';
+import { selectBackend } from '../../src/backend/select.js';
 
+const backends = ['cpu'];
+try {
+  await selectBackend('native');
+  backends.push('native');
+} catch {
+  if (process.env.MNIST_ALLOW_NO_NATIVE !== '1') throw new Error('native backend not built (npm run build:native)');
+}
 await tf.setBackend('cpu');
 
-test("the book's EMA example: [0,0] → [5,4.5] → [100,5.454999] → [100,6.400448]", () => {
+for (const backend of backends) test(`${backend}: the book's EMA example: [0,0] → [5,4.5] → [100,5.454999] → [100,6.400448]`, async () => {
+  await tf.setBackend(backend);
   const store = new VariableStore();
   const entry = store.create('v1', [], {});
   const ema = new ExponentialMovingAverage(0.99);

@@ -4,21 +4,32 @@ import * as tf from '@tensorflow/tfjs';
 import { createOptimizer } from '../../src/train/optimizers.js';
 import { VariableStore } from '../../src/variables/store.js';
 import { constant } from '../../src/variables/initializers.js';
+import { selectBackend } from '../../src/backend/select.js';
 
-await tf.setBackend('cpu');
+// The same formulas on the plain TensorFlow.js path (cpu) and the fused in-place path (native).
+const backends = ['cpu'];
+try {
+  await selectBackend('native');
+  backends.push('native');
+} catch {
+  if (process.env.MNIST_ALLOW_NO_NATIVE !== '1') throw new Error('native backend not built (npm run build:native)');
+}
 
 function setup(init: number) {
   const store = new VariableStore();
   return [store.create('w', [1], { initializer: constant(init) })];
 }
 
-test('gradient descent: w -= lr·g', () => {
+for (const backend of backends) {
+test(`${backend}: gradient descent: w -= lr·g`, async () => {
+  await tf.setBackend(backend);
   const vars = setup(1);
   createOptimizer('sgd', { momentum: 0 }).apply(vars, [tf.tensor1d([0.5])], 0.1);
   assert.ok(Math.abs(vars[0].variable.dataSync()[0] - 0.95) < 1e-7);
 });
 
-test('momentum keeps an accumulator named W/Momentum', () => {
+test(`${backend}: momentum keeps an accumulator named W/Momentum`, async () => {
+  await tf.setBackend(backend);
   const vars = setup(1);
   const opt = createOptimizer('momentum', { momentum: 0.9 });
   opt.apply(vars, [tf.tensor1d([1])], 0.1); // accum 1, w 0.9
@@ -28,7 +39,8 @@ test('momentum keeps an accumulator named W/Momentum', () => {
   assert.ok(Math.abs(opt.slots().get('w/Momentum')!.dataSync()[0] - 1.9) < 1e-6);
 });
 
-test("adam follows TensorFlow's formula with beta powers", () => {
+test(`${backend}: adam follows TensorFlow's formula with beta powers`, async () => {
+  await tf.setBackend(backend);
   const vars = setup(1);
   const opt = createOptimizer('adam', { momentum: 0 });
   const lr = 0.1;
@@ -45,3 +57,4 @@ test("adam follows TensorFlow's formula with beta powers", () => {
   assert.deepEqual([...opt.slots().keys()].sort(), ['beta1_power', 'beta2_power', 'w/Adam', 'w/Adam_1']);
   assert.ok(Math.abs(opt.slots().get('beta1_power')!.dataSync()[0] - p1) < 1e-6);
 });
+}
