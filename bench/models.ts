@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdam, fusedSgd } from '../src/backend/optimizers.js';
 
 /**
  * The three networks of the benchmark, written directly with tfjs ops (same shapes as the book's
@@ -38,8 +39,11 @@ function trainer(vars: tf.Variable[], optimizer: tf.Optimizer, loss: (x: tf.Tens
   };
 }
 
-/** Book MLP 784-500-10 (ReLU), plain SGD; with `l2Ema`, the book's L2 (1e-4) and EMA (0.99) too. */
-export function mlp(l2Ema = false): BenchModel {
+/**
+ * Book MLP 784-500-10 (ReLU), plain SGD; with `l2Ema`, the book's L2 (1e-4) and EMA (0.99) too.
+ * `fused` uses the native backend's fused optimizer updates (src/backend/optimizers.ts).
+ */
+export function mlp(l2Ema = false, fused = false): BenchModel {
   const w1 = weight([784, 500]), b1 = bias(500), w2 = weight([500, 10]), b2 = bias(10);
   const vars = [w1, b1, w2, b2];
   const shadows = l2Ema ? vars.map((v) => tf.variable(v.clone(), false)) : [];
@@ -52,7 +56,7 @@ export function mlp(l2Ema = false): BenchModel {
   const ema = () => {
     shadows.forEach((s, i) => s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01))));
   };
-  const optimizer = tf.train.sgd(0.1);
+  const optimizer = fused ? fusedSgd(0.1) : tf.train.sgd(0.1);
   return {
     name: l2Ema ? 'MLP + L2 + EMA' : 'MLP',
     batch: 100,
@@ -68,7 +72,7 @@ export function mlp(l2Ema = false): BenchModel {
 }
 
 /** conv5x5x32 SAME → pool → conv5x5x64 → pool → fc(hidden) → fc10; Deep MNIST adds dropout. */
-export function cnn(kind: 'book' | 'deep'): BenchModel {
+export function cnn(kind: 'book' | 'deep', fused = false): BenchModel {
   const hidden = kind === 'book' ? 512 : 1024;
   const c1 = weight([5, 5, 1, 32]), cb1 = bias(32), c2 = weight([5, 5, 32, 64]), cb2 = bias(64);
   const f1 = weight([7 * 7 * 64, hidden]), fb1 = bias(hidden), f2 = weight([hidden, 10]), fb2 = bias(10);
@@ -81,7 +85,9 @@ export function cnn(kind: 'book' | 'deep'): BenchModel {
     if (kind === 'deep' && training) fc = tf.dropout(fc, 0.5);
     return tf.add(tf.matMul(fc, f2), fb2);
   };
-  const optimizer = kind === 'book' ? tf.train.sgd(0.01) : tf.train.adam(1e-4);
+  const optimizer = kind === 'book'
+    ? (fused ? fusedSgd(0.01) : tf.train.sgd(0.01))
+    : (fused ? fusedAdam(1e-4) : tf.train.adam(1e-4));
   return {
     name: kind === 'book' ? 'Book CNN' : 'Deep MNIST CNN',
     batch: kind === 'book' ? 100 : 50,
@@ -103,3 +109,18 @@ export function randomBatch(batch: number): { x: tf.Tensor; y: tf.Tensor } {
     y: tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 8), 10).toFloat(),
   }));
 }
+
+/** The bench's workloads by id (ids shared with bench/torch_step.py). */
+export const MODELS: Record<string, (fused: boolean) => BenchModel> = {
+  mlp: (fused) => mlp(false, fused),
+  mlp_l2_ema: (fused) => mlp(true, fused),
+  book_cnn: (fused) => cnn('book', fused),
+  deep_cnn: (fused) => cnn('deep', fused),
+};
+
+export const MODEL_TITLES: Record<string, string> = {
+  mlp: 'Book MLP 784-500-10, SGD, batch 100',
+  mlp_l2_ema: 'Book MLP with L2 (1e-4) and EMA (0.99), SGD, batch 100',
+  book_cnn: 'Book CNN (conv32, conv64, fc512), SGD, batch 100',
+  deep_cnn: 'Deep MNIST CNN (conv32, conv64, fc1024, dropout), Adam 1e-4, batch 50',
+};

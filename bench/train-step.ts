@@ -1,0 +1,162 @@
+// Training-step benchmark, side by side in one run: native (oneDNN), wasm, cpu and PyTorch.
+//   npm run bench -- [--models mlp,mlp_l2_ema,book_cnn,deep_cnn] [--repeats 5] [--quick] [--profile]
+//                    [--no-torch] [--cpu-cnn]
+// Median ms/step of several timed blocks after warm-up; ratio against PyTorch's best thread count.
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadAddon } from '../src/backend/addon.js';
+import { kernelProfiler } from '../src/backend/profiler.js';
+import { selectBackend } from '../src/backend/select.js';
+import { MODEL_TITLES, MODELS, randomBatch, type BenchModel } from './models.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+};
+const has = (name: string) => argv.includes(`--${name}`);
+const models = opt('models', Object.keys(MODELS).join(',')).split(',');
+const repeats = Number(opt('repeats', has('quick') ? '3' : '5'));
+const scale = has('quick') ? 0.5 : 1;
+const PYTHON = '/usr/bin/python3';
+
+interface Result { label: string; median?: number; min?: number; ips?: number; note?: string }
+
+const isCnn = (id: string) => id.endsWith('cnn');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: string,
+  o: { fused?: boolean; threads?: number; stepsPerRepeat: number; repeats: number; profile?: boolean }): Promise<Result> {
+  await selectBackend(backend);
+  const addon = loadAddon().addon;
+  if (backend === 'native' && addon) addon.setThreads(o.threads ?? defaultThreads);
+  const model: BenchModel = MODELS[id](Boolean(o.fused));
+  const { x, y } = randomBatch(model.batch);
+  try {
+    const warmup = Math.max(2, Math.ceil(o.stepsPerRepeat / 2));
+    for (let i = 0; i < warmup; ++i) model.step(x, y);
+    const times: number[] = [];
+    for (let r = 0; r < o.repeats; ++r) {
+      const t0 = performance.now();
+      for (let i = 0; i < o.stepsPerRepeat; ++i) model.step(x, y);
+      times.push((performance.now() - t0) / o.stepsPerRepeat);
+    }
+    if (o.profile) profile(label, model, x, y, o.stepsPerRepeat);
+    const xi = tf.randomUniform([isCnn(id) ? 500 : 1000, 784]);
+    const infer = () => tf.tidy(() => model.infer(xi).dataSync());
+    infer();
+    const t0 = performance.now();
+    const reps = backend === 'cpu' ? 1 : 5;
+    for (let i = 0; i < reps; ++i) infer();
+    const ips = (reps * xi.shape[0] * 1000) / (performance.now() - t0);
+    xi.dispose();
+    return { label, median: median(times), min: Math.min(...times), ips };
+  } catch (err) {
+    return { label, note: `cannot train: ${String((err as Error).message).split('\n')[0].slice(0, 80)}` };
+  } finally {
+    model.dispose();
+    tf.dispose([x, y]);
+    if (backend === 'native' && addon) addon.setThreads(defaultThreads);
+  }
+}
+
+function profile(label: string, model: BenchModel, x: tf.Tensor, y: tf.Tensor, steps: number): void {
+  kernelProfiler.reset();
+  kernelProfiler.enabled = true;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; ++i) model.step(x, y);
+  const total = (performance.now() - t0) / steps;
+  kernelProfiler.enabled = false;
+  console.log(`\nper-kernel time, ${model.name}, ${label} (${total.toFixed(2)} ms/step while profiling)`);
+  console.log('| kernel | ms/step | calls/step | share | impl |\n|---|---|---|---|---|');
+  let sum = 0;
+  for (const k of kernelProfiler.report()) {
+    const ms = k.totalMs / steps;
+    sum += ms;
+    if (ms / total < 0.005) continue;
+    console.log(`| ${k.kernel} | ${ms.toFixed(3)} | ${k.calls / steps} | ${((100 * ms) / total).toFixed(1)}% | ${k.native ? 'native' : 'js'} |`);
+  }
+  console.log(`| (engine, tape, JS outside kernels) | ${(total - sum).toFixed(3)} | | ${((100 * (total - sum)) / total).toFixed(1)}% | |`);
+}
+
+function timeTorch(id: string, threads: number): Result {
+  const label = `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`;
+  if (!existsSync(PYTHON)) return { label, note: 'skipped: no /usr/bin/python3' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000',
+  };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  delete env.OMP_NUM_THREADS;
+  const script = fileURLToPath(new URL('./torch_step.py', import.meta.url));
+  const run = spawnSync(PYTHON, [script, '--threads', String(threads), '--models', id, '--repeats', String(repeats),
+    '--scale', String(scale)], { env, encoding: 'utf8' });
+  if (run.status !== 0) {
+    const why = /No module named 'torch'/.test(run.stderr) ? 'PyTorch not installed (apt-get install python3-torch)' : run.stderr.trim().split('\n').pop();
+    return { label, note: `skipped: ${why}` };
+  }
+  const r = JSON.parse(run.stdout).results[id];
+  return { label, median: r.median_ms, min: Math.min(...r.train_ms), ips: r.infer_ips };
+}
+
+function ensureTorch(): void {
+  if (has('no-torch') || !existsSync(PYTHON)) return;
+  if (spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || !existsSync('/etc/debian_version')) {
+    console.log('PyTorch missing: install it with `sudo apt-get install -y python3-torch libopenblas0-pthread`; skipping it');
+    return;
+  }
+  console.log('installing PyTorch for the reference column: apt-get install -y python3-torch libopenblas0-pthread');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread'], { env, stdio: 'inherit' });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { env, stdio: 'inherit' });
+    r = spawnSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread'], { env, stdio: 'inherit' });
+  }
+  if (r.status !== 0) console.log('PyTorch install failed; skipping it');
+}
+
+const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '—' : v.toFixed(digits));
+
+const native = loadAddon();
+const defaultThreads = native.addon?.info().threads ?? 1;
+ensureTorch();
+console.log(`# train-step bench — ${new Date().toISOString()}, ${repeats} repeats, native: ${native.addon ? JSON.stringify(native.addon.info()) : native.error}`);
+for (const id of models) {
+  if (!MODELS[id]) throw new Error(`unknown model ${id}; one of ${Object.keys(MODELS).join(', ')}`);
+  const cnn = isCnn(id);
+  const results: Result[] = [];
+  if (native.addon) {
+    const steps = Math.max(2, Math.round((cnn ? 5 : 40) * scale));
+    results.push(await timeTfjs('native', 'native', id, { stepsPerRepeat: steps, repeats }));
+    results.push(await timeTfjs('native, fused optimizer', 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
+    if (defaultThreads > 1) {
+      results.push(await timeTfjs('native, fused, 1 thread', 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
+    }
+  } else {
+    results.push({ label: 'native', note: `unavailable: ${native.error}` });
+  }
+  results.push(await timeTfjs('wasm', 'wasm', id, { stepsPerRepeat: cnn ? 1 : 10, repeats: cnn ? 1 : 3 }));
+  if (!cnn || has('cpu-cnn')) results.push(await timeTfjs('cpu', 'cpu', id, { stepsPerRepeat: cnn ? 1 : 3, repeats: cnn ? 1 : 3 }));
+  else results.push({ label: 'cpu', note: 'skipped (minutes per step; --cpu-cnn to run)' });
+  if (!has('no-torch')) results.push(timeTorch(id, 1), timeTorch(id, 2));
+  const torchBest = Math.min(...results.filter((r) => r.label.startsWith('PyTorch') && r.median).map((r) => r.median!));
+  console.log(`\n## ${MODEL_TITLES[id]}`);
+  console.log('| backend | ms/step (median) | best block | speed vs PyTorch best | inference images/s |\n|---|---|---|---|---|');
+  for (const r of results) {
+    if (r.note) {
+      console.log(`| ${r.label} | ${r.note} | | | |`);
+      continue;
+    }
+    const ratio = Number.isFinite(torchBest) ? `${(torchBest / r.median!).toFixed(2)}×` : '—';
+    console.log(`| ${r.label} | ${fmt(r.median)} | ${fmt(r.min)} | ${ratio} | ${fmt(r.ips, 0)} |`);
+  }
+}
