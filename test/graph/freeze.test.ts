@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { attrString, bytesText, decodeGraphDef, encodeGraphDef, tensorFromProto, type GraphDef } from '../../src/formats/graphdef.js';
-import { freezeModel } from '../../src/graph/freeze.js';
+import { freezeModel, freezeWithStore } from '../../src/graph/freeze.js';
+import { execute } from '../../src/models/execute.js';
+import { GraphBuilder } from '../../src/models/graph.js';
+import { VariableStore } from '../../src/variables/store.js';
+import { truncatedNormal } from '../../src/variables/initializers.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { Model } from '../../src/models/model.js';
 import { getModelDefinition, modelNames } from '../../src/models/registry.js';
@@ -90,6 +94,32 @@ describe('freeze → GraphDef bytes → TensorFlow.js graph executor', () => {
     // Dropout is training-only: an Identity in the frozen graph.
     const dropout = graph.node.find((n) => n.name.endsWith('dropout'));
     if (dropout) assert.equal(dropout.op, 'Identity');
+  });
+
+  it('every op of our graphs (Pad, ConcatV2, AvgPool, Tanh, Sigmoid, BiasAdd, dropout) runs the same after freezing', async () => {
+    const store = new VariableStore(3);
+    const b = new GraphBuilder(store);
+    const x = b.placeholder('x', [null, 36]);
+    const image = b.pad(b.reshape(x, [-1, 6, 6, 1]), [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    const w = b.variable('w', [3, 3, 1, 4], { initializer: truncatedNormal(0.5) });
+    const bias = b.variable('bias', [4], { initializer: truncatedNormal(0.5) });
+    const conv = b.biasAdd(b.conv2d(image, w, [2, 2], 'VALID'), bias);
+    const pooled = b.avgPool(b.tanh(conv), [2, 2], [1, 1], 'SAME');
+    const joined = b.concat([b.sigmoid(pooled), b.relu(pooled)], 3);
+    const out = b.identity(b.dropout(b.reshape(joined, [-1, 72]), 0.5), 'out');
+    const graph = decodeGraphDef(encodeGraphDef(freezeWithStore(b.graph, store, [out])), 'ops.pb');
+    assert.deepEqual(node(graph, 'concat').input, ['Sigmoid', 'Relu', 'concat/axis']);
+    assert.equal(node(graph, 'concat').attr!.N.i, 2);
+    assert.deepEqual(Array.from(tensorFromProto(node(graph, 'Pad/paddings').attr!.value.tensor!, 'paddings').data as Int32Array), [0, 0, 1, 1, 1, 1, 0, 0]);
+    const frozen = FrozenGraph.load(graph, 'ops.pb');
+    const input = tf.randomUniform([3, 36], 0, 1, 'float32', 9);
+    const [actual] = await frozen.run({ x: input }, ['out:0']);
+    const [expected] = execute(b.graph, { x: input }, [out], { variable: (name) => store.get(name)!.variable });
+    assert.deepEqual(actual.shape, [3, 72]);
+    const diff = tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0];
+    assert.ok(diff < 1e-6, `max abs diff ${diff}`);
+    frozen.dispose();
+    store.dispose();
   });
 
   it('keeps only what the output node needs', () => {
