@@ -59,6 +59,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   for (const c of store.checkpoints()) validations.add(c.name);
   job.onChange((status) => {
+    // The worker appended its events before telling us: take them first, so a stream shows
+    // a run's last steps and its end before the job's "done".
+    feed.poll();
     for (const res of streams) writeSse(res, 'job', status);
   });
 

@@ -30,8 +30,10 @@ const training = new TrainingPanel({
 let inFlight = false;
 let dirty = false;
 async function predictNow(): Promise<void> {
-  if (pad.empty) {
+  if (pad.empty && !inFlight) {
     prediction.reset('Draw a digit');
+    dirty = false;
+    document.body.dataset.predicting = '0';
     return;
   }
   if (inFlight) {
@@ -40,6 +42,8 @@ async function predictNow(): Promise<void> {
   }
   inFlight = true;
   dirty = false;
+  // Tests wait for "0": the prediction shown is the one of the drawing as it is now.
+  document.body.dataset.predicting = '1';
   try {
     const result = await api.predictPng(await pad.toPng(), table.checkpoint);
     if (!pad.empty) prediction.show(result);
@@ -49,6 +53,7 @@ async function predictNow(): Promise<void> {
   } finally {
     inFlight = false;
     if (dirty) void predictNow();
+    else document.body.dataset.predicting = '0';
   }
 }
 
@@ -58,6 +63,7 @@ pad.onChange((final) => {
   const now = performance.now();
   if (!final && now - lastSent < 80) {
     dirty = true;
+    document.body.dataset.predicting = '1';
     return;
   }
   lastSent = now;
