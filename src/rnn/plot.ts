@@ -17,9 +17,11 @@ export async function renderLinePlotSvg(plot: SeriesPlot): Promise<string> {
   for (const [name, ys] of Object.entries(plot.series)) {
     for (let i = 0; i < ys.length; i++) values.push({ x: i, y: ys[i], series: name });
   }
+  const names = Object.keys(plot.series);
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: plot.title,
+    // Later series are dashed so that curves lying on top of each other stay visible.
+    title: names.length > 1 ? { text: plot.title, subtitle: `${names.slice(1).join(', ')} dashed` } : plot.title,
     width: 720,
     height: 360,
     background: 'white',
@@ -28,8 +30,8 @@ export async function renderLinePlotSvg(plot: SeriesPlot): Promise<string> {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: plot.xTitle },
       y: { field: 'y', type: 'quantitative', title: plot.yTitle },
-      color: { field: 'series', type: 'nominal', title: null, sort: Object.keys(plot.series), legend: { orient: 'right' } },
-      strokeDash: { field: 'series', type: 'nominal', sort: Object.keys(plot.series), legend: null },
+      color: { field: 'series', type: 'nominal', title: null, sort: names, legend: { orient: 'right' } },
+      strokeDash: { field: 'series', type: 'nominal', sort: names, legend: null },
     },
   };
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
