@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'runs/**', 'coverage/**', 'web/dist/**'] },
+  { ignores: ['.scratch*/**', '.scratch*', 'dist/**', 'node_modules/**', 'native/build/**', 'runs/**', 'coverage/**', 'web/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
