@@ -9,13 +9,13 @@ interface FreezeFlags {
   modelDir: string;
   model?: string;
   checkpoint?: string;
-  outputNode: string[];
+  outputNode?: string[];
   ema: boolean;
   output: string;
   backend?: BackendFlag;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function register(program: Command): void {
   const cmd = program
@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--checkpoint <prefix>', 'checkpoint to freeze (default: the newest in the model directory)')
-    .option('--output-node <name>', 'node to keep, with everything it needs (repeatable; default: the logits node and "probabilities", a Softmax of them)', collect, [])
+    .option('--output-node <name>', 'node to keep, with everything it needs (repeatable; default: the logits node and "probabilities", a Softmax of them)', collect)
     .option('--no-ema', 'freeze the raw variables instead of their moving averages')
     .requiredOption('-o, --output <file>', 'the .pb file to write');
   addBackendOption(cmd);
@@ -45,7 +45,7 @@ Examples:
     await useBackend(flags.backend, true);
     const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: flags.checkpoint });
     try {
-      const outputs = flags.outputNode.length ? flags.outputNode : defaultOutputs(loaded.model);
+      const outputs = flags.outputNode?.length ? flags.outputNode : defaultOutputs(loaded.model);
       const graph = freezeModel(loaded.model, { outputs });
       const bytes = encodeGraphDef(graph);
       await writeFileAtomic(flags.output, bytes);

@@ -8,23 +8,23 @@ import { FrozenGraph } from '../../graph/tfjs-model.js';
 import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
 
 interface RunGraphFlags {
-  input: string[];
-  output: string[];
+  input?: string[];
+  output?: string[];
   checkpoint?: string;
   ema?: boolean;
   json?: boolean;
   backend?: BackendFlag;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function register(program: Command): void {
   const cmd = program
     .command('run-graph')
     .description("run a frozen TensorFlow graph (.pb, ours or TensorFlow's) or a .meta graph with its checkpoint, on TensorFlow.js's graph executor")
     .argument('<graph>', 'a frozen GraphDef (.pb) or a MetaGraphDef (.meta)')
-    .option('-i, --input <name=file>', 'feed a placeholder: an image (MNIST-style preprocessing), a .json array or a .npy file; several images separated by commas form a batch (repeatable)', collect, [])
-    .option('-o, --output <name:0>', 'tensor to compute (repeatable; default: the nodes nothing else uses)', collect, [])
+    .option('-i, --input <name=file>', 'feed a placeholder: an image (MNIST-style preprocessing), a .json array or a .npy file; several images separated by commas form a batch (repeatable)', collect)
+    .option('--output <name:0>', 'tensor to compute (repeatable; default: the nodes nothing else uses)', collect)
     .option('--checkpoint <prefix>', 'for a .meta graph: the checkpoint to restore (default: the .meta path without .meta)')
     .option('--ema', 'for a .meta graph: restore the moving averages (NAME/ExponentialMovingAverage) into the variables')
     .option('--json', 'print the outputs as one JSON object');
@@ -43,17 +43,19 @@ Examples:
   mnist run-graph model.ckpt.meta --output add:0          # the book's v1 + v2 → [3]`,
   );
   cmd.action(async (file: string, flags: RunGraphFlags) => {
+    const inputFlags = flags.input ?? [];
+    const outputFlags = flags.output ?? [];
     await useBackend(flags.backend, true);
-    const graph = openGraph(file, { checkpoint: flags.checkpoint, outputs: flags.output, useEma: flags.ema });
+    const graph = openGraph(file, { checkpoint: flags.checkpoint, outputs: outputFlags, useEma: flags.ema });
     const model = FrozenGraph.load(graph, file);
     try {
       const placeholders = new Map(model.inputs.map((p) => [p.name, p]));
-      if (!flags.input.length && placeholders.size) {
+      if (!inputFlags.length && placeholders.size) {
         const listed = model.inputs.map((p) => `${p.name} (${p.dtype}, shape ${p.shape ? `[${p.shape.join(', ')}]` : 'unknown'})`).join('; ');
         throw new UserError(`${file}: feed its placeholders with --input NAME=FILE: ${listed}`);
       }
       const feeds: Record<string, tf.Tensor> = {};
-      for (const flag of flags.input) {
+      for (const flag of inputFlags) {
         const { name, files } = parseInputFlag(flag);
         const node = parseTensorName(name).node;
         const placeholder = placeholders.get(node);
@@ -62,7 +64,7 @@ Examples:
         const dtype = placeholder.dtype === 'DT_FLOAT' ? 'float32' : 'int32';
         feeds[node] = tf.tensor(dtype === value.dtype ? value.data : dtype === 'float32' ? Float32Array.from(value.data) : Int32Array.from(value.data), shapeFor(value, placeholder.shape, `--input ${name}`), dtype);
       }
-      const outputs = flags.output.length ? flags.output : model.defaultOutputs;
+      const outputs = outputFlags.length ? outputFlags : model.defaultOutputs;
       const results = await model.run(feeds, outputs);
       const printed: Record<string, { dtype: string; shape: number[]; values: unknown }> = {};
       results.forEach((t, i) => {
