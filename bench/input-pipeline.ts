@@ -38,9 +38,12 @@ try {
     for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, epochs: 1 })) n += b.labels.length;
     if (n !== train.count) throw new Error(`saw ${n}`);
   });
-  await time('same, sync source (read all, then 550 batches)', train.count, () => {
-    const next = mnistBatchSourceSync(pattern, { batchSize: 100, seed: 1 });
-    for (let i = 0; i < train.count / 100; i++) next();
+  let next: () => unknown = () => {};
+  await time('sync source: read + parse all records (one-off)', train.count, () => {
+    next = mnistBatchSourceSync(pattern, { batchSize: 100, seed: 1 });
+  });
+  await time('sync source: shuffle → batch, 5 epochs', 5 * train.count, () => {
+    for (let i = 0; i < (5 * train.count) / 100; i++) next();
   });
 
   // JPEG Examples of the first images, as a photo pipeline would store them.

@@ -73,7 +73,14 @@ export class WorkerPool<In, Out> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // A terminating worker doesn't keep the event loop alive (even ref'd), and an awaited promise
+    // alone doesn't either: without this timer the process could end mid-close.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 }
 
