@@ -31,7 +31,7 @@ function readOrFail(file: string): Buffer {
   }
 }
 
-/** A nested JSON array of numbers → flat values and shape. */
+/** A nested JSON array of numbers (or booleans, as 1/0), or a single one → flat values and shape. */
 export function parseJsonArray(text: string, file: string): FeedValue {
   let value: unknown;
   try {
@@ -44,8 +44,9 @@ export function parseJsonArray(text: string, file: string): FeedValue {
   const flat: number[] = [];
   const walk = (v: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw fileError(file, `expected numbers, found ${JSON.stringify(v)}`);
-      flat.push(v);
+      if (typeof v === 'boolean') flat.push(v ? 1 : 0);
+      else if (typeof v === 'number' && Number.isFinite(v)) flat.push(v);
+      else throw fileError(file, `expected numbers or booleans, found ${JSON.stringify(v)}`);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) throw fileError(file, 'not a rectangular array of numbers');

@@ -92,3 +92,31 @@ describe("TensorFlow's MetaGraphDef of the book's v1 + v2 (TF 1.0)", () => {
     assert.throws(() => restoreMetaGraph(meta, reader, { outputs: ['add'], rename: { v1: 'missing' }, file: META }), /variable "v1" needs checkpoint tensor "missing"/);
   });
 });
+
+describe("TensorFlow's MetaGraphDef with tf.cond dropout and Adam (TF 1.10, 602 nodes)", () => {
+  const HOUSE = 'test/fixtures/meta_houseprices/model.ckpt.meta';
+
+  it('import_meta_graph + restore runs the prediction through Switch/Merge, matching the layers computed by hand', async () => {
+    const meta = decodeMetaGraphDef(readFileSync(HOUSE), HOUSE);
+    assert.equal(meta.graph_def!.node.length, 602);
+    assert.equal(meta.meta_info_def!.tensorflow_version, '1.10.0');
+    assert.deepEqual(Object.keys(meta.collection_def!).sort(), ['cond_context', 'train_op', 'trainable_variables', 'variables']);
+    const graph = openGraph(HOUSE, { outputs: ['BiasAdd_4:0'] });
+    assert.ok(graph.node.some((n) => n.op === 'Merge'));
+    const frozen = FrozenGraph.load(graph, HOUSE);
+    const reader = CheckpointReader.open('test/fixtures/meta_houseprices/model.ckpt');
+    const x = tf.randomUniform([4, 8], 0, 1, 'float32', 2);
+    const [prediction] = await frozen.run({ Placeholder: tf.scalar(false, 'bool'), Placeholder_1: x }, ['BiasAdd_4:0']);
+    let h: tf.Tensor = x;
+    for (let layer = 0; layer < 5; layer++) {
+      const w = reader.tensor(layer === 0 ? 'Variable' : `Variable_${2 * layer}`);
+      const b = reader.tensor(`Variable_${2 * layer + 1}`);
+      h = tf.add(tf.matMul(h as tf.Tensor2D, tf.tensor2d(w.data as Float32Array, w.shape as [number, number])), tf.tensor1d(b.data as Float32Array));
+      if (layer < 4) h = tf.tanh(h);
+    }
+    assert.deepEqual(prediction.shape, [4, 1]);
+    const diff = tf.max(tf.abs(tf.sub(prediction, h))).dataSync()[0];
+    assert.ok(diff < 1e-5, `max abs diff ${diff}`);
+    frozen.dispose();
+  });
+});

@@ -16,6 +16,12 @@ interface RunGraphFlags {
   backend?: BackendFlag;
 }
 
+/** The tfjs dtype a placeholder of this TensorFlow type is fed with (tfjs has no int64/float64). */
+function tfjsDtype(dtype: string): 'float32' | 'int32' | 'bool' {
+  if (dtype === 'DT_BOOL') return 'bool';
+  return dtype === 'DT_FLOAT' || dtype === 'DT_DOUBLE' || dtype === 'DT_HALF' ? 'float32' : 'int32';
+}
+
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function register(program: Command): void {
@@ -61,8 +67,8 @@ Examples:
         const placeholder = placeholders.get(node);
         if (!placeholder) throw new UserError(`${file}: no placeholder named "${node}" (placeholders: ${[...placeholders.keys()].join(', ') || 'none'})`);
         const value = await readFeedFiles(files);
-        const dtype = placeholder.dtype === 'DT_FLOAT' ? 'float32' : 'int32';
-        feeds[node] = tf.tensor(dtype === value.dtype ? value.data : dtype === 'float32' ? Float32Array.from(value.data) : Int32Array.from(value.data), shapeFor(value, placeholder.shape, `--input ${name}`), dtype);
+        const shape = shapeFor(value, placeholder.shape, `--input ${name}`);
+        feeds[node] = tf.tensor(Array.from(value.data), shape, tfjsDtype(placeholder.dtype));
       }
       const outputs = outputFlags.length ? outputFlags : model.defaultOutputs;
       const results = await model.run(feeds, outputs);
