@@ -92,11 +92,11 @@ export function restoreVariables(reader: CheckpointReader, mapping: Record<strin
   for (const [name, variable] of present) {
     const info = reader.info(name);
     if (!TFJS_DTYPE[info.dtype].includes(variable.dtype)) {
-      throw new UserError(`${reader.prefix}: tensor "${name}" is ${info.dtype} in the checkpoint but variable ${variable.name} is ${variable.dtype}`);
+      throw new UserError(`${reader.prefix}: tensor "${name}" is ${info.dtype} in the checkpoint but the model's variable is ${variable.dtype}`);
     }
     const same = info.shape.length === variable.shape.length && info.shape.every((d, i) => d === variable.shape[i]);
     if (!same) {
-      throw new UserError(`${reader.prefix}: tensor "${name}" has shape [${info.shape.join(', ')}] in the checkpoint but variable ${variable.name} has shape [${variable.shape.join(', ')}]`);
+      throw new UserError(`${reader.prefix}: tensor "${name}" has shape [${info.shape.join(', ')}] in the checkpoint but the model's variable has shape [${variable.shape.join(', ')}]`);
     }
   }
   const values: tf.Tensor[] = [];
