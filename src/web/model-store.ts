@@ -45,6 +45,7 @@ export class ModelStore {
   private readonly loaded = new Map<string, { model: LoadedModel; mtimeMs: number }>();
   private readonly accuracies = new Map<string, number>();
   private mistakeCache: { key: string; set: MistakeSet } | undefined;
+  private listing: { dirMtimeMs: number; entries: CheckpointEntry[] } | undefined;
   private data: Mnist | undefined;
 
   constructor(private readonly opts: ModelStoreOptions) {
@@ -60,8 +61,25 @@ export class ModelStore {
     }
   }
 
-  /** Every complete checkpoint in the directory (index + data present), oldest step first. */
+  /**
+   * Every complete checkpoint in the directory (index + data present), oldest step first. Listed
+   * again only when the directory changed: checkpoint files and the state file are written by
+   * renaming into place, which updates the directory's mtime (one stat per predict request).
+   */
   checkpoints(): CheckpointEntry[] {
+    let dirMtimeMs: number;
+    try {
+      dirMtimeMs = statSync(this.modelDir).mtimeMs;
+    } catch {
+      return [];
+    }
+    if (this.listing?.dirMtimeMs === dirMtimeMs) return this.listing.entries;
+    const entries = this.listCheckpoints();
+    this.listing = { dirMtimeMs, entries };
+    return entries;
+  }
+
+  private listCheckpoints(): CheckpointEntry[] {
     if (!existsSync(this.modelDir)) return [];
     const files = readdirSync(this.modelDir);
     const latest = this.latestPrefix();

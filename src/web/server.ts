@@ -161,14 +161,14 @@ function info(store: ModelStore, job: TrainJob) {
 
 async function predict(store: ModelStore, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const input = await readPredictInput(req);
-  const checkpoint = input.checkpoint ?? optionalCheckpoint(url.searchParams.get('checkpoint'));
-  const loaded = store.model(checkpoint);
+  const entry = store.resolve(input.checkpoint ?? optionalCheckpoint(url.searchParams.get('checkpoint')));
+  const loaded = store.model(entry.name);
   const [prediction] = predictDigits(loaded.model, [input.pixels]);
   sendJson(res, 200, {
     digit: prediction.digit,
     probabilities: prediction.probabilities,
     input: Array.from(input.pixels, (v) => Math.round(v * 1000) / 1000),
-    checkpoint: store.resolve(checkpoint).name,
+    checkpoint: entry.name,
     step: loaded.globalStep,
     usedEma: loaded.usedEma,
     model: loaded.model.name,
