@@ -169,6 +169,33 @@ export function encodeGraphDef(graph: GraphDef): Uint8Array {
   return encodeMessage('tensorflow.GraphDef', graph);
 }
 
+/** protobuf-JSON (camelCase field names, as in a TensorFlow.js model.json) → TensorFlow's snake_case. */
+function snakeCaseKeys(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => snakeCaseKeys(v));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  // `attr` is a map from attribute names, which keep their spelling.
+  const isMap = key === 'attr';
+  for (const [k, v] of Object.entries(value)) {
+    const name = isMap ? k : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    out[name] = snakeCaseKeys(v, name);
+  }
+  return out;
+}
+
+/** A GraphDef in protobuf-JSON form (a TensorFlow.js `modelTopology`): base64 bytes, enum names, int64 strings. */
+export function graphDefFromJson(json: unknown, file: string): GraphDef {
+  const type = protoType('tensorflow.GraphDef');
+  let graph: GraphDef;
+  try {
+    graph = normalizeGraph(type.toObject(type.fromObject(snakeCaseKeys(json) as object), DECODE_OPTIONS) as Partial<GraphDef>);
+  } catch (err) {
+    throw fileError(file, `modelTopology is not a GraphDef (${(err as Error).message})`);
+  }
+  checkGraph(graph, file, 'TensorFlow GraphDef');
+  return graph;
+}
+
 /** Parses a serialized MetaGraphDef (`model.ckpt-N.meta`). */
 export function decodeMetaGraphDef(bytes: Uint8Array, file: string): MetaGraphDef {
   const meta = decodeMessage<MetaGraphDef>('tensorflow.MetaGraphDef', bytes, file, 'TensorFlow MetaGraphDef');

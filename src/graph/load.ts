@@ -1,12 +1,14 @@
 /**
  * Opens a graph file the way the CLI takes one: a frozen GraphDef (`.pb`, ours or TensorFlow's),
- * or a MetaGraphDef (`.meta`) plus the checkpoint beside it — import_meta_graph and restore.
+ * a MetaGraphDef (`.meta`) plus the checkpoint beside it — import_meta_graph and restore — or a
+ * TensorFlow.js graph model (`model.json` + weights).
  */
 import { readFileSync } from 'node:fs';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { fileError, UserError } from '../errors.js';
 import { decodeGraphDef, decodeMetaGraphDef, type GraphDef } from '../formats/graphdef.js';
 import { restoreMetaGraph } from './meta-import.js';
+import { readTfjsGraphModel } from './tfjs-import.js';
 
 export interface OpenGraphOptions {
   /** For a `.meta` file: the checkpoint prefix to restore (default: the `.meta` path without `.meta`). */
@@ -32,8 +34,9 @@ export function isMetaGraphFile(file: string): boolean {
   return file.endsWith('.meta');
 }
 
-/** A runnable (frozen) GraphDef from a `.pb` or a `.meta` + checkpoint. */
+/** A runnable (frozen) GraphDef from a `.pb`, a `.meta` + checkpoint, or a TensorFlow.js `model.json`. */
 export function openGraph(file: string, options: OpenGraphOptions = {}): GraphDef {
+  if (file.endsWith('.json')) return readTfjsGraphModel(file);
   const bytes = readGraphBytes(file);
   if (!isMetaGraphFile(file)) return decodeGraphDef(bytes, file);
   const meta = decodeMetaGraphDef(bytes, file);

@@ -108,6 +108,19 @@ describe('mnist freeze / run-graph / export / predict --graph', () => {
     const logits = loaded.execute({ 'x-input': tf.tensor2d(X) }, 'layer2/add') as tf.Tensor;
     assert.ok(maxDiff(logits.arraySync() as number[][], emaLogits) < 1e-5);
     loaded.dispose();
+    // …and run-graph reads the exported model back.
+    const again = JSON.parse(await cli('run-graph', path.join(out, 'model.json'), '--input', `x-input=${path.join(dir, 'x.json')}`, '--output', 'layer2/add:0', '--json'));
+    assert.ok(maxDiff(again['layer2/add:0'].values, emaLogits) < 1e-5);
+  });
+
+  it("export --graph converts TensorFlow's own frozen graph, which then runs from model.json", async () => {
+    const out = path.join(dir, 'tf-web');
+    await cli('export', '--format', 'tfjs', '--graph', 'test/fixtures/pb_softmax_mnist/frozen_model.pb', '-o', out);
+    const viaJson = JSON.parse(await cli('run-graph', path.join(out, 'model.json'), '--input', `input=${path.join(dir, 'x.json')}`, '--json'));
+    const viaPb = JSON.parse(await cli('run-graph', 'test/fixtures/pb_softmax_mnist/frozen_model.pb', '--input', `input=${path.join(dir, 'x.json')}`, '--json'));
+    assert.deepEqual(Object.keys(viaJson), ['output:0']);
+    assert.deepEqual(viaJson['output:0'].shape, [3, 10]);
+    assert.deepEqual(viaJson, viaPb);
   });
 
   it('predict --graph gives the same probabilities as predict from the checkpoint', async () => {

@@ -70,6 +70,19 @@ describe('bad graph files give one-line errors naming the file', () => {
     assertOneLine(() => openGraph(meta), meta, /name the output/);
   });
 
+  it('bad TensorFlow.js model.json files', () => {
+    const notJson = fileWith('model.json', '{ nope');
+    assertOneLine(() => openGraph(notJson), notJson, /not valid JSON/);
+    const layers = fileWith('layers.json', JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential' } }));
+    assertOneLine(() => openGraph(layers), layers, /not a TensorFlow.js graph model/);
+    const topology = { node: [{ name: 'w', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '2' }] } } } } }] };
+    const noWeights = fileWith('noweights.json', JSON.stringify({ format: 'graph-model', modelTopology: topology, weightsManifest: [{ paths: ['gone.bin'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }] }));
+    assert.throws(() => openGraph(noWeights), (err: unknown) => err instanceof UserError && /gone\.bin: no such file/.test(err.message));
+    fileWith('short.bin', new Uint8Array(4));
+    const short = fileWith('short.json', JSON.stringify({ format: 'graph-model', modelTopology: topology, weightsManifest: [{ paths: ['short.bin'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }] }));
+    assertOneLine(() => openGraph(short), short, /truncated weight file/);
+  });
+
   it('an op TensorFlow.js does not know is named', async () => {
     const graph: GraphDef = {
       node: [
