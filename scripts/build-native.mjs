@@ -27,21 +27,29 @@ function lastErrorLine(text) {
   return lines.reverse().find((l) => /error/i.test(l) && !/^gyp (ERR|info)/.test(l)) ?? lines[0] ?? 'unknown error';
 }
 
-function ensureOneDnn() {
-  if (existsSync(DNNL_HEADER)) return;
+const hasCommand = (cmd) => run('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+// oneDNN, plus the compiler tool chain node-gyp needs (g++, make, python3) when it is missing.
+function ensureBuildDeps() {
+  const missing = [];
+  if (!existsSync(DNNL_HEADER)) missing.push(...PACKAGES);
+  for (const [cmd, pkg] of [['g++', 'g++'], ['make', 'make'], ['python3', 'python3']]) {
+    if (!hasCommand(cmd)) missing.push(pkg);
+  }
+  if (missing.length === 0) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const isDebian = existsSync('/etc/debian_version');
-  const command = `apt-get install -y ${PACKAGES.join(' ')}`;
-  if (!isRoot || !isDebian) unavailable(`oneDNN headers missing; run: sudo ${command}`);
-  console.log(`installing oneDNN: ${command}`);
+  const command = `apt-get install -y ${missing.join(' ')}`;
+  if (!isRoot || !isDebian) unavailable(`missing ${missing.join(', ')}; run: sudo ${command}`);
+  console.log(`installing build dependencies: ${command}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let res = run('apt-get', ['install', '-y', ...PACKAGES], { env });
+  let res = run('apt-get', ['install', '-y', ...missing], { env });
   if (res.status !== 0) {
     run('apt-get', ['update'], { env });
-    res = run('apt-get', ['install', '-y', ...PACKAGES], { env });
+    res = run('apt-get', ['install', '-y', ...missing], { env });
   }
   if (res.status !== 0 || !existsSync(DNNL_HEADER)) {
-    unavailable(`could not install oneDNN (${lastErrorLine(`${res.stderr}\n${res.stdout}`)})`);
+    unavailable(`could not install ${missing.join(', ')} (${lastErrorLine(`${res.stderr}\n${res.stdout}`)})`);
   }
 }
 
@@ -63,7 +71,7 @@ function findNodeGyp() {
 }
 
 if (process.platform !== 'linux' || process.arch !== 'x64') unavailable(`not supported on ${process.platform}-${process.arch}`);
-ensureOneDnn();
+ensureBuildDeps();
 const nodeDir = findNodeDir();
 if (!nodeDir) unavailable('Node.js headers (include/node/node_api.h) not found next to node');
 const nodeGyp = findNodeGyp();

@@ -127,6 +127,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     case 10: unary(x, y, n, [](float v) { return std::tanh(v); }); break;
     case 11: unary(x, y, n, [](float v) { return 1.f / v; }); break;
     case 12: unary(x, y, n, [](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }); break;
+    case 13: unary(x, y, n, [](float v) { return std::floor(v); }); break;
     default: throw Napi::Error::New(info.Env(), "unknown unary op");
   }
   return info.Env().Undefined();

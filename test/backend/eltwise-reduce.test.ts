@@ -39,7 +39,7 @@ describe('native element-wise kernels match cpu', { skip }, () => {
     ['relu', tf.relu, -1, 1], ['relu6', tf.relu6, -8, 8], ['sqrt', tf.sqrt, 0.1, 4], ['rsqrt', tf.rsqrt, 0.1, 4],
     ['square', tf.square, -2, 2], ['exp', tf.exp, -3, 3], ['log', tf.log, 0.1, 5], ['neg', tf.neg, -1, 1],
     ['abs', tf.abs, -1, 1], ['sigmoid', tf.sigmoid, -5, 5], ['tanh', tf.tanh, -3, 3], ['reciprocal', tf.reciprocal, 0.5, 3],
-    ['step', (x) => tf.step(x, 0.3), -1, 1],
+    ['step', (x) => tf.step(x, 0.3), -1, 1], ['floor', tf.floor, -3, 3],
   ];
   for (const [name, op, lo, hi] of UNARY) {
     for (const shape of [[1], [7, 13], [200, 1000]]) {

@@ -7,7 +7,7 @@ const BINARY: Record<string, number> = {
 };
 const UNARY: Record<string, number> = {
   Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Exp: 4, Log: 5, Neg: 6, Abs: 7, Step: 8, Sigmoid: 9, Tanh: 10,
-  Reciprocal: 11, Relu6: 12,
+  Reciprocal: 11, Relu6: 12, Floor: 13,
 };
 
 export interface BroadcastView {
