@@ -192,6 +192,9 @@ export class FrozenGraph {
 
   private unsupported(op: string, node?: string): Error {
     const at = node ?? this.graph.node.find((n) => n.op === op)?.name;
+    if (op === 'VariableV2' || op === 'Variable' || op === 'VarHandleOp') {
+      return fileError(this.file, `node "${at}" is a variable (${op}): the graph is not frozen (run the .meta with its checkpoint, or freeze it first)`);
+    }
     return fileError(this.file, `op ${op}${at ? ` (node "${at}")` : ''} is not supported by TensorFlow.js's graph executor`);
   }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
-import { attr, decodeGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
+import { attr, decodeGraphDef, decodeMetaGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
 import { openGraph } from '../../src/graph/load.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 
@@ -94,6 +94,14 @@ describe('bad graph files give one-line errors naming the file', () => {
     const file = fileWith('unknown-op.pb', encodeGraphDef(graph));
     const frozen = FrozenGraph.load(openGraph(file), file);
     await assertRejectsOneLine(frozen.run({ x: tf.zeros([1, 2]) }, ['out:0']), file, /op FrobnicateV7 \(node "weird"\) is not supported/);
+    frozen.dispose();
+  });
+
+  it('a graph that still holds variables is not frozen', async () => {
+    const meta = decodeMetaGraphDef(readFileSync('test/fixtures/meta_v1_v2/model.ckpt.meta'), 'v1v2.meta');
+    const file = fileWith('unfrozen.pb', encodeGraphDef(meta.graph_def!));
+    const frozen = FrozenGraph.load(openGraph(file), file);
+    await assertRejectsOneLine(frozen.run({}, ['add:0']), file, /node "v[12]" is a variable \(VariableV2\): the graph is not frozen/);
     frozen.dispose();
   });
 

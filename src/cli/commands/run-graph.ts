@@ -27,8 +27,8 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 export function register(program: Command): void {
   const cmd = program
     .command('run-graph')
-    .description("run a frozen TensorFlow graph (.pb, ours or TensorFlow's) or a .meta graph with its checkpoint, on TensorFlow.js's graph executor")
-    .argument('<graph>', 'a frozen GraphDef (.pb) or a MetaGraphDef (.meta)')
+    .description("run a frozen TensorFlow graph (.pb, ours or TensorFlow's), a .meta graph with its checkpoint, or a TensorFlow.js model.json, on TensorFlow.js's graph executor")
+    .argument('<graph>', 'a frozen GraphDef (.pb), a MetaGraphDef (.meta) or a TensorFlow.js graph model (model.json)')
     .option('-i, --input <name=file>', 'feed a placeholder: an image (MNIST-style preprocessing), a .json array or a .npy file; several images separated by commas form a batch (repeatable)', collect)
     .option('--output <name:0>', 'tensor to compute (repeatable; default: the nodes nothing else uses)', collect)
     .option('--checkpoint <prefix>', 'for a .meta graph: the checkpoint to restore (default: the .meta path without .meta)')
@@ -46,7 +46,8 @@ Examples:
   mnist run-graph mlp.pb --input x-input=digit.png --output probabilities:0
   mnist run-graph frozen_model.pb --input input=batch.npy --output output:0 --json
   mnist run-graph runs/mlp/model.ckpt-30000.meta --output layer2/add:0 --input x-input=digit.png --ema
-  mnist run-graph model.ckpt.meta --output add:0          # the book's v1 + v2 → [3]`,
+  mnist run-graph model.ckpt.meta --output add:0          # the book's v1 + v2 → [3]
+  mnist run-graph web-model/model.json --input x-input=digit.png`,
   );
   cmd.action(async (file: string, flags: RunGraphFlags) => {
     const inputFlags = flags.input ?? [];
