@@ -136,10 +136,11 @@ for (const id of models) {
   const results: Result[] = [];
   if (native.addon) {
     const steps = Math.max(2, Math.round((cnn ? 5 : 40) * scale));
-    results.push(await timeTfjs('native', 'native', id, { stepsPerRepeat: steps, repeats }));
-    results.push(await timeTfjs('native, fused optimizer', 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
+    const t = `${defaultThreads} thread${defaultThreads > 1 ? 's' : ''}`;
+    results.push(await timeTfjs(`native, ${t}`, 'native', id, { stepsPerRepeat: steps, repeats }));
+    results.push(await timeTfjs(`native, ${t}, fused optimizer`, 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
     if (defaultThreads > 1) {
-      results.push(await timeTfjs('native, fused, 1 thread', 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
+      results.push(await timeTfjs('native, 1 thread, fused optimizer', 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
     }
   } else {
     results.push({ label: 'native', note: `unavailable: ${native.error}` });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from './addon.js';
 import { NativeBackend } from './native-backend.js';
@@ -19,6 +20,25 @@ export const NATIVE_KERNELS: NativeKernel[] = [
 
 let registration: { ok: true } | { ok: false; reason: string } | undefined;
 
+/** How many OpenMP threads the native kernels use, and why. */
+export const threadChoice = { threads: 0, reason: '' };
+
+/**
+ * Both cores, unless MNIST_NATIVE_THREADS says otherwise or the machine is already busy when the
+ * backend starts: with other processes on the cores, every OpenMP barrier waits for a descheduled
+ * partner and a two-thread step was measured 3-10x slower than a one-thread step.
+ */
+function chooseThreads(available: number): { threads: number; reason: string } {
+  const requested = Number(process.env.MNIST_NATIVE_THREADS ?? 0);
+  if (Number.isInteger(requested) && requested > 0) return { threads: requested, reason: 'MNIST_NATIVE_THREADS' };
+  const cores = os.availableParallelism();
+  const load = os.loadavg()[0];
+  if (available > 1 && load > cores - 0.5) {
+    return { threads: 1, reason: `machine busy at start (load ${load.toFixed(1)} on ${cores} cores); MNIST_NATIVE_THREADS overrides` };
+  }
+  return { threads: available, reason: 'one per core' };
+}
+
 /**
  * Registers the `native` backend (once). Returns why not when the addon is unavailable. It does
  * not make it the active backend; see select.ts.
@@ -27,8 +47,8 @@ export function registerNativeBackend(): { ok: true } | { ok: false; reason: str
   if (registration) return registration;
   const { addon, error } = loadAddon();
   if (!addon) return (registration = { ok: false, reason: error ?? 'addon unavailable' });
-  const threads = Number(process.env.MNIST_NATIVE_THREADS ?? 0);
-  if (threads > 0) addon.setThreads(threads);
+  Object.assign(threadChoice, chooseThreads(addon.info().threads));
+  addon.setThreads(threadChoice.threads);
 
   const overrides = new Map(NATIVE_KERNELS.map((k) => [k.kernelName, k]));
   for (const config of tf.getKernelsForBackend('cpu')) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { loadAddon } from './addon.js';
-import { NATIVE_BACKEND, NATIVE_KERNELS, registerNativeBackend } from './native.js';
+import { NATIVE_BACKEND, NATIVE_KERNELS, registerNativeBackend, threadChoice } from './native.js';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
@@ -78,6 +78,7 @@ export interface BackendInfo {
     onednn?: string;
     runtime?: string;
     threads?: number;
+    threadsReason?: string;
     isa?: string;
     compiledFor?: string;
     kernels: string[];
@@ -99,7 +100,8 @@ export function backendInfo(): BackendInfo {
   return {
     backend,
     native: {
-      available: true, onednn: i.onednn, runtime: i.cpuRuntime, threads: i.threads, isa: i.isa,
+      available: true, onednn: i.onednn, runtime: i.cpuRuntime, threads: i.threads,
+      threadsReason: threadChoice.reason || undefined, isa: i.isa,
       compiledFor: i.compiledFor, kernels,
     },
   };

@@ -25,7 +25,7 @@ Examples:
       if (note) lines.push(['note', note]);
       if (n.available) {
         lines.push(['oneDNN', `${n.onednn} (${n.runtime})`]);
-        lines.push(['threads', String(n.threads)]);
+        lines.push(['threads', n.threadsReason ? `${n.threads} (${n.threadsReason})` : String(n.threads)]);
         lines.push(['CPU ISA', `${n.isa} (addon compiled for ${n.compiledFor})`]);
       } else {
         lines.push(['native', `unavailable: ${n.reason}`]);
