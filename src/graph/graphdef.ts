@@ -79,8 +79,21 @@ export function translateNode(node: GraphNode, isVariable: (name: string) => boo
       // Inference graphs keep no dropout: the node stays (so names still resolve) as an Identity.
       return [make('Identity', { T })];
     default:
-      throw new Error(`op ${node.op} (node ${node.name}) has no GraphDef translation`);
+      // An op added to graph.ts after this file: written as is (TensorFlow's op name, attrs by
+      // their JavaScript type) so that training and freezing keep working; check it runs.
+      return [make(node.op, { T, ...genericAttrs(a) })];
   }
+}
+
+function genericAttrs(attrs: Record<string, unknown>): NonNullable<NodeDef['attr']> {
+  const out: NonNullable<NodeDef['attr']> = {};
+  for (const [key, value] of Object.entries(attrs)) {
+    if (typeof value === 'boolean') out[key] = attr.b(value);
+    else if (typeof value === 'number') out[key] = Number.isInteger(value) ? attr.i(value) : attr.f(value);
+    else if (typeof value === 'string') out[key] = attr.s(value);
+    else if (Array.isArray(value) && value.every((v) => Number.isInteger(v))) out[key] = attr.ints(value as number[]);
+  }
+  return out;
 }
 
 /** A variable frozen into a constant plus its `/read` Identity, as convert_variables_to_constants leaves it. */

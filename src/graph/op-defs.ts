@@ -103,14 +103,12 @@ const OP_DEFS: OpDef[] = [
 
 const BY_NAME = new Map(OP_DEFS.map((d) => [d.name, d]));
 
-/** The OpDefs of these ops, sorted by name as TensorFlow lists them; unknown ops are an error. */
+/** The OpDefs of these ops, sorted by name as TensorFlow lists them (ops without a recorded OpDef are left out). */
 export function strippedOpList(ops: Iterable<string>): { op: OpDef[] } {
   const names = [...new Set(ops)].sort();
-  return {
-    op: names.map((n) => {
-      const def = BY_NAME.get(n);
-      if (!def) throw new Error(`no OpDef recorded for op ${n}`);
-      return def;
-    }),
-  };
+  return { op: names.flatMap((n) => BY_NAME.get(n) ?? []) };
+}
+
+export function hasOpDef(op: string): boolean {
+  return BY_NAME.has(op);
 }

@@ -8,6 +8,7 @@ import { Saver } from '../../src/checkpoint/saver.js';
 import { bytesText, decodeMetaGraphDef, decodeVariableDef, encodeVariableDef } from '../../src/formats/graphdef.js';
 import { openGraph } from '../../src/graph/load.js';
 import { modelMetaGraph } from '../../src/graph/model-metagraph.js';
+import { hasOpDef } from '../../src/graph/op-defs.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
@@ -101,5 +102,13 @@ describe('MetaGraphDef writer (model.ckpt-N.meta)', () => {
       frozen.dispose();
     }
     opt.dispose();
+  });
+});
+
+describe('OpDefs for the stripped op list', () => {
+  it('cover every op our graphs and meta graphs write', () => {
+    const ops = ['Placeholder', 'Const', 'Identity', 'MatMul', 'Add', 'BiasAdd', 'Relu', 'Tanh', 'Sigmoid', 'Softmax', 'Conv2D', 'MaxPool', 'AvgPool', 'Reshape', 'Pad', 'ConcatV2',
+      'VariableV2', 'Assign', 'NoOp', 'SaveV2', 'RestoreV2', 'TruncatedNormal', 'RandomStandardNormal', 'Mul', 'L2Loss', 'Abs', 'Sum'];
+    assert.deepEqual(ops.filter((op) => !hasOpDef(op)), []);
   });
 });
