@@ -1,7 +1,7 @@
 // Input-pipeline throughput (examples/s): node --import tsx bench/input-pipeline.ts [jpegCount]
 // 1. the book's MNIST TFRecords → parse → shuffle(10,000) → batch(100), async and sync;
 // 2. JPEG Examples → decode + preprocess_for_train on worker threads (1 and 2) vs. the main thread;
-// 3. the MLP training step (batch 100) on the default backend, for comparison.
+// 3. the MLP and book-CNN training steps on the default backend, for comparison.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { mnistBatchSourceSync, mnistBatchesFromTFRecords, writeMnistTFRecords } 
 import { deriveSeed } from '../src/pipeline/random.js';
 import { decodeAndAugment, type AugmentInput, type AugmentOutput } from '../src/image/augment-worker.js';
 import { selectBackend } from '../src/backend/select.js';
-import { mlp, randomBatch } from './models.js';
+import { cnn, mlp, randomBatch } from './models.js';
 
 const jpegCount = Number(process.argv[2] ?? 3000);
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-pipeline-'));
@@ -87,16 +87,20 @@ try {
     index = 0;
     await measure(`JPEG decode + preprocess_for_train, ${parallelism} worker(s)`, inputs().mapParallel<AugmentOutput>(workerUrl, 'decodeAndAugment', { parallelism }).batch(100).prefetch(2));
   }
+  for (const parallelism of [1, 2]) {
+    index = 0;
+    await measure(`same, whole batches per message, ${parallelism} worker(s)`, inputs().batch(100).mapParallel<AugmentOutput[]>(workerUrl, 'decodeAndAugmentBatch', { parallelism }).prefetch(2));
+  }
   console.log(`same augmented pixels on every run: ${checksums.every((c) => c === checksums[0])}`);
 
   const { name } = await selectBackend('auto').catch(() => selectBackend('cpu'));
-  const model = mlp();
-  const { x, y } = randomBatch(model.batch);
-  for (let i = 0; i < 5; i++) model.step(x, y);
-  const steps = 50;
-  await time(`MLP training step, batch ${model.batch} (${name} backend)`, steps * model.batch, () => {
-    for (let i = 0; i < steps; i++) model.step(x, y);
-  });
+  for (const [model, steps] of [[mlp(), 50], [cnn('book'), 5]] as const) {
+    const { x, y } = randomBatch(model.batch);
+    for (let i = 0; i < 2; i++) model.step(x, y);
+    await time(`${model.name} training step, batch ${model.batch} (${name} backend)`, steps * model.batch, () => {
+      for (let i = 0; i < steps; i++) model.step(x, y);
+    });
+  }
   console.log(JSON.stringify(results));
 } finally {
   rmSync(dir, { recursive: true, force: true });

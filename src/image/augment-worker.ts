@@ -38,3 +38,19 @@ export async function decodeAndAugment(input: AugmentInput): Promise<AugmentOutp
   tf.dispose([decoded, out]);
   return { image: Float32Array.from(image), label: Number((ex.label.values as BigInt64Array)[0]) };
 }
+
+/**
+ * A whole batch per message: the JPEG decodes run concurrently on libvips' threads (sharp's
+ * per-image latency dominates for small images), then each image is augmented.
+ */
+export async function decodeAndAugmentBatch(inputs: AugmentInput[]): Promise<AugmentOutput[]> {
+  const parsed = inputs.map((input) => parseSingleExample(input.bytes, SPEC));
+  const decoded = await Promise.all(parsed.map((ex) => decodeJpeg((ex.image_jpeg.values as Uint8Array[])[0])));
+  return decoded.map((image, i) => {
+    const input = inputs[i];
+    const out = preprocessForTrain(image, input.height ?? 28, input.width ?? 28, [], new Random(input.seed));
+    const pixels = Float32Array.from(out.dataSync() as Float32Array);
+    tf.dispose([image, out]);
+    return { image: pixels, label: Number((parsed[i].label.values as BigInt64Array)[0]) };
+  });
+}

@@ -3,25 +3,13 @@
  * `{id, value}` messages with `{id, ok, value}`; typed-array results are transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { transferables } from './transfer.js';
 import type { WorkerReply } from './worker-pool.js';
 
 const { moduleUrl, fnName } = workerData as { moduleUrl: string; fnName: string };
 const mod = (await import(moduleUrl)) as Record<string, unknown>;
 const fn = mod[fnName];
 if (typeof fn !== 'function') throw new Error(`${moduleUrl}: no exported function ${fnName}`);
-
-function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0): ArrayBuffer[] {
-  if (ArrayBuffer.isView(value)) {
-    const b = value.buffer;
-    // Only arrays that own their whole buffer (Node's pooled Buffers can't be transferred).
-    if (b instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === b.byteLength && !Buffer.isBuffer(value) && !out.includes(b)) {
-      out.push(b);
-    }
-  } else if (value && typeof value === 'object' && depth < 2) {
-    for (const v of Object.values(value)) transferables(v, out, depth + 1);
-  }
-  return out;
-}
 
 parentPort!.on('message', async ({ id, value }: { id: number; value: unknown }) => {
   let reply: WorkerReply<unknown>;

@@ -13,6 +13,7 @@ import { TFRecordWriter, readTFRecordFileSync, type TFRecordCompression } from '
 import { fileError, UserError } from '../errors.js';
 import { Dataset } from './dataset.js';
 import { matchFiles } from './files.js';
+import { iterateInBackground } from './background.js';
 import { deriveSeed, randomSeed } from './random.js';
 import { Random } from '../util/random.js';
 
@@ -122,10 +123,23 @@ export function mnistTFRecordDataset(pattern: string | string[], opts: MnistBatc
 
 /**
  * Training batches from the book's TFRecord files: the shards are read interleaved, shuffled with a
- * seeded buffer (a new order each epoch), batched, scaled to [0, 1] and prefetched.
+ * seeded buffer (a new order each epoch), batched, scaled to [0, 1] and prefetched. By default the
+ * whole pipeline runs on a worker thread (`background: false` keeps it on this one), so reading and
+ * parsing overlap with the training step that consumes the batches.
  */
-export async function* mnistBatchesFromTFRecords(pattern: string | string[], opts: MnistBatchOptions): AsyncGenerator<MnistBatch> {
-  yield* mnistTFRecordDataset(pattern, opts);
+export async function* mnistBatchesFromTFRecords(
+  pattern: string | string[],
+  opts: MnistBatchOptions & { background?: boolean },
+): AsyncGenerator<MnistBatch> {
+  const files = matchFiles(pattern); // fail fast, here, on a pattern that matches nothing
+  const { background, ...rest } = opts;
+  if (background === false) yield* mnistTFRecordDataset(files, rest);
+  else yield* iterateInBackground<MnistBatch>(new URL(import.meta.url), 'mnistBatchesForWorker', { files, opts: rest }, { prefetch: 4 });
+}
+
+/** Entry point for the background worker (see iterateInBackground). */
+export function mnistBatchesForWorker({ files, opts }: { files: string[]; opts: MnistBatchOptions }): Dataset<MnistBatch> {
+  return mnistTFRecordDataset(files, opts);
 }
 
 export function collateMnist(batch: MnistRecord[]): MnistBatch {

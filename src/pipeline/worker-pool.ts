@@ -17,7 +17,7 @@ export class WorkerPool<In, Out> {
   constructor(moduleUrl: string | URL, fnName: string, size = Math.max(1, os.availableParallelism() - 1)) {
     const url = String(moduleUrl);
     for (let i = 0; i < size; i++) {
-      const w = spawnWorker({ moduleUrl: url, fnName });
+      const w = spawnWorker('map-worker', { moduleUrl: url, fnName });
       w.on('message', (m: WorkerReply<Out>) => this.onReply(w, m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
@@ -92,14 +92,24 @@ export interface WorkerReply<Out> {
 }
 
 /**
- * Starts `map-worker.js` (compiled) or, when running from TypeScript sources under tsx,
- * `map-worker.ts` behind a tiny bootstrap that registers tsx first: Node 20 workers don't
- * inherit `--import tsx` loader hooks.
+ * Starts `<name>.js` next to this module (compiled) or, when running from TypeScript sources under
+ * tsx, `<name>.ts` behind a tiny bootstrap that registers tsx first: Node 20 workers don't inherit
+ * `--import tsx` loader hooks.
  */
-function spawnWorker(workerData: { moduleUrl: string; fnName: string }): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./map-worker.js', import.meta.url), { workerData });
+export function spawnWorker(name: string, workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
   const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./map-worker.ts', import.meta.url).href;
+  const entry = new URL(`./${name}.ts`, import.meta.url).href;
   const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(code, { eval: true, workerData });
+}
+
+/** Ends a worker and waits for it; a timer keeps the event loop alive meanwhile (see close()). */
+export async function terminateWorker(w: Worker): Promise<void> {
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await w.terminate();
+  } finally {
+    clearInterval(keepAlive);
+  }
 }

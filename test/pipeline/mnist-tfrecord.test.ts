@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMnist, sliceSplit } from '../../src/data/mnist.js';
+import { UserError } from '../../src/errors.js';
 import { readTFRecordFileSync } from '../../src/formats/tfrecord.js';
 import { decodeExample } from '../../src/formats/example.js';
 import { mnistBatchSourceSync, mnistBatchesFromTFRecords, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
@@ -67,6 +68,30 @@ test('mnistBatchSourceSync gives exactly the async pipeline\'s batches, across e
     assert.deepEqual(s.images, b.images);
     if (++n === 8) break; // 240 examples: into the third epoch
   }
+});
+
+test('background and on-thread pipelines agree; errors in the worker arrive as UserErrors naming the file', async () => {
+  const files = await filesReady;
+  const take = async (background: boolean) => {
+    const out: number[][] = [];
+    for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 25, seed: 4, shuffleBuffer: 30, background })) {
+      out.push(Array.from(b.labels));
+      if (out.length === 6) break;
+    }
+    return out;
+  };
+  assert.deepEqual(await take(true), await take(false));
+  const bad = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-tfr-bad-')), 'bad.tfrecords');
+  const bytes = readFileSync(files[0]);
+  bytes[12 + 50 * 0 + 30] ^= 1;
+  writeFileSync(bad, bytes);
+  await assert.rejects(
+    (async () => {
+      for await (const b of mnistBatchesFromTFRecords(bad, { batchSize: 10, epochs: 1 })) void b;
+    })(),
+    (e: Error) => e instanceof UserError && e.message === `${bad}: corrupt record data (CRC mismatch) at offset 0`,
+  );
+  await assert.rejects(mnistBatchesFromTFRecords(path.join(dir, 'nothing-*'), { batchSize: 1 }).next(), /no files match/);
 });
 
 test('CLI: tfrecord write and read (summary, dump, corrupt file)', async () => {
