@@ -172,10 +172,13 @@ export class FrozenGraph {
     }
   }
 
-  /** Every op on the path to the outputs must be one the tfjs executor knows (it says so only mid-run otherwise). */
+  /**
+   * Every placeholder on the path to the outputs must be fed and every op be one the tfjs executor
+   * knows (it says so only mid-run otherwise, in words about its own internals).
+   */
   private checkOps(fetches: string[], fed: Set<string>): void {
+    // The executor's own node table (not public API; skipped if a later tfjs changes it).
     const executorNodes = (this.model as unknown as { executor?: { graph?: { nodes?: Record<string, { category?: string }> } } }).executor?.graph?.nodes;
-    if (!executorNodes) return;
     const byName = new Map(this.graph.node.map((n) => [n.name, n]));
     const seen = new Set<string>();
     const stack = fetches.map((f) => parseTensorName(f).node);
@@ -184,8 +187,9 @@ export class FrozenGraph {
       if (seen.has(name)) continue;
       seen.add(name);
       const node = byName.get(name)!;
-      if (executorNodes[name] && executorNodes[name].category === undefined) throw this.unsupported(node.op, name);
       if (fed.has(name)) continue;
+      if (node.op === 'Placeholder') throw fileError(this.file, `placeholder "${name}" must be fed to compute ${fetches.join(', ')}`);
+      if (executorNodes?.[name] && executorNodes[name].category === undefined) throw this.unsupported(node.op, name);
       for (const i of node.input ?? []) stack.push(parseTensorName(i).node);
     }
   }

@@ -109,6 +109,7 @@ describe('bad graph files give one-line errors naming the file', () => {
     const frozen = FrozenGraph.load(decodeGraphDef(readFileSync(FROZEN), FROZEN), FROZEN);
     await assertRejectsOneLine(frozen.run({ input: tf.zeros([1, 784]) }, ['nope:0']), FROZEN, /no node named "nope"/);
     await assertRejectsOneLine(frozen.run({ x: tf.zeros([1, 784]) }, ['output:0']), FROZEN, /no node named "x" to feed/);
+    await assertRejectsOneLine(frozen.run({}, ['output:0']), FROZEN, /placeholder "input" must be fed to compute output:0/);
     frozen.dispose();
   });
 });
