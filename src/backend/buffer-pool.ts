@@ -8,7 +8,7 @@ export class BufferPool {
   private readonly owned = new WeakSet<ArrayBuffer>();
   private pooledBytes = 0;
 
-  constructor(private readonly maxPooledBytes = 512 * 1024 * 1024) {}
+  constructor(private readonly maxPooledBytes = 256 * 1024 * 1024) {}
 
   /** A Float32Array of `length` elements with unspecified contents. */
   take(length: number): Float32Array {
