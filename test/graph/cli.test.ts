@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -66,7 +66,10 @@ before(async () => {
   writeFileSync(path.join(dir, 'x.json'), JSON.stringify(X));
 });
 
-after(() => model?.dispose());
+after(() => {
+  model?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('mnist freeze / run-graph / export / predict --graph', () => {
   it('freeze (EMA values) → run-graph with a .json input gives the model\'s logits', async () => {

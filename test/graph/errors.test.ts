@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../src/errors.js';
 import { attr, decodeGraphDef, decodeMetaGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
@@ -15,6 +15,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'graph-errors-'));
 before(async () => {
   await tf.setBackend('cpu');
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function fileWith(name: string, bytes: Uint8Array | string): string {
   const file = path.join(dir, name);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -102,6 +102,7 @@ describe('MetaGraphDef writer (model.ckpt-N.meta)', () => {
       frozen.dispose();
     }
     opt.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
