@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { concatLastAxis } from './concat.js';
 import { requiredNodes, type Graph, type GraphNode, type Padding } from './graph.js';
 
 export interface ExecuteOptions {
@@ -61,8 +62,10 @@ function run(node: GraphNode, inputs: tf.Tensor[], feeds: Record<string, tf.Tens
       return tf.reshape(x, a.shape as number[]);
     case 'Pad':
       return tf.pad(x, a.paddings as Array<[number, number]>);
-    case 'ConcatV2':
-      return tf.concat(inputs, a.axis as number);
+    case 'ConcatV2': {
+      const axis = a.axis as number;
+      return axis === -1 || axis === x.rank - 1 ? concatLastAxis(inputs) : tf.concat(inputs, axis);
+    }
     case 'Dropout':
       return opts.training && (a.rate as number) > 0 ? tf.dropout(x, a.rate as number, undefined, opts.dropoutSeed?.()) : x;
     default:
