@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { latestCheckpoint } from '../checkpoint/saver.js';
-import { loadMnist, type Mnist } from '../data/mnist.js';
+import { loadMnist, sliceSplit, type Mnist, type MnistSplit } from '../data/mnist.js';
 import { evaluate, loadModel, type LoadedModel } from '../eval/evaluate.js';
 import { readModelDirInfo } from '../train/model-dir.js';
 import { HttpError } from './http.js';
+
+/** Images evaluated between two turns of the event loop. */
+const EVAL_SLICE = 250;
 
 export interface CheckpointEntry {
   /** The checkpoint's name inside the model directory, e.g. `model.ckpt-500` (what the API takes). */
@@ -45,6 +48,8 @@ export class ModelStore {
   private readonly loaded = new Map<string, { model: LoadedModel; mtimeMs: number }>();
   private readonly accuracies = new Map<string, number>();
   private mistakeCache: { key: string; set: MistakeSet } | undefined;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private closed = false;
   private listing: { dirMtimeMs: number; entries: CheckpointEntry[] } | undefined;
   private data: Mnist | undefined;
 
@@ -155,32 +160,68 @@ export class ModelStore {
     return this.accuracies.get(cacheKey(entry));
   }
 
-  validationAccuracy(entry: CheckpointEntry): number {
+  /** Validation accuracy of a checkpoint (computed once per checkpoint file; concurrent asks share the work). */
+  validationAccuracy(entry: CheckpointEntry): Promise<number> {
     const key = cacheKey(entry);
-    let accuracy = this.accuracies.get(key);
-    if (accuracy === undefined) {
-      accuracy = evaluate(this.model(entry.name).model, this.mnist().validation).accuracy;
+    const known = this.accuracies.get(key);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.once(`accuracy ${key}`, async () => {
+      const { accuracy } = await this.evaluateCheckpoint(entry, this.mnist().validation);
       this.accuracies.set(key, accuracy);
-    }
-    return accuracy;
+      return accuracy;
+    });
   }
 
   /** The test images a checkpoint's model gets wrong (one checkpoint's set is kept). */
-  mistakes(name?: string): MistakeSet {
+  mistakes(name?: string): Promise<MistakeSet> {
     const entry = this.resolve(name);
     const key = cacheKey(entry);
-    if (this.mistakeCache?.key === key) return this.mistakeCache.set;
-    const loaded = this.model(entry.name);
-    const test = this.mnist().test;
-    const result = evaluate(loaded.model, test);
-    const wrong: number[] = [];
-    for (let i = 0; i < test.count; i++) if (result.predictions[i] !== test.labels[i]) wrong.push(i);
-    const set: MistakeSet = { checkpoint: entry.name, step: loaded.globalStep, accuracy: result.accuracy, testCount: test.count, wrong, predictions: result.predictions };
-    this.mistakeCache = { key, set };
-    return set;
+    if (this.mistakeCache?.key === key) return Promise.resolve(this.mistakeCache.set);
+    return this.once(`mistakes ${key}`, async () => {
+      const test = this.mnist().test;
+      const result = await this.evaluateCheckpoint(entry, test);
+      const wrong: number[] = [];
+      for (let i = 0; i < test.count; i++) if (result.predictions[i] !== test.labels[i]) wrong.push(i);
+      const set: MistakeSet = { checkpoint: entry.name, step: result.globalStep, accuracy: result.accuracy, testCount: test.count, wrong, predictions: result.predictions };
+      this.mistakeCache = { key, set };
+      return set;
+    });
+  }
+
+  private once<T>(key: string, work: () => Promise<T>): Promise<T> {
+    let running = this.inFlight.get(key) as Promise<T> | undefined;
+    if (!running) {
+      running = work().finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, running);
+    }
+    return running;
+  }
+
+  /**
+   * Evaluates a checkpoint on a split in slices, letting the event loop run between them so
+   * predictions stay quick while a CNN works through 10,000 test images. The model is a private
+   * copy: the cache may evict its own while this runs.
+   */
+  private async evaluateCheckpoint(entry: CheckpointEntry, split: MnistSplit): Promise<{ accuracy: number; predictions: Uint8Array; globalStep: number }> {
+    const loaded = loadModel(this.modelDir, { checkpoint: entry.prefix, useEma: this.opts.useEma ?? true });
+    try {
+      const predictions = new Uint8Array(split.count);
+      let correct = 0;
+      for (let start = 0; start < split.count; start += EVAL_SLICE) {
+        if (this.closed) throw new Error('server closed');
+        const part = evaluate(loaded.model, sliceSplit(split, start, start + EVAL_SLICE), EVAL_SLICE);
+        predictions.set(part.predictions, start);
+        correct += part.correct;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return { accuracy: split.count ? correct / split.count : 0, predictions, globalStep: loaded.globalStep };
+    } finally {
+      loaded.model.dispose();
+    }
   }
 
   dispose(): void {
+    this.closed = true;
     for (const prefix of [...this.loaded.keys()]) this.evict(prefix);
   }
 }

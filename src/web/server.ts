@@ -68,8 +68,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const routes: Record<string, Partial<Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void>>> = {
     '/api/info': { GET: (_req, res) => sendJson(res, 200, info(store, job)) },
     '/api/predict': { POST: (req, res, url) => predict(store, req, res, url) },
-    '/api/checkpoints': { GET: (_req, res, url) => sendJson(res, 200, checkpoints(store, url)) },
-    '/api/mistakes': { GET: (_req, res, url) => sendJson(res, 200, mistakes(store, url)) },
+    '/api/checkpoints': { GET: async (_req, res, url) => sendJson(res, 200, await checkpoints(store, url)) },
+    '/api/mistakes': { GET: async (_req, res, url) => sendJson(res, 200, await mistakes(store, url)) },
     '/api/events': { GET: (req, res) => events(req, res, feed, job, streams) },
     '/api/train': {
       GET: (_req, res) => sendJson(res, 200, job.status()),
@@ -175,30 +175,25 @@ async function predict(store: ModelStore, req: IncomingMessage, res: ServerRespo
   });
 }
 
-function checkpoints(store: ModelStore, url: URL) {
+async function checkpoints(store: ModelStore, url: URL) {
   const withAccuracy = url.searchParams.get('accuracy') !== '0';
-  return {
-    modelDir: store.modelDir,
-    model: store.modelName(),
-    checkpoints: store.checkpoints().map((c) => {
-      let accuracy = store.cachedAccuracy(c) ?? null;
-      if (accuracy === null && withAccuracy) {
-        try {
-          accuracy = store.validationAccuracy(c);
-        } catch {
-          accuracy = null; // deleted by the trainer meanwhile, or unreadable
-        }
-      }
-      return { name: c.name, step: c.step, savedAt: c.savedAt, latest: c.latest, validationAccuracy: accuracy };
-    }),
-  };
+  const rows = [];
+  for (const c of store.checkpoints()) {
+    let accuracy = store.cachedAccuracy(c) ?? null;
+    if (accuracy === null && withAccuracy) {
+      // null when the trainer deleted it meanwhile (max_to_keep), or it is unreadable
+      accuracy = await store.validationAccuracy(c).catch(() => null);
+    }
+    rows.push({ name: c.name, step: c.step, savedAt: c.savedAt, latest: c.latest, validationAccuracy: accuracy });
+  }
+  return { modelDir: store.modelDir, model: store.modelName(), checkpoints: rows };
 }
 
-function mistakes(store: ModelStore, url: URL) {
+async function mistakes(store: ModelStore, url: URL) {
   const q = url.searchParams;
   const offset = optionalInt(q.get('offset'), 'offset', 0, 1e9) ?? 0;
   const limit = optionalInt(q.get('limit'), 'limit', 1, 200) ?? 48;
-  const set = store.mistakes(optionalCheckpoint(q.get('checkpoint')));
+  const set = await store.mistakes(optionalCheckpoint(q.get('checkpoint')));
   const test = store.mnist().test;
   const page = set.wrong.slice(offset, offset + limit);
   const images = page.map((i) => Float32Array.from(test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), (v) => v / 255));
@@ -302,32 +297,31 @@ function foreignRunActive(feed: EventFeed): boolean {
  */
 function validationQueue(store: ModelStore, feed: EventFeed, log: (line: string) => void) {
   const pending: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let running = false;
   let stopped = false;
-  const next = () => {
-    timer = undefined;
-    const name = pending.shift();
-    if (name === undefined || stopped) return;
-    try {
+  const run = async () => {
+    running = true;
+    while (!stopped && pending.length) {
+      const name = pending.shift()!;
       const entry = store.checkpoints().find((c) => c.name === name);
-      if (entry) {
-        const accuracy = store.validationAccuracy(entry);
-        feed.publish({ type: 'validation', time: Date.now(), step: entry.step ?? 0, checkpoint: entry.name, accuracy });
+      if (!entry) continue; // deleted by the trainer (max_to_keep) before its turn
+      try {
+        const accuracy = await store.validationAccuracy(entry);
+        if (!stopped) feed.publish({ type: 'validation', time: Date.now(), step: entry.step ?? 0, checkpoint: entry.name, accuracy });
+      } catch (err) {
+        if (!stopped && store.checkpoints().some((c) => c.name === name)) log(`mnist serve: validation of ${name}: ${(err as Error).message}`);
       }
-    } catch (err) {
-      log(`mnist serve: validation of ${name}: ${(err as Error).message}`);
     }
-    if (pending.length) timer = setTimeout(next, 0);
+    running = false;
   };
   return {
     add(name: string) {
       if (stopped || pending.includes(name)) return;
       pending.push(name);
-      timer ??= setTimeout(next, 0);
+      if (!running) void run();
     },
     stop() {
       stopped = true;
-      clearTimeout(timer);
     },
   };
 }

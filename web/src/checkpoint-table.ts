@@ -66,10 +66,11 @@ export class CheckpointTable {
         tr.dataset.name = c.name;
         const inUse = picked ? picked === c.name : c.latest;
         tr.classList.toggle('in-use', inUse);
+        tr.title = inUse ? 'predictions and mistakes use this checkpoint' : 'click to predict with this checkpoint';
         const acc = c.validationAccuracy;
         tr.innerHTML = `
           <td class="num">${c.step ?? '–'}</td>
-          <td><code>${escapeHtml(c.name)}</code>${c.latest ? ' <span class="tag">newest</span>' : ''}${inUse ? ' <span class="tag tag-use">in use</span>' : ''}</td>
+          <td><code>${escapeHtml(c.name)}</code>${c.latest ? ' <span class="tag">newest</span>' : ''}</td>
           <td class="muted">${timeFormat.format(new Date(c.savedAt))}</td>
           <td class="acc">${
             acc === null
