@@ -1,7 +1,8 @@
 // Input-pipeline throughput (examples/s): node --import tsx bench/input-pipeline.ts [jpegCount]
 // 1. the book's MNIST TFRecords → parse → shuffle(10,000) → batch(100), async and sync;
 // 2. JPEG Examples → decode + preprocess_for_train on worker threads (1 and 2) vs. the main thread;
-// 3. the MLP and book-CNN training steps on the default backend, for comparison.
+// 3. the MLP and book-CNN training steps on the default backend, for comparison;
+// 4. MLP training steps fed by each MNIST source.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,8 @@ import { loadMnist, sliceSplit } from '../src/data/mnist.js';
 import { bytesFeature, encodeExample, int64Feature } from '../src/formats/example.js';
 import { writeTFRecordFileSync } from '../src/formats/tfrecord.js';
 import { Dataset } from '../src/pipeline/dataset.js';
-import { mnistBatchSourceSync, mnistBatchesFromTFRecords, writeMnistTFRecords } from '../src/pipeline/mnist-tfrecord.js';
+import * as tf from '@tensorflow/tfjs';
+import { mnistBatchSourceSync, mnistBatchesFromTFRecords, writeMnistTFRecords, type MnistBatch } from '../src/pipeline/mnist-tfrecord.js';
 import { deriveSeed } from '../src/pipeline/random.js';
 import { decodeAndAugment, type AugmentInput, type AugmentOutput } from '../src/image/augment-worker.js';
 import { selectBackend } from '../src/backend/select.js';
@@ -33,11 +35,13 @@ try {
   await writeMnistTFRecords(train, dir, { shards: 2 });
   const pattern = path.join(dir, 'data.tfrecords-*');
 
-  await time('TFRecord → parse → shuffle → batch (async, 1 epoch)', train.count, async () => {
-    let n = 0;
-    for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, epochs: 1 })) n += b.labels.length;
-    if (n !== train.count) throw new Error(`saw ${n}`);
-  });
+  for (const background of [false, true]) {
+    await time(`streamed TFRecord → parse → shuffle → batch, 1 epoch, ${background ? 'worker thread' : 'this thread'}`, train.count, async () => {
+      let n = 0;
+      for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, epochs: 1, cache: false, background })) n += b.labels.length;
+      if (n !== train.count) throw new Error(`saw ${n}`);
+    });
+  }
   let next: () => unknown = () => {};
   await time('sync source: read + parse all records (one-off)', train.count, () => {
     next = mnistBatchSourceSync(pattern, { batchSize: 100, seed: 1 });
@@ -45,6 +49,34 @@ try {
   await time('sync source: shuffle → batch, 5 epochs', 5 * train.count, () => {
     for (let i = 0; i < (5 * train.count) / 100; i++) next();
   });
+
+  // The MLP's training step fed by each source (the question: is the input pipeline the bottleneck?).
+  const { name } = await selectBackend('auto').catch(() => selectBackend('cpu'));
+  const steps = 300;
+  const fed = async (label: string, next: () => MnistBatch | Promise<MnistBatch>) => {
+    const model = mlp();
+    await time(`MLP steps fed by ${label} (${name})`, steps * 100, async () => {
+      for (let i = 0; i < steps; i++) {
+        const b = await next();
+        const x = tf.tensor2d(b.images, [b.labels.length, 784]);
+        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), 10).toFloat());
+        model.step(x, y);
+        tf.dispose([x, y]);
+      }
+    });
+    model.dispose();
+  };
+  const fixed = { images: new Float32Array(100 * 784).fill(0.5), labels: new Int32Array(100).fill(3) };
+  await fed('one in-memory batch (no input pipeline)', () => fixed);
+  for (const [label, cache, background] of [
+    ['cached (default)', true, false],
+    ['streamed on a worker thread', false, true],
+    ['streamed on the training thread', false, false],
+  ] as const) {
+    const it = mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, cache, background });
+    await fed(`TFRecords, ${label}`, async () => (await it.next()).value as MnistBatch);
+    await it.return(undefined); // ends a worker
+  }
 
   // JPEG Examples of the first images, as a photo pipeline would store them.
   const subset = sliceSplit(train, 0, jpegCount);
@@ -93,7 +125,7 @@ try {
   }
   console.log(`same augmented pixels on every run: ${checksums.every((c) => c === checksums[0])}`);
 
-  const { name } = await selectBackend('auto').catch(() => selectBackend('cpu'));
+  await selectBackend(name as 'native' | 'wasm' | 'cpu');
   for (const [model, steps] of [[mlp(), 50], [cnn('book'), 5]] as const) {
     const { x, y } = randomBatch(model.batch);
     for (let i = 0; i < 2; i++) model.step(x, y);

@@ -123,17 +123,22 @@ export function mnistTFRecordDataset(pattern: string | string[], opts: MnistBatc
 
 /**
  * Training batches from the book's TFRecord files: the shards are read interleaved, shuffled with a
- * seeded buffer (a new order each epoch), batched, scaled to [0, 1] and prefetched. By default the
- * whole pipeline runs on a worker thread (`background: false` keeps it on this one), so reading and
- * parsing overlap with the training step that consumes the batches.
+ * seeded buffer (a new order each epoch), batched and scaled to [0, 1].
+ *
+ * By default the parsed records are kept in memory after one read (tf.data's `cache()`; MNIST's
+ * 55,000 records are ~47 MB) and each epoch is only shuffled and batched — the cheapest feed for a
+ * training loop. `cache: false` streams the files every epoch instead, on a worker thread
+ * (`background: false` keeps it on this one) — for data that doesn't fit in memory.
+ * All three give the same batches for the same options.
  */
 export async function* mnistBatchesFromTFRecords(
   pattern: string | string[],
-  opts: MnistBatchOptions & { background?: boolean },
+  opts: MnistBatchOptions & { cache?: boolean; background?: boolean },
 ): AsyncGenerator<MnistBatch> {
   const files = matchFiles(pattern); // fail fast, here, on a pattern that matches nothing
-  const { background, ...rest } = opts;
-  if (background === false) yield* mnistTFRecordDataset(files, rest);
+  const { background, cache, ...rest } = opts;
+  if (cache !== false) yield* cachedMnistBatches(files, rest);
+  else if (background === false) yield* mnistTFRecordDataset(files, rest);
   else yield* iterateInBackground<MnistBatch>(new URL(import.meta.url), 'mnistBatchesForWorker', { files, opts: rest }, { prefetch: 4 });
 }
 
@@ -156,11 +161,18 @@ export function collateMnist(batch: MnistRecord[]): MnistBatch {
 
 /**
  * The same batches as mnistBatchesFromTFRecords (same seed → same sequence), as a synchronous
- * `next()` for loops that can't await: reads and parses every record up front (MNIST's 55,000
- * records are ~47 MB), then shuffles, repeats and batches in memory. Endless.
+ * `next()` for loops that can't await. Endless.
  */
 export function mnistBatchSourceSync(pattern: string | string[], opts: Omit<MnistBatchOptions, 'epochs'>): () => MnistBatch {
-  const files = matchFiles(pattern);
+  const batches = cachedMnistBatches(matchFiles(pattern), { ...opts, epochs: Infinity });
+  return () => batches.next().value as MnistBatch;
+}
+
+/**
+ * Reads and parses every record once, then per epoch: Dataset.shuffle's algorithm over the array,
+ * repeat, batch — the same stream as mnistTFRecordDataset, without per-element async hops.
+ */
+function* cachedMnistBatches(files: string[], opts: MnistBatchOptions): Generator<MnistBatch> {
   const perFile = files.map((f) => readTFRecordFileSync(f).map((r, i) => parseMnistExample(r, `${f}: record ${i}`)));
   // interleave(cycle_length = #files, block_length = 1): round robin, skipping exhausted files
   const records: MnistRecord[] = [];
@@ -173,21 +185,22 @@ export function mnistBatchSourceSync(pattern: string | string[], opts: Omit<Mnis
       }
     }
   }
-  if (records.length === 0) throw fileError(String(pattern), 'no records');
+  if (records.length === 0) throw fileError(files.join(', '), 'no records');
   const buffer = opts.shuffleBuffer ?? 10_000;
   const base = opts.seed ?? randomSeed();
-  function* endless(): Generator<MnistRecord> {
-    for (let pass = 0; ; pass++) {
-      if (buffer <= 1) yield* records;
-      else yield* bufferedShuffle(records, buffer, new Random(deriveSeed(base, pass)));
+  const epochs = opts.epochs ?? Infinity;
+  let batch: MnistRecord[] = [];
+  for (let pass = 0; pass < epochs; pass++) {
+    const order = buffer > 1 ? bufferedShuffle(records, buffer, new Random(deriveSeed(base, pass))) : records;
+    for (const r of order) {
+      batch.push(r);
+      if (batch.length === opts.batchSize) {
+        yield collateMnist(batch);
+        batch = [];
+      }
     }
   }
-  const stream = endless();
-  return () => {
-    const batch: MnistRecord[] = [];
-    while (batch.length < opts.batchSize) batch.push(stream.next().value as MnistRecord);
-    return collateMnist(batch);
-  };
+  if (batch.length && !opts.dropRemainder) yield collateMnist(batch);
 }
 
 /** Dataset.shuffle's algorithm over an array (same random draws, same order). */

@@ -70,24 +70,34 @@ test('mnistBatchSourceSync gives exactly the async pipeline\'s batches, across e
   }
 });
 
-test('background and on-thread pipelines agree; errors in the worker arrive as UserErrors naming the file', async () => {
+test('cached, background and on-thread pipelines agree; errors in the worker arrive as UserErrors naming the file', async () => {
   const files = await filesReady;
-  const take = async (background: boolean) => {
+  const take = async (cache: boolean, background: boolean, epochs?: number) => {
     const out: number[][] = [];
-    for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 25, seed: 4, shuffleBuffer: 30, background })) {
+    for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 25, seed: 4, shuffleBuffer: 30, cache, background, epochs })) {
       out.push(Array.from(b.labels));
       if (out.length === 6) break;
     }
     return out;
   };
-  assert.deepEqual(await take(true), await take(false));
+  const cached = await take(true, false);
+  assert.deepEqual(await take(false, true), cached);
+  assert.deepEqual(await take(false, false), cached);
+  // a last short batch when the epochs run out: 3 × 100 = 12 batches of 25; 1 × 100 with 30 → 4 batches, last of 10
+  assert.deepEqual(await take(false, false, 1), await take(true, false, 1));
+  const sizes: number[] = [];
+  for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 30, epochs: 1, cache: true })) sizes.push(b.labels.length);
+  assert.deepEqual(sizes, [30, 30, 30, 10]);
+  const streamed: number[] = [];
+  for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 30, epochs: 1, cache: false })) streamed.push(b.labels.length);
+  assert.deepEqual(streamed, [30, 30, 30, 10]);
   const bad = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-tfr-bad-')), 'bad.tfrecords');
   const bytes = readFileSync(files[0]);
   bytes[12 + 50 * 0 + 30] ^= 1;
   writeFileSync(bad, bytes);
   await assert.rejects(
     (async () => {
-      for await (const b of mnistBatchesFromTFRecords(bad, { batchSize: 10, epochs: 1 })) void b;
+      for await (const b of mnistBatchesFromTFRecords(bad, { batchSize: 10, epochs: 1, cache: false })) void b;
     })(),
     (e: Error) => e instanceof UserError && e.message === `${bad}: corrupt record data (CRC mismatch) at offset 0`,
   );
