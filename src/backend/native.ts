@@ -78,5 +78,8 @@ export function registerNativeBackend(): { ok: true } | { ok: false; reason: str
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
   }
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 3);
+  // Tensors move through the stock cpu backend too (tests, fallbacks): no "use tfjs-node" banner.
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
   return (registration = { ok: true });
 }
