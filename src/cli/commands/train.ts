@@ -8,7 +8,7 @@ import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { BOOK_DEFAULTS, type OptimizerName, type TrainDefaults } from '../../train/config.js';
 import { train, type TrainReporter } from '../../train/train.js';
-import { addBackendOption, addDataOptions, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface TrainFlags {
   model: string;
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .option('--momentum <x>', 'momentum for --optimizer momentum', nonNegativeNumber)
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps', positiveInt)
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
-    .option('--seed <n>', 'seed for initial weights and batch order', (v) => positiveInt(String(Number(v) + 1)) - 1)
+    .option('--seed <n>', 'seed for initial weights and batch order', nonNegativeInt)
     .option('--fresh', 'start from scratch even if the model directory holds checkpoints')
     .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
