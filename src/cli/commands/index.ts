@@ -12,6 +12,7 @@ import { register as sine } from './sine.js';
 import { register as freeze } from './freeze.js';
 import { register as runGraph } from './run-graph.js';
 import { register as exportModel } from './export.js';
+import { register as transfer } from './transfer.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -28,4 +29,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   freeze,
   runGraph,
   exportModel,
+  transfer,
 ];

@@ -4,6 +4,8 @@ import { UserError } from '../../errors.js';
 import { imageFileToMnist } from '../../predict/preprocess.js';
 import { predictDigits } from '../../predict/predict.js';
 import { predictWithGraph } from '../../graph/predict-graph.js';
+import { isTransferModelDir } from '../../transfer/model-dir.js';
+import { printTransferPredictions } from './transfer.js';
 import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
 
 interface PredictFlags {
@@ -35,11 +37,13 @@ are inverted), fitted into 20×20 and centred by centre of mass in 28×28.
 Examples:
   mnist predict digit.png
   mnist predict --model-dir runs/mlp --json a.png b.jpg
-  mnist predict --graph mlp.pb digit.png`,
+  mnist predict --graph mlp.pb digit.png
+  mnist predict --model-dir runs/digits59 a.png   # a model from mnist transfer: class names`,
   );
   cmd.action(async (images: string[], flags: PredictFlags) => {
     if (!images.length) throw new UserError('no image given');
     await useBackend(flags.backend, true);
+    if (!flags.graph && isTransferModelDir(flags.modelDir)) return printTransferPredictions(flags.modelDir, images, Boolean(flags.json));
     const inputs = await Promise.all(images.map((f) => imageFileToMnist(f)));
     let predictions;
     if (flags.graph) {

@@ -1,0 +1,65 @@
+/**
+ * The MNIST transfer-learning demonstration (docs/transfer.md): a CNN trained on digits 0–4 only,
+ * frozen; a new softmax layer on its bottleneck learns digits 5–9 from PER_CLASS images each
+ * (through `mnist transfer`'s code path: PNG folders, cached bottlenecks); the same CNN trained
+ * from scratch on the same images for comparison; both scored on every 5–9 digit of the test set.
+ *
+ *   node --import tsx bench/transfer-mnist.ts [--model lenet5] [--bottleneck layer6-fc2/Relu:0]
+ *     [--base-steps 2000] [--per-class 50] [--transfer-steps 4000] [--scratch-steps 500] [--dir .tmp-transfer]
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { selectBackend } from '../src/backend/select.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { digitsSubset, trainAndFreeze, trainFromScratch, transferAccuracy, writeDigitFolders } from '../src/transfer/mnist-demo.js';
+import { runTransfer, TRANSFER_DEFAULTS } from '../src/transfer/transfer.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'lenet5' },
+    bottleneck: { type: 'string', default: 'layer6-fc2/Relu:0' },
+    'base-steps': { type: 'string', default: '2000' },
+    'per-class': { type: 'string', default: '50' },
+    'transfer-steps': { type: 'string', default: '4000' },
+    'scratch-steps': { type: 'string', default: '500' },
+    seed: { type: 'string', default: '1' },
+    dir: { type: 'string', default: '.tmp-transfer' },
+  },
+});
+process.env.MNIST_NATIVE_THREADS ??= '1';
+const backend = (await selectBackend('auto')).name;
+const dir = values.dir!;
+const seed = Number(values.seed);
+rmSync(dir, { recursive: true, force: true });
+const mnist = loadMnist();
+const low = digitsSubset(mnist.train, [0, 1, 2, 3, 4]);
+const few = digitsSubset(mnist.train, [5, 6, 7, 8, 9], Number(values['per-class']));
+const test59 = digitsSubset(mnist.test, [5, 6, 7, 8, 9]);
+const pb = path.join(dir, 'digits04.pb');
+
+let t = performance.now();
+await trainAndFreeze(values.model!, low, path.join(dir, 'digits04'), pb, Number(values['base-steps']), seed);
+const base = (performance.now() - t) / 1000;
+await writeDigitFolders(few, path.join(dir, 'digits59'));
+t = performance.now();
+const result = await runTransfer({
+  ...TRANSFER_DEFAULTS,
+  graph: pb,
+  input: 'x-input',
+  bottleneck: values.bottleneck!,
+  images: path.join(dir, 'digits59'),
+  modelDir: path.join(dir, 'transfer59'),
+  steps: Number(values['transfer-steps']),
+  validationPercent: 0,
+  testingPercent: 0,
+  seed,
+});
+const transferSeconds = (performance.now() - t) / 1000;
+const transfer = await transferAccuracy(path.join(dir, 'transfer59'), test59);
+t = performance.now();
+const scratch = trainFromScratch(values.model!, few, test59, Number(values['scratch-steps']), 50, seed);
+const scratchSeconds = (performance.now() - t) / 1000;
+console.log(
+  JSON.stringify({ backend, model: values.model, bottleneck: values.bottleneck, baseSteps: Number(values['base-steps']), perClass: Number(values['per-class']), trainImages: few.count, testImages: test59.count, baseSeconds: +base.toFixed(1), bottleneckSize: result.bottleneckSize, transferAccuracy: transfer, transferSeconds: +transferSeconds.toFixed(1), scratchAccuracy: scratch, scratchSeconds: +scratchSeconds.toFixed(1) }),
+);
