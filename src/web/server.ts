@@ -53,11 +53,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const streams = new Set<ServerResponse>();
   const validations = validationQueue(store, feed, log);
 
-  feed.start();
-  feed.subscribe((event) => {
-    if (event.type === 'checkpoint') validations.add(event.checkpoint);
-  });
-  for (const c of store.checkpoints()) validations.add(c.name);
   job.onChange((status) => {
     // The worker appended its events before telling us: take them first, so a stream shows
     // a run's last steps and its end before the job's "done".
@@ -117,6 +112,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       resolve();
     });
   });
+  // Only once listening: a server that failed to start leaves nothing running.
+  feed.start();
+  feed.subscribe((event) => {
+    if (event.type === 'checkpoint') validations.add(event.checkpoint);
+  });
+  for (const c of store.checkpoints()) validations.add(c.name);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const heartbeat = setInterval(() => {
