@@ -2,6 +2,8 @@
 //   npm run bench -- [--models mlp,mlp_l2_ema,book_cnn,deep_cnn] [--repeats 5] [--quick] [--profile]
 //                    [--no-torch] [--cpu-cnn]
 // Median ms/step of several timed blocks after warm-up; ratio against PyTorch's best thread count.
+// "CPU ms/step" is the process's CPU time per step (all threads): on a busy machine it shows the
+// work done, which wall time hides behind waiting for a core.
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,7 +24,7 @@ const repeats = Number(opt('repeats', has('quick') ? '3' : '5'));
 const scale = has('quick') ? 0.5 : 1;
 const PYTHON = '/usr/bin/python3';
 
-interface Result { label: string; median?: number; min?: number; ips?: number; note?: string }
+interface Result { label: string; median?: number; min?: number; cpu?: number; ips?: number; note?: string }
 
 const isCnn = (id: string) => id.endsWith('cnn');
 
@@ -42,10 +44,14 @@ async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: s
     const warmup = Math.max(2, Math.ceil(o.stepsPerRepeat / 2));
     for (let i = 0; i < warmup; ++i) model.step(x, y);
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     for (let r = 0; r < o.repeats; ++r) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < o.stepsPerRepeat; ++i) model.step(x, y);
+      const c = process.cpuUsage(c0);
       times.push((performance.now() - t0) / o.stepsPerRepeat);
+      cpuTimes.push((c.user + c.system) / 1000 / o.stepsPerRepeat);
     }
     if (o.profile) profile(label, model, x, y, o.stepsPerRepeat);
     const xi = tf.randomUniform([isCnn(id) ? 500 : 1000, 784]);
@@ -56,7 +62,7 @@ async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: s
     for (let i = 0; i < reps; ++i) infer();
     const ips = (reps * xi.shape[0] * 1000) / (performance.now() - t0);
     xi.dispose();
-    return { label, median: median(times), min: Math.min(...times), ips };
+    return { label, median: median(times), min: Math.min(...times), cpu: median(cpuTimes), ips };
   } catch (err) {
     return { label, note: `cannot train: ${String((err as Error).message).split('\n')[0].slice(0, 80)}` };
   } finally {
@@ -103,7 +109,7 @@ function timeTorch(id: string, threads: number): Result {
     return { label, note: `skipped: ${why}` };
   }
   const r = JSON.parse(run.stdout).results[id];
-  return { label, median: r.median_ms, min: Math.min(...r.train_ms), ips: r.infer_ips };
+  return { label, median: r.median_ms, min: Math.min(...r.train_ms), cpu: r.median_cpu_ms, ips: r.infer_ips };
 }
 
 function ensureTorch(): void {
@@ -151,13 +157,13 @@ for (const id of models) {
   if (!has('no-torch')) results.push(timeTorch(id, 1), timeTorch(id, 2));
   const torchBest = Math.min(...results.filter((r) => r.label.startsWith('PyTorch') && r.median).map((r) => r.median!));
   console.log(`\n## ${MODEL_TITLES[id]}`);
-  console.log('| backend | ms/step (median) | best block | speed vs PyTorch best | inference images/s |\n|---|---|---|---|---|');
+  console.log('| backend | ms/step (median) | best block | speed vs PyTorch best | CPU ms/step | inference images/s |\n|---|---|---|---|---|---|');
   for (const r of results) {
     if (r.note) {
-      console.log(`| ${r.label} | ${r.note} | | | |`);
+      console.log(`| ${r.label} | ${r.note} | | | | |`);
       continue;
     }
     const ratio = Number.isFinite(torchBest) ? `${(torchBest / r.median!).toFixed(2)}×` : '—';
-    console.log(`| ${r.label} | ${fmt(r.median)} | ${fmt(r.min)} | ${ratio} | ${fmt(r.ips, 0)} |`);
+    console.log(`| ${r.label} | ${fmt(r.median)} | ${fmt(r.min)} | ${ratio} | ${fmt(r.cpu)} | ${fmt(r.ips, 0)} |`);
   }
 }
