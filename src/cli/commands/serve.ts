@@ -40,7 +40,7 @@ up live too. Ctrl-C stops the server (and a page-started run, after saving a che
 Examples:
   mnist serve                                  # http://127.0.0.1:8080/ over runs/mlp
   mnist serve --model-dir runs/quick --port 3000
-  mnist serve --limit 5000                     # faster mistakes/validation on a slice of MNIST`,
+  mnist serve --limit 5000                     # mistakes over the first 5,000 test images (quicker)`,
   );
   cmd.action(async (flags: ServeFlags) => {
     const backend = await useBackend(flags.backend);
