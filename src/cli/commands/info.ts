@@ -30,7 +30,7 @@ Examples:
       } else {
         lines.push(['native', `unavailable: ${n.reason}`]);
       }
-      lines.push(['native kernels', `${n.kernels.length}: ${n.kernels.join(', ')}`]);
+      lines.push([n.available ? 'native kernels' : 'would override', `${n.kernels.length}: ${n.kernels.join(', ')}`]);
       for (const [k, v] of lines) console.log(`${`${k}:`.padEnd(16)}${v}`);
     });
 }
