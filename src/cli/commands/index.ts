@@ -8,10 +8,10 @@ import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as serve } from './serve.js';
 import { register as inspect } from './inspect.js';
-import { register as sine } from './sine.js';
 import { register as freeze } from './freeze.js';
 import { register as runGraph } from './run-graph.js';
 import { register as exportModel } from './export.js';
+import { register as sine } from './sine.js';
 import { register as transfer } from './transfer.js';
 
 /** Every sub-command, in the order `mnist --help` lists them. One line per command module. */
@@ -25,9 +25,9 @@ export const COMMANDS: Array<(program: Command) => void> = [
   info,
   serve,
   inspect,
-  sine,
   freeze,
   runGraph,
   exportModel,
+  sine,
   transfer,
 ];
