@@ -4,7 +4,7 @@
  * (through `mnist transfer`'s code path: PNG folders, cached bottlenecks); the same CNN trained
  * from scratch on the same images for comparison; both scored on every 5–9 digit of the test set.
  *
- *   node --import tsx bench/transfer-mnist.ts [--model lenet5] [--bottleneck layer6-fc2/Relu:0]
+ *   node --import tsx bench/transfer-mnist.ts [--model lenet5] [--bottleneck Reshape_1:0]
  *     [--base-steps 2000] [--per-class 50] [--transfer-steps 4000] [--scratch-steps 500] [--dir .tmp-transfer]
  */
 import { rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { runTransfer, TRANSFER_DEFAULTS } from '../src/transfer/transfer.js';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'lenet5' },
-    bottleneck: { type: 'string', default: 'layer6-fc2/Relu:0' },
+    bottleneck: { type: 'string', default: 'Reshape_1:0' },
     'base-steps': { type: 'string', default: '2000' },
     'per-class': { type: 'string', default: '50' },
     'transfer-steps': { type: 'string', default: '4000' },
