@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
@@ -185,8 +184,4 @@ function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalSte
   // Resuming continues the same data order from where the run stopped.
   iterator.skip(globalStep);
   return () => iterator.next();
-}
-
-export function checkpointExists(dir: string): boolean {
-  return existsSync(dir) && latestCheckpoint(dir) !== null;
 }
