@@ -4,15 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { VariableStore } from '../../src/variables/store.js';
 import { exponentialDecay } from '../../src/train/config.js';
-import { selectBackend } from '../../src/backend/select.js';
+import { backendsUnderTest } from '../helpers/backends.js';
 
-const backends = ['cpu'];
-try {
-  await selectBackend('native');
-  backends.push('native');
-} catch {
-  if (process.env.MNIST_ALLOW_NO_NATIVE !== '1') throw new Error('native backend not built (npm run build:native)');
-}
+// The same formulas on the plain TensorFlow.js path (cpu) and the fused in-place path (native).
+const backends = await backendsUnderTest();
 await tf.setBackend('cpu');
 
 for (const backend of backends) test(`${backend}: the book's EMA example: [0,0] → [5,4.5] → [100,5.454999] → [100,6.400448]`, async () => {

@@ -4,16 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { createOptimizer } from '../../src/train/optimizers.js';
 import { VariableStore } from '../../src/variables/store.js';
 import { constant } from '../../src/variables/initializers.js';
-import { selectBackend } from '../../src/backend/select.js';
+import { backendsUnderTest } from '../helpers/backends.js';
 
 // The same formulas on the plain TensorFlow.js path (cpu) and the fused in-place path (native).
-const backends = ['cpu'];
-try {
-  await selectBackend('native');
-  backends.push('native');
-} catch {
-  if (process.env.MNIST_ALLOW_NO_NATIVE !== '1') throw new Error('native backend not built (npm run build:native)');
-}
+const backends = await backendsUnderTest();
 
 function setup(init: number) {
   const store = new VariableStore();
