@@ -162,6 +162,8 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     }
     if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
     if (globalStep % opts.checkpointEvery === 0) checkpoint = await checkpointNow();
+    // Every step so far awaited only settled promises; let the event loop run so Ctrl-C is seen.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
   reporter.stop();
