@@ -1,26 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { predictTransfer } from '../../transfer/predict.js';
-import { formatAccuracy, runTransfer, TRANSFER_DEFAULTS, type TransferReporter } from '../../transfer/transfer.js';
+import { formatAccuracy, runTransfer, TRANSFER_DEFAULTS, type TransferOptions, type TransferReporter } from '../../transfer/transfer.js';
 import { addBackendOption, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
-interface TransferFlags {
-  graph: string;
-  input: string;
-  bottleneck: string;
-  images: string;
+/** The run's options as commander parses them: `-o` names the model directory. */
+interface TransferFlags extends Omit<TransferOptions, 'modelDir'> {
   output: string;
-  bottleneckDir?: string;
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  validationPercent: number;
-  testingPercent: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  inputMean: number;
-  inputStd: number;
-  seed: number;
   progress: boolean;
   backend?: BackendFlag;
 }
