@@ -103,13 +103,15 @@ function recoverCheckpoints(dir: string): string[] {
 
 /**
  * Removes temporary files that a killed save left behind (`.tmp-<name>-<pid>-<random>`, see
- * util/atomic-write.ts), but only those of processes that no longer run.
+ * util/atomic-write.ts) for this checkpoint's files or the `checkpoint` state file, but only
+ * those of processes that no longer run.
  */
 async function removeStaleTempFiles(dir: string, base: string): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const m = /^\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name);
-    if (!m || !m[1].startsWith(base) || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    const ours = m !== null && (m[1].startsWith(base) || m[1] === 'checkpoint');
+    if (!m || !ours || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
     await fs.rm(path.join(dir, name), { force: true });
   }
 }

@@ -134,8 +134,9 @@ test('the first save in a directory removes temporary files left by dead process
   const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
   const stale = `.tmp-model.ckpt-5.data-00000-of-00001-${deadPid}-abc123`;
   const ours = `.tmp-model.ckpt-5.index-${process.pid}-def456`;
+  const staleState = `.tmp-checkpoint-${deadPid}-jkl012`;
   const otherFile = `.tmp-events.log-${deadPid}-ghi789`;
-  for (const f of [stale, ours, otherFile]) writeFileSync(path.join(dir, f), 'x');
+  for (const f of [stale, staleState, ours, otherFile]) writeFileSync(path.join(dir, f), 'x');
   await new Saver().save(path.join(dir, 'model.ckpt'), tensors(6), { globalStep: 6 });
   const left = readdirSync(dir).filter((f) => f.startsWith('.tmp-')).sort();
   assert.deepEqual(left, [otherFile, ours].sort());
