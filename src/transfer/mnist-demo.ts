@@ -23,20 +23,27 @@ import { sparseSoftmaxCrossEntropy } from '../train/loss.js';
 import { createOptimizer } from '../train/optimizers.js';
 import { train } from '../train/train.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { Random } from '../util/random.js';
 import { BottleneckGraph } from './bottlenecks.js';
 import { FinalLayer } from './final-layer.js';
 import { readTransferInfo } from './model-dir.js';
 
-/** The images of `digits` only, at most `perClass` of each, in their original order. */
-export function digitsSubset(split: MnistSplit, digits: number[], perClass = Infinity): MnistSplit {
+/**
+ * The images of `digits` only, at most `perClass` of each: the first ones in file order, or, with
+ * `drawSeed`, a seeded random draw (so repeated experiments can use different small sets).
+ */
+export function digitsSubset(split: MnistSplit, digits: number[], perClass = Infinity, drawSeed?: number): MnistSplit {
+  const order = Array.from({ length: split.count }, (_, i) => i);
+  if (drawSeed !== undefined) new Random(drawSeed).shuffle(order);
   const taken = new Map(digits.map((d) => [d, 0]));
   const indices: number[] = [];
-  for (let i = 0; i < split.count; i++) {
+  for (const i of order) {
     const n = taken.get(split.labels[i]);
     if (n === undefined || n >= perClass) continue;
     taken.set(split.labels[i], n + 1);
     indices.push(i);
   }
+  indices.sort((a, b) => a - b);
   const images = new Uint8Array(indices.length * IMAGE_PIXELS);
   indices.forEach((src, dst) => images.set(split.images.subarray(src * IMAGE_PIXELS, (src + 1) * IMAGE_PIXELS), dst * IMAGE_PIXELS));
   return { images, labels: Uint8Array.from(indices, (i) => split.labels[i]), count: indices.length };

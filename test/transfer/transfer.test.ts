@@ -41,6 +41,23 @@ async function writePng(file: string, pixels: Uint8Array, size = 28): Promise<vo
 
 const digit = (i: number) => mnist.test.images.subarray(i * 784, (i + 1) * 784);
 
+test('digit subsets: the first per class, or a seeded random draw of the same size', () => {
+  const first = digitsSubset(mnist.train, [5, 7], 10);
+  const drawn = digitsSubset(mnist.train, [5, 7], 10, 1);
+  for (const subset of [first, drawn]) {
+    assert.equal(subset.count, 20);
+    assert.deepEqual([...new Set(subset.labels)].sort(), [5, 7]);
+    assert.equal(subset.labels.filter((l) => l === 5).length, 10);
+  }
+  const image = (s: typeof first, i: number) => Buffer.from(s.images.subarray(i * 784, (i + 1) * 784)).toString('hex');
+  const firstFives = first.labels.findIndex((l) => l === 5);
+  const expectedFirst = mnist.train.labels.findIndex((l) => l === 5);
+  assert.equal(image(first, firstFives), Buffer.from(mnist.train.images.subarray(expectedFirst * 784, (expectedFirst + 1) * 784)).toString('hex'));
+  assert.deepEqual(digitsSubset(mnist.train, [5, 7], 10, 1).images, drawn.images, 'same seed, same draw');
+  assert.notDeepEqual(digitsSubset(mnist.train, [5, 7], 10, 2).images, drawn.images, 'another seed, another draw');
+  assert.notDeepEqual(drawn.images, first.images);
+});
+
 test('class folders: sorted class names, JPEG/PNG only, set by file-name hash', async () => {
   const dir = tmp();
   await writePng(path.join(dir, 'tulips', 'a.png'), digit(0));
