@@ -2,6 +2,11 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileError, UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { AugmentKind } from '../data/augment.js';
+import type { TrainDefaults } from './config.js';
+
+/** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
+export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery'> & { augment?: AugmentKind };
 
 /**
  * What a model directory was trained as, beside TensorFlow's own checkpoint files, so
@@ -13,6 +18,8 @@ export interface ModelDirInfo {
   ema: number;
   optimizer: string;
   createdBy: string;
+  /** Absent in directories written before recipes were recorded. */
+  recipe?: TrainRecipe;
 }
 
 export const INFO_FILE = 'mnist-ts.json';
@@ -41,4 +48,15 @@ export function requireModelDir(dir: string): void {
 /** The model a directory holds: the explicit flag wins, then the directory's record, then the MLP. */
 export function resolveModelName(dir: string, flag?: string): string {
   return flag ?? readModelDirInfo(dir)?.model ?? 'mlp';
+}
+
+/**
+ * The recipe to continue with when training resumes in `dir`: the recorded one (or, for older
+ * directories, the optimizer, L2 and EMA they recorded); nothing if the directory holds no
+ * checkpoint of `model`.
+ */
+export function recordedRecipe(dir: string, model: string, hasCheckpoint: boolean): TrainRecipe | undefined {
+  const info = hasCheckpoint ? readModelDirInfo(dir) : undefined;
+  if (!info || info.model !== model) return undefined;
+  return info.recipe ?? { optimizer: info.optimizer as TrainDefaults['optimizer'], l2: info.l2, ema: info.ema };
 }

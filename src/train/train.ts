@@ -4,7 +4,7 @@ import { CheckpointReader } from '../checkpoint/reader.js';
 import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
-import { augmentBatches, type AugmentOptions } from '../data/augment.js';
+import { augmentBatches, type AugmentKind, type AugmentOptions } from '../data/augment.js';
 import { BatchIterator, type Batch } from '../data/batches.js';
 import type { MnistSplit } from '../data/mnist.js';
 import { UserError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface TrainOptions extends TrainDefaults {
   batches?: () => Batch | Promise<Batch>;
   /** Random distortions of every training batch (src/data/augment.ts); absent = none. */
   augment?: AugmentOptions;
+  /** The preset `augment` came from, recorded in the model directory for resumed runs. */
+  augmentKind?: AugmentKind;
 }
 
 export interface StepInfo {
@@ -110,7 +112,11 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     globalStep = readGlobalStep(reader);
     reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${globalStep}.`);
   }
-  await writeModelDirInfo(opts.modelDir, { model: opts.model, l2: opts.l2, ema: opts.ema, optimizer: opts.optimizer, createdBy: 'mnist-ts' });
+  const { batchSize, steps, learningRate, decayRate, decaySteps: decayStepsFlag, staircase, l2, ema: emaDecay, optimizer: optimizerName, momentum, seed } = opts;
+  await writeModelDirInfo(opts.modelDir, {
+    model: opts.model, l2: opts.l2, ema: opts.ema, optimizer: opts.optimizer, createdBy: 'mnist-ts',
+    recipe: { batchSize, steps, learningRate, decayRate, decaySteps: decayStepsFlag, staircase, l2, ema: emaDecay, optimizer: optimizerName, momentum, seed, augment: opts.augmentKind },
+  });
 
   const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
   const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed + globalStep) : plainBatch;

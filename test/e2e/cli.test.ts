@@ -96,6 +96,32 @@ test('training resumes from the newest checkpoint', () => {
   assert.ok(existsSync(path.join(modelDir, 'model.ckpt-320.index')));
 });
 
+test('a resumed run keeps its recorded model and recipe; flags given again override it', () => {
+  const dir = path.join(work, 'softmax-momentum');
+  const common = ['--model-dir', dir, '--limit', '2000', '--no-progress', '--log-every', '10'];
+  let r = runCli(['train', '--model', 'softmax', '--optimizer', 'momentum', '--momentum', '0.5', '--learning-rate', '0.05', '--decay-rate', '1', '--augment', 'affine', '--steps', '20', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8'));
+  assert.equal(info.model, 'softmax');
+  assert.deepEqual(
+    { optimizer: info.recipe.optimizer, momentum: info.recipe.momentum, learningRate: info.recipe.learningRate, decayRate: info.recipe.decayRate, steps: info.recipe.steps, augment: info.recipe.augment },
+    { optimizer: 'momentum', momentum: 0.5, learningRate: 0.05, decayRate: 1, steps: 20, augment: 'affine' },
+  );
+  // No --model, no recipe flags: the directory's softmax model goes on with momentum 0.5 at 0.05.
+  r = runCli(['train', '--steps', '30', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Resuming with the recorded recipe: momentum 0\.5, learning rate 0\.05 no decay, batch 100, .* to step 30, seed 1, augment affine/);
+  assert.match(r.stderr, /Training softmax /);
+  const events = readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const steps = events.filter((e) => e.type === 'step' && e.step > 20);
+  assert.ok(steps.length > 0 && steps.every((e) => Math.abs(e.learningRate - 0.05) < 1e-9), 'the recorded learning rate, undecayed');
+  // A flag given again wins, and --no-augment switches the distortions off.
+  r = runCli(['train', '--steps', '40', '--learning-rate', '0.01', '--no-augment', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /learning rate 0\.01 no decay.* to step 40, seed 1$/m);
+  assert.equal(JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8')).recipe.augment, undefined);
+});
+
 test('bad input gives one-line errors naming the file, and no output', async () => {
   const badData = path.join(work, 'bad-data');
   const source = bundledDataDir();

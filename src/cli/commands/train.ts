@@ -5,12 +5,14 @@ import { loadMnist } from '../../data/mnist.js';
 import { mnistBatchSourceSync, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
+import { latestCheckpoint } from '../../checkpoint/saver.js';
 import { BOOK_DEFAULTS, type OptimizerName, type TrainDefaults } from '../../train/config.js';
+import { readModelDirInfo, recordedRecipe } from '../../train/model-dir.js';
 import { train, type TrainReporter } from '../../train/train.js';
 import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface TrainFlags {
-  model: string;
+  model?: string;
   modelDir: string;
   dataDir?: string;
   limit?: number;
@@ -27,7 +29,7 @@ interface TrainFlags {
   logEvery?: number;
   seed?: number;
   fresh?: boolean;
-  augment?: AugmentKind | true;
+  augment?: AugmentKind | boolean;
   tfrecords?: string;
   backend?: BackendFlag;
   progress?: boolean;
@@ -37,8 +39,8 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description("train a model with the book's recipe (mnist_train.py): decayed learning rate, L2, moving averages, checkpoints")
-    .option('-m, --model <name>', `model: ${modelNames().join(', ')}`, 'mlp')
-    .option('-d, --model-dir <dir>', 'where checkpoints go; a directory with checkpoints is resumed', 'runs/mlp')
+    .option('-m, --model <name>', `model: ${modelNames().join(', ')} (default: the model directory's, else mlp)`)
+    .option('-d, --model-dir <dir>', 'where checkpoints go; a directory with checkpoints is resumed with its recorded recipe', 'runs/mlp')
     .option('--steps <n>', 'total training steps (global step to reach)', positiveInt)
     .option('--batch-size <n>', 'examples per step', positiveInt)
     .option('--learning-rate <x>', 'base learning rate', positiveNumber)
@@ -53,6 +55,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for initial weights and batch order', nonNegativeInt)
     .option('--fresh', 'start from scratch even if the model directory holds checkpoints')
     .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
+    .option('--no-augment', 'no distortions (when resuming a run that had them)')
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
   addDataOptions(cmd);
@@ -62,6 +65,9 @@ export function register(program: Command): void {
     `
 Defaults are the book's: batch 100, 30,000 steps, learning rate 0.8 ×0.99 per epoch, L2 1e-4, EMA 0.99
 (each model may change some; see README). Ctrl-C stops after the current step and saves a checkpoint.
+Training in a directory that holds checkpoints resumes them with the recipe recorded there
+(mnist-ts.json: model, learning rate and decay, optimizer, L2, EMA, batch size, steps, seed,
+augmentation); flags given again override it.
 
 Examples:
   mnist train                                   # the book's MLP, into runs/mlp
@@ -74,8 +80,13 @@ Examples:
   );
   cmd.action(async (flags: TrainFlags) => {
     const backend = await useBackend(flags.backend);
-    const definition = getModelDefinition(flags.model);
-    const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...definedOnly(flags) };
+    const modelName = flags.model ?? readModelDirInfo(flags.modelDir)?.model ?? 'mlp';
+    const definition = getModelDefinition(modelName);
+    const carried = flags.fresh ? undefined : recordedRecipe(flags.modelDir, modelName, latestCheckpoint(flags.modelDir) !== null);
+    const { augment: carriedAugment, ...carriedDefaults } = carried ?? {};
+    const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...carriedDefaults, ...definedOnly(flags) };
+    const augmentKind = flags.augment === false ? undefined : flags.augment === true ? 'affine' : (flags.augment ?? carriedAugment);
+    if (carried) console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
     const batches = flags.tfrecords ? tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
@@ -90,8 +101,8 @@ Examples:
     try {
       const result = await train(
         {
-          ...config, model: flags.model, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
-          augment: flags.augment ? AUGMENT_PRESETS[flags.augment === true ? 'affine' : flags.augment] : undefined,
+          ...config, model: modelName, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
+          augment: augmentKind ? AUGMENT_PRESETS[augmentKind] : undefined, augmentKind,
         },
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
@@ -116,6 +127,12 @@ Examples:
  */
 function tfrecordBatches(pattern: string, config: TrainDefaults): () => MnistBatch {
   return mnistBatchSourceSync(pattern, { batchSize: config.batchSize, seed: config.seed });
+}
+
+function describeRecipe(c: TrainDefaults, augment: AugmentKind | undefined): string {
+  const decay = c.decayRate === 1 ? 'no decay' : `×${c.decayRate} per ${c.decaySteps ?? 'epoch'}${c.decaySteps ? ' steps' : ''}`;
+  const optimizer = c.optimizer === 'momentum' ? `momentum ${c.momentum}` : c.optimizer;
+  return `${optimizer}, learning rate ${c.learningRate} ${decay}, batch ${c.batchSize}, L2 ${c.l2}, EMA ${c.ema}, to step ${c.steps}, seed ${c.seed}` + (augment ? `, augment ${augment}` : '');
 }
 
 function definedOnly(flags: TrainFlags): Partial<TrainDefaults> {
