@@ -20,6 +20,19 @@ Napi::Value Sgd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// movingAverage(shadow, var, n, oneMinusDecay): shadow -= (1 - decay) * (shadow - var), as
+// TensorFlow's assign_moving_average writes it.
+Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
+  float* s = floats(info[0]);
+  const float* v = floats(info[1]);
+  int64_t n = i64(info[2]);
+  float a = static_cast<float>(f64(info[3]));
+  parallelRange(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) s[i] -= a * (s[i] - v[i]);
+  });
+  return info.Env().Undefined();
+}
+
 // momentum(var, grad, accum, n, lr, momentum, nesterov): TensorFlow's MomentumOptimizer.
 Napi::Value Momentum(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
@@ -67,6 +80,7 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
 void registerOptimizer(Napi::Env env, Napi::Object exports) {
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("momentum", Napi::Function::New(env, Momentum));
+  exports.Set("movingAverage", Napi::Function::New(env, MovingAverage));
   exports.Set("adam", Napi::Function::New(env, Adam));
 }
 

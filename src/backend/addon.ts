@@ -23,6 +23,7 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   sgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
+  movingAverage(shadow: Float32Array, v: Float32Array, n: number, oneMinusDecay: number): void;
   momentum(w: Float32Array, g: Float32Array, accum: Float32Array, n: number, lr: number,
     momentum: number, nesterov: boolean): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,

@@ -31,10 +31,7 @@ export class ExponentialMovingAverage {
       const shadow = this.shadowOf(v);
       const fused = fusedUpdates(shadow, v.variable);
       if (fused) {
-        // shadow -= (1 - d)·(shadow - v): a gradient-descent step on the difference, in place.
-        const diff = tf.sub(shadow, v.variable);
-        fused.addon.sgd(fused.target(shadow), fused.values(diff), shadow.size, oneMinusDecay);
-        diff.dispose();
+        fused.addon.movingAverage(fused.target(shadow), fused.values(v.variable), shadow.size, oneMinusDecay);
       } else {
         tf.tidy(() => shadow.assign(tf.sub(shadow, tf.mul(oneMinusDecay, tf.sub(shadow, v.variable)))));
       }

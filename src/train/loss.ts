@@ -1,7 +1,27 @@
 import * as tf from '@tensorflow/tfjs';
 
-/** Mean of tf.nn.sparse_softmax_cross_entropy_with_logits over the batch. */
+/**
+ * Mean of tf.nn.sparse_softmax_cross_entropy_with_logits over the batch.
+ *
+ * One node on the gradient tape with TensorFlow's own gradient, (softmax − one-hot) / N, computed
+ * in the forward pass: backprop through the dozen ops of log-softmax, one-hot product and mean
+ * would cost more engine bookkeeping per step than the book MLP's small arithmetic.
+ */
 export function sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const loss = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [rows, classes] = x.shape;
+    const logProbs = tf.logSoftmax(x as tf.Tensor2D);
+    const oneHot = tf.oneHot(labels, classes);
+    const value = tf.neg(tf.div(tf.sum(tf.mul(oneHot, logProbs)), rows)) as tf.Scalar;
+    save([tf.div(tf.sub(tf.exp(logProbs), oneHot), rows)]);
+    return { value, gradFunc: (dy: tf.Tensor, [gradient]: tf.Tensor[]) => tf.mul(dy, gradient) };
+  });
+  return loss(logits) as tf.Scalar;
+}
+
+/** The same loss written op by op (TensorFlow.js differentiates it): the reference for tests. */
+export function sparseSoftmaxCrossEntropyReference(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
     const oneHot = tf.oneHot(labels, logits.shape[1]);

@@ -64,6 +64,16 @@ test('book example: l1_regularizer(0.5) = 5.0 and l2_regularizer(0.5) = 7.5 on [
   assert.equal(regularizationLoss(l2Regularizer(0.5), w).dataSync()[0], 7.5);
 });
 
+test('regularizer gradients: l2 gives λ·w, l1 gives λ·sign(w), also scaled by the loss above them', () => {
+  const w = tf.variable(tf.tensor2d([[1, -2], [-3, 4]]));
+  const l2 = tf.variableGrads(() => tf.mul(3, regularizationLoss(l2Regularizer(0.5), w)) as tf.Scalar, [w]);
+  assert.equal(l2.value.dataSync()[0], 22.5);
+  assert.deepEqual(Array.from(l2.grads[w.name].dataSync()), [1.5, -3, -4.5, 6]);
+  const l1 = tf.variableGrads(() => regularizationLoss(l1Regularizer(0.5), w), [w]);
+  assert.deepEqual(Array.from(l1.grads[w.name].dataSync()), [0.5, -0.5, -0.5, 0.5]);
+  tf.dispose([w, l2.value, l2.grads[w.name], l1.value, l1.grads[w.name]]);
+});
+
 test('truncated normal stays within two standard deviations and has the right spread', () => {
   const values = initialValues(truncatedNormal(0.1), 20000, new Random(3));
   assert.ok(values.every((v) => Math.abs(v) <= 0.2));
