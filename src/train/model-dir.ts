@@ -51,12 +51,13 @@ export function resolveModelName(dir: string, flag?: string): string {
 }
 
 /**
- * The recipe to continue with when training resumes in `dir`: the recorded one (or, for older
- * directories, the optimizer, L2 and EMA they recorded); nothing if the directory holds no
- * checkpoint of `model`.
+ * The recipe to continue with when training resumes in `dir`: the recorded one (or, for
+ * directories written before recipes were recorded, only the optimizer, L2 and EMA they hold,
+ * with `partial` set); nothing if the directory holds no checkpoint of `model`.
  */
-export function recordedRecipe(dir: string, model: string, hasCheckpoint: boolean): TrainRecipe | undefined {
+export function recordedRecipe(dir: string, model: string, hasCheckpoint: boolean): { recipe: TrainRecipe; partial: boolean } | undefined {
   const info = hasCheckpoint ? readModelDirInfo(dir) : undefined;
   if (!info || info.model !== model) return undefined;
-  return info.recipe ?? { optimizer: info.optimizer as TrainDefaults['optimizer'], l2: info.l2, ema: info.ema };
+  if (info.recipe) return { recipe: info.recipe, partial: false };
+  return { recipe: { optimizer: info.optimizer as TrainDefaults['optimizer'], l2: info.l2, ema: info.ema }, partial: true };
 }

@@ -120,6 +120,12 @@ test('a resumed run keeps its recorded model and recipe; flags given again overr
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /learning rate 0\.01 no decay.* to step 40, seed 1$/m);
   assert.equal(JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8')).recipe.augment, undefined);
+  // A directory from before recipes were recorded: its optimizer is kept, and the message says what is not.
+  const { recipe: _dropped, ...legacy } = JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8'));
+  writeFileSync(path.join(dir, 'mnist-ts.json'), JSON.stringify(legacy));
+  r = runCli(['train', '--steps', '45', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Resuming with: momentum 0\.9, learning rate 0\.5 no decay.* records only the optimizer, L2 and EMA/);
 });
 
 test('bad input gives one-line errors naming the file, and no output', async () => {

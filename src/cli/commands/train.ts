@@ -83,10 +83,14 @@ Examples:
     const modelName = flags.model ?? readModelDirInfo(flags.modelDir)?.model ?? 'mlp';
     const definition = getModelDefinition(modelName);
     const carried = flags.fresh ? undefined : recordedRecipe(flags.modelDir, modelName, latestCheckpoint(flags.modelDir) !== null);
-    const { augment: carriedAugment, ...carriedDefaults } = carried ?? {};
+    const { augment: carriedAugment, ...carriedDefaults } = carried?.recipe ?? {};
     const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...carriedDefaults, ...definedOnly(flags) };
     const augmentKind = flags.augment === false ? undefined : flags.augment === true ? 'affine' : (flags.augment ?? carriedAugment);
-    if (carried) console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
+    if (carried?.partial) {
+      console.error(`Resuming with: ${describeRecipe(config, augmentKind)} (${flags.modelDir} records only the optimizer, L2 and EMA; the rest is the model's defaults and your flags)`);
+    } else if (carried) {
+      console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
+    }
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
     const batches = flags.tfrecords ? tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
