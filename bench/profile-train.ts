@@ -12,10 +12,9 @@ import { Model } from '../src/models/model.js';
 import { getModelDefinition } from '../src/models/registry.js';
 import { BOOK_DEFAULTS } from '../src/train/config.js';
 import { ExponentialMovingAverage } from '../src/train/ema.js';
-import { sparseSoftmaxCrossEntropy } from '../src/train/loss.js';
 import { createOptimizer } from '../src/train/optimizers.js';
-import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
-import { GraphKeys, type VariableEntry } from '../src/variables/store.js';
+import { gradientStep } from '../src/train/train.js';
+import { l2Regularizer } from '../src/variables/regularizers.js';
 
 const modelName = process.argv[2] ?? 'mlp';
 const steps = Number(process.argv[3] ?? 200);
@@ -28,22 +27,10 @@ const optimizer = createOptimizer(config.optimizer, { momentum: config.momentum 
 optimizer.createSlots(trainable);
 const ema = config.ema > 0 ? new ExponentialMovingAverage(config.ema) : undefined;
 ema?.createShadows(trainable);
-const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
 const batches = new BatchIterator(loadMnist({ limit: 5000 }).train, config.batchSize, 1);
 
 function step(globalStep: number): number {
-  const batch = batches.next();
-  const loss = tf.tidy(() => {
-    const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
-    const ys = tf.tensor1d(batch.labels, 'int32');
-    const { value, grads } = tf.variableGrads(() => {
-      let total = sparseSoftmaxCrossEntropy(model.logits(xs, true), ys);
-      for (const v of regularized) total = tf.add(total, regularizationLoss(v.regularizer!, v.variable));
-      return total;
-    }, trainable.map((v) => v.variable));
-    optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), config.learningRate * 0.01);
-    return tf.keep(value);
-  });
+  const loss = gradientStep(model, optimizer, batches.next(), config.learningRate * 0.01);
   ema?.apply(trainable, globalStep);
   const value = loss.dataSync()[0];
   loss.dispose();

@@ -86,6 +86,26 @@ export function readGlobalStep(reader: CheckpointReader): number {
 }
 
 /**
+ * One optimizer step on a batch: loss = cross-entropy + the `losses` collection (L2), its gradients
+ * for the trainable variables, applied at `learningRate`. Returns the loss (the caller disposes it).
+ */
+export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number): tf.Scalar {
+  const trainable = model.store.trainable();
+  const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
+  return tf.tidy(() => {
+    const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
+    const ys = tf.tensor1d(batch.labels, 'int32');
+    const { value, grads } = tf.variableGrads(() => {
+      let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true), ys);
+      for (const v of regularized) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
+      return loss;
+    }, trainable.map((v) => v.variable));
+    optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate);
+    return tf.keep(value);
+  });
+}
+
+/**
  * mnist_train.py: batches of the training split, loss = cross-entropy + L2 (the `losses`
  * collection), exponentially decayed learning rate, EMA of the trainable variables with
  * num_updates = global step, a checkpoint every `checkpointEvery` steps, at the end and on stop.
@@ -121,7 +141,6 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
   const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed + globalStep) : plainBatch;
   const decaySteps = opts.decaySteps ?? Math.max(1, Math.floor((data?.count ?? 55000) / opts.batchSize));
-  const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
   const saver = new Saver({ maxToKeep: 5 });
   const state = trainingState(model, ema, optimizer);
   // The graph does not change during a run: its MetaGraphDef is built once and written with every checkpoint.
@@ -143,17 +162,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   while (globalStep < opts.steps && !opts.shouldStop?.()) {
     const batch = await nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
-    const lossTensor = tf.tidy(() => {
-      const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
-      const ys = tf.tensor1d(batch.labels, 'int32');
-      const { value, grads } = tf.variableGrads(() => {
-        let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true), ys);
-        for (const v of regularized) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
-        return loss;
-      }, trainable.map((v) => v.variable));
-      optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate);
-      return tf.keep(value);
-    });
+    const lossTensor = gradientStep(model, optimizer, batch, learningRate);
     globalStep++;
     ema?.apply(trainable, globalStep);
     lastLoss = (await lossTensor.data())[0];
