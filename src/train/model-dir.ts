@@ -8,6 +8,14 @@ import type { TrainDefaults } from './config.js';
 /** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
 export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery'> & { augment?: AugmentKind };
 
+const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed'] as const;
+
+/** The recipe of a run, to record in its model directory. */
+export function recipeOf(config: TrainDefaults, augment: AugmentKind | undefined): TrainRecipe {
+  const recipe: Record<string, unknown> = Object.fromEntries(RECIPE_KEYS.map((k) => [k, config[k]]));
+  return { ...recipe, augment } as TrainRecipe;
+}
+
 /**
  * What a model directory was trained as, beside TensorFlow's own checkpoint files, so
  * `mnist eval/test/predict --model-dir DIR` rebuild the same network without extra flags.

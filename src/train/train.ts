@@ -16,7 +16,7 @@ import { exponentialDecay, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
 import { appendEvent } from './events.js';
-import { readModelDirInfo, writeModelDirInfo } from './model-dir.js';
+import { readModelDirInfo, recipeOf, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
@@ -132,10 +132,9 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     globalStep = readGlobalStep(reader);
     reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${globalStep}.`);
   }
-  const { batchSize, steps, learningRate, decayRate, decaySteps: decayStepsFlag, staircase, l2, ema: emaDecay, optimizer: optimizerName, momentum, seed } = opts;
   await writeModelDirInfo(opts.modelDir, {
     model: opts.model, l2: opts.l2, ema: opts.ema, optimizer: opts.optimizer, createdBy: 'mnist-ts',
-    recipe: { batchSize, steps, learningRate, decayRate, decaySteps: decayStepsFlag, staircase, l2, ema: emaDecay, optimizer: optimizerName, momentum, seed, augment: opts.augmentKind },
+    recipe: recipeOf(opts, opts.augmentKind),
   });
 
   const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
