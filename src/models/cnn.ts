@@ -122,3 +122,43 @@ export const deepCnn: ModelDefinition = {
     return { input, logits };
   },
 };
+
+/** He initialisation for a ReLU layer: truncated normal with σ = √(2 / fan-in). */
+const heNormal = (fanIn: number) => truncatedNormal(Math.sqrt(2 / fanIn));
+
+/**
+ * Not from the book: mnist-ts's network for the best single-model accuracy with augmentation.
+ * VGG-style pairs of 3×3 convolutions — conv 32, conv 32 → pool → conv 64, conv 64 → pool →
+ * fc 256 → dropout 0.5 → fc 10 — with He-initialised weights (σ = √(2/fan-in), so four stacked
+ * ReLU layers start neither vanishing nor exploding) and biases at 0. Recipe: Adam 1e-3 × 0.85 per
+ * epoch, batch 100, 20 epochs, EMA 0.999; train it with `--augment`.
+ */
+export const vggCnn: ModelDefinition = {
+  name: 'vgg-cnn',
+  description: "mnist-ts's own: 3×3 conv32-conv32-pool-conv64-conv64-pool-fc256-dropout-fc10 (train with --augment)",
+  defaults: { learningRate: 1e-3, decayRate: 0.85, staircase: true, l2: 0, batchSize: 100, steps: 11000, optimizer: 'adam', ema: 0.999 },
+  build(b, { regularizer }) {
+    const { input, image } = imageInput(b);
+    const conv3x3 = (x: string, inChannels: number, outChannels: number) => {
+      const w = b.variable('weights', [3, 3, inChannels, outChannels], { initializer: heNormal(9 * inChannels) });
+      const bias = b.variable('biases', [outChannels], { initializer: constant(0) });
+      return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], 'SAME'), bias));
+    };
+    const conv1_1 = b.scope('conv1_1', () => conv3x3(image, 1, 32));
+    const conv1_2 = b.scope('conv1_2', () => conv3x3(conv1_1, 32, 32));
+    const pool1 = b.scope('pool1', () => pool2x2(b, conv1_2));
+    const conv2_1 = b.scope('conv2_1', () => conv3x3(pool1, 32, 64));
+    const conv2_2 = b.scope('conv2_2', () => conv3x3(conv2_1, 64, 64));
+    const pool2 = b.scope('pool2', () => pool2x2(b, conv2_2));
+    const nodes = 7 * 7 * 64;
+    const flat = b.reshape(pool2, [-1, nodes]);
+    const fc1 = b.scope('fc1', () => {
+      const w = b.variable('weights', [nodes, 256], { initializer: heNormal(nodes), regularizer });
+      const bias = b.variable('biases', [256], { initializer: constant(0) });
+      return b.relu(b.add2(b.matMul(flat, w), bias));
+    });
+    const dropped = b.scope('dropout', () => b.dropout(fc1, 0.5));
+    const logits = b.scope('fc2', () => dense(b, dropped, [256, OUTPUT_NODE], 0.1, regularizer, TUTORIAL_NAMES));
+    return { input, logits };
+  },
+};

@@ -54,6 +54,11 @@ test('deep-cnn learns with its tutorial settings (Adam 1e-4): 200 steps of 20 �
   assert.ok(accuracy > 0.8, `accuracy ${accuracy}`);
 });
 
+test('vgg-cnn learns with its Adam 1e-3 recipe: 150 steps of 20 → > 80%', { skip }, () => {
+  const accuracy = quickTrain('vgg-cnn', 150, 20);
+  assert.ok(accuracy > 0.8, `accuracy ${accuracy}`);
+});
+
 test('book-cnn learns at the book CNN rate 0.01: 200 steps of 20 → > 80%', { skip }, () => {
   const accuracy = quickTrain('book-cnn', 200, 20);
   assert.ok(accuracy > 0.8, `accuracy ${accuracy}`);

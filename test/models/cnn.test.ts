@@ -13,7 +13,7 @@ import { fastestBackend } from './backend-for-tests.js';
 const backend = await fastestBackend();
 const digits = loadMnist({ limit: 2 }).test;
 
-const CNNS = ['book-cnn', 'lenet5', 'deep-cnn'];
+const CNNS = ['book-cnn', 'lenet5', 'deep-cnn', 'vgg-cnn'];
 
 const EXPECTED_VARIABLES: Record<string, Array<[string, string]>> = {
   'book-cnn': [
@@ -48,6 +48,20 @@ const EXPECTED_VARIABLES: Record<string, Array<[string, string]>> = {
     ['fc2/weights', '1024x10'],
     ['fc2/biases', '10'],
   ],
+  'vgg-cnn': [
+    ['conv1_1/weights', '3x3x1x32'],
+    ['conv1_1/biases', '32'],
+    ['conv1_2/weights', '3x3x32x32'],
+    ['conv1_2/biases', '32'],
+    ['conv2_1/weights', '3x3x32x64'],
+    ['conv2_1/biases', '64'],
+    ['conv2_2/weights', '3x3x64x64'],
+    ['conv2_2/biases', '64'],
+    ['fc1/weights', '3136x256'],
+    ['fc1/biases', '256'],
+    ['fc2/weights', '256x10'],
+    ['fc2/biases', '10'],
+  ],
 };
 
 /** Activation shapes after each layer for a batch of 3, by graph node. */
@@ -80,6 +94,18 @@ const EXPECTED_SHAPES: Record<string, Record<string, number[]>> = {
     'pool2/MaxPool': [3, 7, 7, 64],
     'fc1/Relu': [3, 1024],
     'dropout/dropout': [3, 1024],
+    'fc2/add': [3, 10],
+  },
+  'vgg-cnn': {
+    Reshape: [3, 28, 28, 1],
+    'conv1_1/Relu': [3, 28, 28, 32],
+    'conv1_2/Relu': [3, 28, 28, 32],
+    'pool1/MaxPool': [3, 14, 14, 32],
+    'conv2_1/Relu': [3, 14, 14, 64],
+    'conv2_2/Relu': [3, 14, 14, 64],
+    'pool2/MaxPool': [3, 7, 7, 64],
+    'fc1/Relu': [3, 256],
+    'dropout/dropout': [3, 256],
     'fc2/add': [3, 10],
   },
 };
@@ -141,6 +167,20 @@ test('deep-cnn initialisers: every bias 0.1 (the tutorial)', () => {
   for (const b of ['conv1/biases', 'conv2/biases', 'fc1/biases', 'fc2/biases']) {
     assert.ok(model.store.get(b)!.variable.dataSync().every((x) => Math.abs(x - 0.1) < 1e-7), b);
   }
+  model.dispose();
+});
+
+test('vgg-cnn initialisers: He-scaled truncated normal (σ = √(2/fan-in)) weights, zero conv biases', () => {
+  const model = build('vgg-cnn');
+  for (const [name, fanIn] of [['conv1_1/weights', 9], ['conv1_2/weights', 288], ['conv2_2/weights', 576], ['fc1/weights', 3136]] as const) {
+    const v = model.store.get(name)!.variable.dataSync() as Float32Array;
+    const sigma = Math.sqrt(2 / fanIn);
+    assert.ok(v.every((x) => Math.abs(x) <= 2 * sigma + 1e-6), `${name} within two standard deviations`);
+    const std = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+    // A normal truncated at ±2σ has standard deviation 0.88σ.
+    assert.ok(std > 0.75 * sigma && std < sigma, `${name} std ${std} vs σ ${sigma}`);
+  }
+  assert.ok(model.store.get('conv2_1/biases')!.variable.dataSync().every((x) => x === 0));
   model.dispose();
 });
 
