@@ -13,11 +13,65 @@ export interface ExecuteOptions {
 
 /** Runs the graph on TensorFlow.js and returns the requested outputs. Call inside tf.tidy. */
 export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs: string[], opts: ExecuteOptions): tf.Tensor[] {
+  const nodes = requiredNodes(graph, outputs);
+  const fused = fusedLayers(nodes, outputs);
   const values = new Map<string, tf.Tensor>();
-  for (const node of requiredNodes(graph, outputs)) {
-    values.set(node.name, run(node, node.inputs.map((i) => values.get(i) as tf.Tensor), feeds, opts));
+  for (const node of nodes) {
+    const layer = fused.get(node.name);
+    if (layer === null) continue; // computed by the fused layer that ends further on
+    const input = (i: string) => values.get(i) as tf.Tensor;
+    values.set(node.name, layer ? runFused(layer, input) : run(node, node.inputs.map(input), feeds, opts));
   }
   return outputs.map((o) => values.get(o) as tf.Tensor);
+}
+
+/** MatMul or Conv2D, then a bias add, then optionally Relu, run as one fused TensorFlow.js op. */
+interface FusedLayer {
+  product: GraphNode;
+  bias: string;
+  relu: boolean;
+}
+
+/**
+ * Finds MatMul/Conv2D → Add/BiasAdd(bias variable) [→ Relu] chains whose intermediate values
+ * nobody else reads, so they can run as tf.fused.matMul / tf.fused.conv2d: one kernel (oneDNN
+ * adds the bias and applies ReLU in the same pass on the native backend) and one tape node instead
+ * of three. Returns, by node name, the layer a chain's last node computes, or null for the nodes
+ * inside a chain that are skipped. The graph itself (and so freeze/export) is unchanged.
+ */
+function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLayer | null> {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const requested = new Set(outputs);
+  const soleReader = (name: string): GraphNode | undefined => {
+    const r = readers.get(name);
+    return r?.length === 1 && !requested.has(name) ? r[0] : undefined;
+  };
+  const fused = new Map<string, FusedLayer | null>();
+  for (const product of nodes) {
+    if (product.op !== 'MatMul' && product.op !== 'Conv2D') continue;
+    if (product.op === 'MatMul' && (product.attrs.transpose_a || product.attrs.transpose_b)) continue;
+    const add = soleReader(product.name);
+    if (!add || (add.op !== 'Add' && add.op !== 'BiasAdd') || add.inputs[0] !== product.name) continue;
+    const bias = byName.get(add.inputs[1]);
+    if (bias?.op !== 'Variable' || (bias.attrs.shape as number[]).length !== 1) continue;
+    const relu = soleReader(add.name);
+    const last = relu?.op === 'Relu' ? relu : add;
+    fused.set(product.name, null);
+    if (last !== add) fused.set(add.name, null);
+    fused.set(last.name, { product, bias: bias.name, relu: last !== add });
+  }
+  return fused;
+}
+
+function runFused({ product, bias, relu }: FusedLayer, input: (name: string) => tf.Tensor): tf.Tensor {
+  const [x, w] = product.inputs.map(input);
+  const activation = relu ? 'relu' : 'linear';
+  if (product.op === 'MatMul') return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: input(bias), activation });
+  const s = product.attrs.strides as number[];
+  const pad = (product.attrs.padding as string).toLowerCase() as 'same' | 'valid';
+  return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: [s[1], s[2]], pad, bias: input(bias), activation });
 }
 
 function run(node: GraphNode, inputs: tf.Tensor[], feeds: Record<string, tf.Tensor>, opts: ExecuteOptions): tf.Tensor {
