@@ -1,6 +1,7 @@
 // Reductions over one contiguous block of axes, viewed as [outer, reduced, inner], and softmax
 // over the last axis. Sums accumulate in double to stay within 1e-6 of the JS reference.
 #include "common.h"
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -8,7 +9,24 @@
 namespace mn {
 namespace {
 
-enum ReduceOp { kSum = 0, kMax = 1, kMin = 2, kMean = 3 };
+// kHalfSumSquares is TensorFlow's L2Loss, sum(x^2) / 2, over whole rows (inner == 1).
+enum ReduceOp { kSum = 0, kMax = 1, kMin = 2, kMean = 3, kHalfSumSquares = 4 };
+
+// Eight float accumulators (vectorisable), folded into double every 4096 elements to keep the
+// float rounding error of a long sum small.
+double halfSumSquares(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t end = std::min(n, start + 4096);
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = start;
+    for (; i + 8 <= end; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * x[i + j];
+    for (; i < end; ++i) acc[0] += x[i] * x[i];
+    for (float a : acc) total += a;
+  }
+  return total / 2;
+}
 
 // reduce(op, x, out, outer, reduced, inner)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
@@ -17,6 +35,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   float* y = floats(info[2]);
   int64_t outer = i64(info[3]), r = i64(info[4]), inner = i64(info[5]);
   int64_t total = outer * r * inner;
+  if (op == kHalfSumSquares && inner != 1) throw Napi::Error::New(info.Env(), "half sum of squares reduces whole rows only");
   if (inner == 1) {
     parallelRange(outer, total >= (1 << 16) ? 1 : outer, [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
@@ -25,6 +44,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
           double s = 0;
           for (int64_t k = 0; k < r; ++k) s += row[k];
           y[o] = static_cast<float>(op == kMean ? s / r : s);
+        } else if (op == kHalfSumSquares) {
+          y[o] = static_cast<float>(halfSumSquares(row, r));
         } else {
           float m = row[0];
           for (int64_t k = 1; k < r; ++k) {

@@ -10,12 +10,13 @@ import { convKernels } from './kernels/conv.js';
 import { poolKernels } from './kernels/pool.js';
 import { eltwiseKernels } from './kernels/eltwise.js';
 import { reduceKernels } from './kernels/reduce.js';
+import { lossKernels } from './kernels/loss.js';
 
 export const NATIVE_BACKEND = 'native';
 
 /** Kernels that run in oneDNN / C++ on the `native` backend (all others are the stock cpu ones). */
 export const NATIVE_KERNELS: NativeKernel[] = [
-  ...matmulKernels, ...convKernels, ...poolKernels, ...eltwiseKernels, ...reduceKernels,
+  ...matmulKernels, ...convKernels, ...poolKernels, ...eltwiseKernels, ...reduceKernels, ...lossKernels,
 ];
 
 let registration: { ok: true } | { ok: false; reason: string } | undefined;
@@ -76,6 +77,18 @@ export function registerNativeBackend(): { ok: true } | { ok: false; reason: str
         return out;
       };
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
+    overrides.delete(name);
+  }
+  // Kernels the cpu backend has no version of (TensorFlow ops TensorFlow.js lacks): no fallback.
+  for (const [name, native] of overrides) {
+    const kernelFunc = (args: NativeKernelArgs) => {
+      const t0 = kernelProfiler.enabled ? performance.now() : 0;
+      const out = native.kernelFunc(args.attrs ? args : { ...args, attrs: {} });
+      if (out === null) throw new Error(`${name}: unsupported inputs (${Object.values(args.inputs).map((t) => `${t.dtype}[${t.shape}]`).join(', ')})`);
+      if (kernelProfiler.enabled) kernelProfiler.record(name, performance.now() - t0, true);
+      return out;
+    };
+    tf.registerKernel({ kernelName: name, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
   }
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 3);
   // Tensors move through the stock cpu backend too (tests, fallbacks): no "use tfjs-node" banner.

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { activeBackendHas, L2_LOSS } from '../backend/kernels/loss.js';
 
 /** tf.contrib.layers.l1_regularizer / l2_regularizer, with TensorFlow's exact formulas. */
 export type Regularizer = { kind: 'l1'; scale: number } | { kind: 'l2'; scale: number };
@@ -17,7 +18,10 @@ export function regularizationLoss(reg: Regularizer, weights: tf.Tensor): tf.Sca
     const [w, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([w]);
     return {
-      value: tf.mul(reg.scale / 2, tf.sum(tf.square(w))) as tf.Scalar,
+      // TensorFlow's l2_loss op where the backend has it (one pass, no squared copy).
+      value: (activeBackendHas(L2_LOSS) && w.size > 0
+        ? tf.mul(reg.scale, tf.engine().runKernel(L2_LOSS, { x: w }) as tf.Tensor)
+        : tf.mul(reg.scale / 2, tf.sum(tf.square(w)))) as tf.Scalar,
       gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(tf.mul(dy, reg.scale), saved),
     };
   });

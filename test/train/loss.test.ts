@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { sparseSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyReference } from '../../src/train/loss.js';
+import { activeBackendHas, L2_LOSS, MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY } from '../../src/backend/kernels/loss.js';
+import { l2Regularizer, regularizationLoss } from '../../src/variables/regularizers.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 
 function maxAbsDiff(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
@@ -44,3 +46,40 @@ for (const backend of await backendsUnderTest()) {
     tf.dispose([w, x, labels, plain]);
   });
 }
+
+for (const backend of await backendsUnderTest()) {
+  test(`the native backend computes the loss and L2 as single kernels; others compose them (${backend})`, async () => {
+    await tf.setBackend(backend);
+    assert.equal(activeBackendHas(MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY), backend === 'native');
+    assert.equal(activeBackendHas(L2_LOSS), backend === 'native');
+  });
+
+  test(`L2 regularisation λ·Σw²/2 and its gradient λ·w, small to MLP-sized weights (${backend})`, async () => {
+    await tf.setBackend(backend);
+    for (const size of [1, 7, 4097, 392000]) {
+      const w = tf.randomNormal([size], 0, 0.1, 'float32', size);
+      const values = w.dataSync();
+      let expected = 0;
+      for (const v of values) expected += v * v;
+      expected *= 1e-4 / 2;
+      const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => regularizationLoss(l2Regularizer(1e-4), x))(w);
+      assert.ok(Math.abs(value.dataSync()[0] - expected) <= 1e-6 * expected, `size ${size}: ${value.dataSync()[0]} vs ${expected}`);
+      const g = grad.dataSync();
+      assert.ok(values.every((v, i) => Math.abs(g[i] - 1e-4 * v) <= 1e-9), `gradient, size ${size}`);
+      tf.dispose([w, value, grad]);
+    }
+  });
+}
+
+test('native cross-entropy kernel: a label outside [0, classes) gives NaN, as TensorFlow does', { skip: !(await backendsUnderTest()).includes('native') }, async () => {
+  await tf.setBackend('native');
+  const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
+  const [value, gradient] = tf.engine().runKernel(MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY, { logits, labels: tf.tensor1d([0, 3], 'int32') }) as tf.Tensor[];
+  assert.ok(Number.isNaN(value.dataSync()[0]));
+  const g = gradient.dataSync();
+  assert.ok(g.slice(0, 3).every(Number.isFinite) && g.slice(3).every(Number.isNaN));
+  const [good] = tf.engine().runKernel(MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY, { logits, labels: tf.tensor1d([2, 1], 'int32') }) as tf.Tensor[];
+  // (−log softmax([1,2,3])[2] − log(1/3)) / 2
+  const expected = (Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 3 + Math.log(3)) / 2;
+  assert.ok(Math.abs(good.dataSync()[0] - expected) < 1e-6);
+});

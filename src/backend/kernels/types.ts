@@ -11,7 +11,7 @@ export interface NativeKernelArgs {
 /** A native kernel; returning null hands the call to the stock cpu kernel (unsupported case). */
 export interface NativeKernel {
   kernelName: string;
-  kernelFunc(args: NativeKernelArgs): tf.TensorInfo | null;
+  kernelFunc(args: NativeKernelArgs): tf.TensorInfo | tf.TensorInfo[] | null;
 }
 
 export function allFloat32(...ts: Array<tf.TensorInfo | undefined>): boolean {
