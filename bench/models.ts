@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAdam, fusedSgd } from '../src/backend/optimizers.js';
+import { sparseSoftmaxCrossEntropy } from '../src/train/loss.js';
+import { fusedUpdates } from '../src/train/fused.js';
+import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
 
 /**
  * The three networks of the benchmark, written directly with tfjs ops (same shapes as the book's
- * mnist_inference.py, LeNet-5 chapter and the Deep MNIST tutorial) so the bench depends on nothing
- * but TensorFlow.js.
+ * mnist_inference.py, LeNet-5 chapter and the Deep MNIST tutorial). The plain variants use nothing
+ * but TensorFlow.js; the `fused` ones swap in what `mnist train` itself runs on the native backend:
+ * in-place optimizer updates, the one-kernel cross-entropy, the L2 term as one tape node and the
+ * in-place moving average.
  */
 export interface BenchModel {
   name: string;
@@ -23,8 +28,17 @@ const weight = (shape: number[], stddev = 0.1) =>
   tf.variable(tf.truncatedNormal(shape, 0, stddev, 'float32', seed++));
 const bias = (n: number, value = 0.1) => tf.variable(tf.fill([n], value));
 
-function crossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+/** Class indices of one-hot labels, computed once per labels tensor. */
+const indicesOf = new WeakMap<tf.Tensor, tf.Tensor1D>();
+
+function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, fused: boolean): tf.Scalar {
+  if (!fused) return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  let indices = indicesOf.get(labels);
+  if (!indices) {
+    indices = tf.keep(tf.argMax(labels, 1).toInt() as tf.Tensor1D);
+    indicesOf.set(labels, indices);
+  }
+  return sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, indices);
 }
 
 function trainer(vars: tf.Variable[], optimizer: tf.Optimizer, loss: (x: tf.Tensor, y: tf.Tensor) => tf.Scalar,
@@ -48,13 +62,19 @@ export function mlp(l2Ema = false, fused = false): BenchModel {
   const vars = [w1, b1, w2, b2];
   const shadows = l2Ema ? vars.map((v) => tf.variable(v.clone(), false)) : [];
   const logits = (x: tf.Tensor) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2);
+  const l2 = l2Regularizer(1e-4);
   const loss = (x: tf.Tensor, y: tf.Tensor) => {
-    const ce = crossEntropy(y, logits(x));
+    const ce = crossEntropy(y, logits(x), fused);
     if (!l2Ema) return ce;
+    if (fused) return tf.add(tf.add(ce, regularizationLoss(l2, w1)), regularizationLoss(l2, w2)) as tf.Scalar;
     return tf.add(ce, tf.mul(1e-4, tf.add(tf.sum(tf.square(w1)), tf.sum(tf.square(w2))).div(2))) as tf.Scalar;
   };
   const ema = () => {
-    shadows.forEach((s, i) => s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01))));
+    shadows.forEach((s, i) => {
+      const inPlace = fused ? fusedUpdates(s, vars[i]) : null;
+      if (inPlace) inPlace.addon.movingAverage(inPlace.target(s), inPlace.values(vars[i]), s.size, 0.01);
+      else s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01)));
+    });
   };
   const optimizer = fused ? fusedSgd(0.1) : tf.train.sgd(0.1);
   return {
@@ -93,7 +113,7 @@ export function cnn(kind: 'book' | 'deep', fused = false): BenchModel {
     batch: kind === 'book' ? 100 : 50,
     variables: vars,
     inputShape: [784],
-    step: trainer(vars, optimizer, (x, y) => crossEntropy(y, forward(x, true))),
+    step: trainer(vars, optimizer, (x, y) => crossEntropy(y, forward(x, true), fused)),
     infer: (x) => forward(x, false),
     dispose: () => {
       vars.forEach((v) => v.dispose());

@@ -144,9 +144,9 @@ for (const id of models) {
     const steps = Math.max(2, Math.round((cnn ? 5 : 40) * scale));
     const t = `${defaultThreads} thread${defaultThreads > 1 ? 's' : ''}`;
     results.push(await timeTfjs(`native, ${t}`, 'native', id, { stepsPerRepeat: steps, repeats }));
-    results.push(await timeTfjs(`native, ${t}, fused optimizer`, 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
+    results.push(await timeTfjs(`native, ${t}, mnist train's fused step`, 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
     if (defaultThreads > 1) {
-      results.push(await timeTfjs('native, 1 thread, fused optimizer', 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
+      results.push(await timeTfjs("native, 1 thread, mnist train's fused step", 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
     }
   } else {
     results.push({ label: 'native', note: `unavailable: ${native.error}` });
