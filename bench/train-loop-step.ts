@@ -1,9 +1,12 @@
 /**
- * `mnist train`'s book-MLP step (loss + L2, fused SGD, EMA) two ways, side by side in one process,
- * alternating timed blocks: "op by op" (cross-entropy, L2 and the moving-average difference as
- * plain TensorFlow.js ops, differentiated by the tape) against the training loop's own code
- * (single tape nodes with closed-form gradients, the native in-place moving average).
- *   node --import tsx bench/train-loop-step.ts [blocks] [steps per block]
+ * `mnist train`'s step (loss + L2, fused optimizer, EMA) three ways, side by side in one process,
+ * alternating timed blocks:
+ *   - "op by op": cross-entropy, L2 and the moving-average difference as plain TensorFlow.js ops,
+ *     layers as tfjs ops, all differentiated by the tape;
+ *   - "own loss": the training loop's loss, L2 and EMA (single tape nodes, native kernels), layers
+ *     still tfjs ops (MNIST_FUSED_LAYERS=0);
+ *   - "own loss + layers": exactly `mnist train`'s gradientStep, with the one-tape-node layers.
+ *   node --import tsx bench/train-loop-step.ts [blocks] [steps per block] [model]   e.g. 7 200 mlp, 5 10 deep-cnn
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/select.js';
@@ -12,43 +15,55 @@ import { BatchIterator } from '../src/data/batches.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { Model } from '../src/models/model.js';
 import { getModelDefinition } from '../src/models/registry.js';
+import { BOOK_DEFAULTS } from '../src/train/config.js';
 import { ExponentialMovingAverage } from '../src/train/ema.js';
-import { sparseSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyReference } from '../src/train/loss.js';
+import { sparseSoftmaxCrossEntropyReference } from '../src/train/loss.js';
 import { createOptimizer } from '../src/train/optimizers.js';
-import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
+import { gradientStep } from '../src/train/train.js';
+import { l2Regularizer } from '../src/variables/regularizers.js';
 import { GraphKeys, type VariableEntry } from '../src/variables/store.js';
 
 const blocks = Number(process.argv[2] ?? 7);
 const stepsPerBlock = Number(process.argv[3] ?? 200);
+const modelName = process.argv[4] ?? 'mlp';
 await selectBackend('native');
 const backend = nativeBackend()!;
-const model = Model.build(getModelDefinition('mlp'), { seed: 1, regularizer: l2Regularizer(1e-4) });
+const definition = getModelDefinition(modelName);
+const config = { ...BOOK_DEFAULTS, ...definition.defaults };
+const model = Model.build(definition, { seed: 1, regularizer: config.l2 > 0 ? l2Regularizer(config.l2) : undefined });
 const trainable = model.store.trainable();
-const optimizer = createOptimizer('sgd', { momentum: 0 });
-const ema = new ExponentialMovingAverage(0.99);
+const optimizer = createOptimizer(config.optimizer, { momentum: config.momentum });
+optimizer.createSlots(trainable);
+const ema = new ExponentialMovingAverage(config.ema || 0.99);
 ema.createShadows(trainable);
 const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
-const batches = new BatchIterator(loadMnist({ limit: 5000 }).train, 100, 1);
+const batches = new BatchIterator(loadMnist({ limit: 5000 }).train, config.batchSize, 1);
+const learningRate = config.learningRate / 100;
 let globalStep = 0;
 
-function step(opByOp: boolean): void {
+type Variant = 'opByOp' | 'ownLoss' | 'ours';
+const VARIANTS: Variant[] = ['opByOp', 'ownLoss', 'ours'];
+
+function opByOpStep(): tf.Scalar {
   const batch = batches.next();
-  const loss = tf.tidy(() => {
-    const xs = tf.tensor2d(batch.images, [100, 784]);
+  return tf.tidy(() => {
+    const xs = tf.tensor2d(batch.images, [batch.labels.length, 784]);
     const ys = tf.tensor1d(batch.labels, 'int32');
     const { value, grads } = tf.variableGrads(() => {
-      const logits = model.logits(xs, true);
-      let total = opByOp ? sparseSoftmaxCrossEntropyReference(logits, ys) : sparseSoftmaxCrossEntropy(logits, ys);
-      for (const v of regularized) {
-        total = tf.add(total, opByOp ? tf.mul(0.5e-4, tf.sum(tf.square(v.variable))) : regularizationLoss(v.regularizer!, v.variable));
-      }
+      let total = sparseSoftmaxCrossEntropyReference(model.logits(xs, true), ys);
+      for (const v of regularized) total = tf.add(total, tf.mul(config.l2 / 2, tf.sum(tf.square(v.variable))));
       return total as tf.Scalar;
     }, trainable.map((v) => v.variable));
-    optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), 0.01);
+    optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate);
     return tf.keep(value);
   });
+}
+
+function step(variant: Variant): void {
+  process.env.MNIST_FUSED_LAYERS = variant === 'ours' ? '1' : '0';
+  const loss = variant === 'opByOp' ? opByOpStep() : gradientStep(model, optimizer, batches.next(), learningRate);
   globalStep++;
-  if (opByOp) {
+  if (variant === 'opByOp') {
     const a = Math.fround(1 - Math.fround(ema.effectiveDecay(globalStep)));
     for (const v of trainable) {
       const shadow = ema.shadowOf(v);
@@ -63,17 +78,21 @@ function step(opByOp: boolean): void {
   loss.dispose();
 }
 
-const times: Record<'opByOp' | 'ours', number[]> = { opByOp: [], ours: [] };
-for (let i = 0; i < 30; i++) step(i % 2 === 0);
+const times: Record<Variant, number[]> = { opByOp: [], ownLoss: [], ours: [] };
+for (let i = 0; i < Math.max(6, stepsPerBlock / 4); i++) step(VARIANTS[i % 3]);
 for (let b = 0; b < blocks; b++) {
-  for (const variant of ['opByOp', 'ours'] as const) {
+  for (const variant of VARIANTS) {
     const t0 = performance.now();
-    for (let i = 0; i < stepsPerBlock; i++) step(variant === 'opByOp');
+    for (let i = 0; i < stepsPerBlock; i++) step(variant);
     times[variant].push((performance.now() - t0) / stepsPerBlock);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const [slow, fast] = [median(times.opByOp), median(times.ours)];
-console.log(`book MLP training step, ${blocks} alternating blocks of ${stepsPerBlock} steps, threads ${backend.addon.info().threads}:`);
-console.log(`  op by op:            ${slow.toFixed(2)} ms/step (median)`);
-console.log(`  training loop's own: ${fast.toFixed(2)} ms/step (median)  → ${(slow / fast).toFixed(2)}× faster; tensors ${tf.memory().numTensors}`);
+const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+const base = median(times.opByOp);
+console.log(`${modelName} training step (${config.optimizer}, batch ${config.batchSize}, L2 ${config.l2}, EMA), ${blocks} alternating blocks of ${stepsPerBlock} steps, threads ${backend.addon.info().threads}:`);
+const labels: Record<Variant, string> = { opByOp: 'op by op', ownLoss: 'own loss, L2, EMA', ours: "+ fused layers (mnist train's step)" };
+for (const v of VARIANTS) {
+  const ms = median(times[v]);
+  console.log(`  ${labels[v].padEnd(38)} ${ms.toFixed(2)} ms/step (median)  ${(base / ms).toFixed(2)}× op by op`);
+}
+console.log(`tensors ${tf.memory().numTensors}`);

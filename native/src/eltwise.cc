@@ -17,6 +17,8 @@ struct Div { float operator()(float a, float b) const { return a / b; } };
 struct Max { float operator()(float a, float b) const { return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b); } };
 struct Min { float operator()(float a, float b) const { return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b); } };
 struct SqDiff { float operator()(float a, float b) const { float d = a - b; return d * d; } };
+// TensorFlow's ReluGrad(gradients, features): the gradient where the ReLU's output was positive.
+struct ReluGrad { float operator()(float a, float b) const { return b > 0.f ? a : 0.f; } };
 
 template <class Op>
 void binaryRange(const float* a, const float* b, float* o, const int64_t* d, const int64_t* sa, const int64_t* sb,
@@ -83,6 +85,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     case 4: binary<Max>(a, b, o, d, sa, sb); break;
     case 5: binary<Min>(a, b, o, d, sa, sb); break;
     case 6: binary<SqDiff>(a, b, o, d, sa, sb); break;
+    case 7: binary<ReluGrad>(a, b, o, d, sa, sb); break;
     default: throw Napi::Error::New(info.Env(), "unknown binary op");
   }
   return info.Env().Undefined();

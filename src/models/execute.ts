@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { concatLastAxis } from './concat.js';
+import { convLayer, denseLayer, fusedLayersAvailable } from './fused-layers.js';
 import { requiredNodes, type Graph, type GraphNode, type Padding } from './graph.js';
 
 export interface ExecuteOptions {
@@ -15,12 +16,13 @@ export interface ExecuteOptions {
 export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs: string[], opts: ExecuteOptions): tf.Tensor[] {
   const nodes = requiredNodes(graph, outputs);
   const fused = fusedLayers(nodes, outputs);
+  const ownLayers = fusedLayersAvailable();
   const values = new Map<string, tf.Tensor>();
   for (const node of nodes) {
     const layer = fused.get(node.name);
     if (layer === null) continue; // computed by the fused layer that ends further on
     const input = (i: string) => values.get(i) as tf.Tensor;
-    values.set(node.name, layer ? runFused(layer, input) : run(node, node.inputs.map(input), feeds, opts));
+    values.set(node.name, layer ? runFused(layer, input, ownLayers) : run(node, node.inputs.map(input), feeds, opts));
   }
   return outputs.map((o) => values.get(o) as tf.Tensor);
 }
@@ -30,6 +32,8 @@ interface FusedLayer {
   product: GraphNode;
   bias: string;
   relu: boolean;
+  /** Whether a variable lies upstream of the layer's input (else its gradient is never needed). */
+  inputNeedsGrad: boolean;
 }
 
 /**
@@ -44,6 +48,8 @@ function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLa
   const readers = new Map<string, GraphNode[]>();
   for (const n of nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
   const requested = new Set(outputs);
+  const fromVariable = new Set<string>();
+  for (const n of nodes) if (n.op === 'Variable' || n.inputs.some((i) => fromVariable.has(i))) fromVariable.add(n.name);
   const soleReader = (name: string): GraphNode | undefined => {
     const r = readers.get(name);
     return r?.length === 1 && !requested.has(name) ? r[0] : undefined;
@@ -55,23 +61,31 @@ function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLa
     const add = soleReader(product.name);
     if (!add || (add.op !== 'Add' && add.op !== 'BiasAdd') || add.inputs[0] !== product.name) continue;
     const bias = byName.get(add.inputs[1]);
-    if (bias?.op !== 'Variable' || (bias.attrs.shape as number[]).length !== 1) continue;
+    const biasShape = bias?.attrs.shape;
+    if (bias?.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1) continue;
     const relu = soleReader(add.name);
     const last = relu?.op === 'Relu' ? relu : add;
     fused.set(product.name, null);
     if (last !== add) fused.set(add.name, null);
-    fused.set(last.name, { product, bias: bias.name, relu: last !== add });
+    fused.set(last.name, { product, bias: bias.name, relu: last !== add, inputNeedsGrad: fromVariable.has(product.inputs[0]) });
   }
   return fused;
 }
 
-function runFused({ product, bias, relu }: FusedLayer, input: (name: string) => tf.Tensor): tf.Tensor {
+/** On the native backend, our one-tape-node layers (fused-layers.ts); elsewhere tf.fused ops. */
+function runFused({ product, bias, relu, inputNeedsGrad }: FusedLayer, input: (name: string) => tf.Tensor, ownLayers: boolean): tf.Tensor {
   const [x, w] = product.inputs.map(input);
+  const b = input(bias);
   const activation = relu ? 'relu' : 'linear';
-  if (product.op === 'MatMul') return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: input(bias), activation });
+  if (product.op === 'MatMul') {
+    if (ownLayers && x.rank === 2) return denseLayer(x, w, b, relu, inputNeedsGrad);
+    return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation });
+  }
   const s = product.attrs.strides as number[];
+  const strides: [number, number] = [s[1], s[2]];
   const pad = (product.attrs.padding as string).toLowerCase() as 'same' | 'valid';
-  return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: [s[1], s[2]], pad, bias: input(bias), activation });
+  if (ownLayers && x.rank === 4) return convLayer(x, w, b, { strides, pad }, relu, inputNeedsGrad);
+  return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides, pad, bias: b, activation });
 }
 
 function run(node: GraphNode, inputs: tf.Tensor[], feeds: Record<string, tf.Tensor>, opts: ExecuteOptions): tf.Tensor {

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { allFloat32, sizeOf, type NativeKernel } from './types.js';
 
-/** Op codes of native/src/eltwise.cc. */
+/**
+ * Op codes of native/src/eltwise.cc. ReluGrad (inputs a = gradients, b = the ReLU's input or
+ * output) is TensorFlow's op; TensorFlow.js has none, so it exists on the native backend only.
+ */
 const BINARY: Record<string, number> = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6,
+  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7,
 };
 const UNARY: Record<string, number> = {
   Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Exp: 4, Log: 5, Neg: 6, Abs: 7, Step: 8, Sigmoid: 9, Tanh: 10,

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import { activeBackendHas } from '../backend/kernels/loss.js';
+
+/**
+ * A fully connected or convolutional layer (product, bias, optional ReLU) as ONE node on the
+ * gradient tape, for the native backend: the forward pass is a single oneDNN call with the bias and
+ * ReLU fused in, the backward pass is ReluGrad, a bias sum and the product's gradients — and no
+ * gradient for the layer's input when nothing upstream is trainable (the first layer's images).
+ * TensorFlow.js's own tf.fused ops stop fusing the activation whenever a gradient is recorded, and
+ * their gradients always include the input's. `MNIST_FUSED_LAYERS=0` turns them off (A/B timing).
+ */
+export function fusedLayersAvailable(): boolean {
+  return activeBackendHas('ReluGrad') && process.env.MNIST_FUSED_LAYERS !== '0';
+}
+
+export interface ConvGeometry {
+  strides: [number, number];
+  pad: 'same' | 'valid';
+}
+
+const engine = () => tf.engine();
+
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, relu: boolean): tf.Tensor {
+  return relu ? (engine().runKernel('ReluGrad', { a: dy, b: y }) as tf.Tensor) : dy;
+}
+
+/**
+ * Runs `forward` as one tape node with inputs [x, weights, bias], or [weights, bias] when the input
+ * needs no gradient; `backward` returns the gradients of (x,) weights and bias from the gradient of
+ * the pre-activation.
+ */
+function layer(
+  x: tf.Tensor, weights: tf.Tensor, bias: tf.Tensor, relu: boolean, inputNeedsGrad: boolean,
+  forward: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  backward: (g: tf.Tensor, x: tf.Tensor, w: tf.Tensor, inputGrad: boolean) => tf.Tensor[],
+): tf.Tensor {
+  if (inputNeedsGrad) {
+    return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xi, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const y = forward(xi, w, b);
+      save([xi, w, y]);
+      return { value: y, gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => backward(activationGrad(dy, ys, relu), xs, ws, true) };
+    })(x, weights, bias);
+  }
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [w, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const y = forward(x, w, b);
+    // Saved, not captured: a tensor made inside the forward pass is disposed before the backward.
+    save([x, w, y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => backward(activationGrad(dy, ys, relu), xs, ws, false) };
+  })(weights, bias);
+}
+
+/** relu?(x · w + bias) for x [n, k], w [k, m], bias [m]. */
+export function denseLayer(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor, relu: boolean, inputNeedsGrad: boolean): tf.Tensor {
+  const matMul = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) =>
+    engine().runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor;
+  return layer(x, w, bias, relu, inputNeedsGrad,
+    (xi, wi, b) => engine().runKernel('_FusedMatMul', { a: xi, b: wi, bias: b },
+      { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear' }) as tf.Tensor,
+    (g, xi, wi, inputGrad) => {
+      const grads = [matMul(xi, g, true, false), tf.sum(g, 0)];
+      return inputGrad ? [matMul(g, wi, false, true), ...grads] : grads;
+    });
+}
+
+/** relu?(conv2d(x, filter) + bias), NHWC, no dilation. */
+export function convLayer(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, geometry: ConvGeometry, relu: boolean, inputNeedsGrad: boolean): tf.Tensor {
+  const attrs = { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', dilations: [1, 1] };
+  return layer(x, filter, bias, relu, inputNeedsGrad,
+    (xi, w, b) => engine().runKernel('FusedConv2D', { x: xi, filter: w, bias: b }, { ...attrs, activation: relu ? 'relu' : 'linear' }) as tf.Tensor,
+    (g, xi, w, inputGrad) => {
+      const grads = [
+        engine().runKernel('Conv2DBackpropFilter', { x: xi, dy: g }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+        tf.sum(g, [0, 1, 2]),
+      ];
+      if (!inputGrad) return grads;
+      return [engine().runKernel('Conv2DBackpropInput', { dy: g, filter: w }, { ...attrs, inputShape: xi.shape }) as tf.Tensor, ...grads];
+    });
+}
