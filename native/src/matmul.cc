@@ -14,15 +14,17 @@ struct MatmulKey {
   int64_t ba, bb, m, n, k;
   bool ta, tb, bias;
   int act;
+  // A primitive keeps the thread decomposition it was created with.
+  int threads = omp_get_max_threads();
   bool operator==(const MatmulKey& o) const {
     return ba == o.ba && bb == o.bb && m == o.m && n == o.n && k == o.k && ta == o.ta && tb == o.tb &&
-           bias == o.bias && act == o.act;
+           bias == o.bias && act == o.act && threads == o.threads;
   }
 };
 struct MatmulKeyHash {
   size_t operator()(const MatmulKey& k) const {
     size_t h = 1469598103934665603ull;
-    for (int64_t v : {k.ba, k.bb, k.m, k.n, k.k, int64_t(k.ta), int64_t(k.tb), int64_t(k.bias), int64_t(k.act)})
+    for (int64_t v : {k.ba, k.bb, k.m, k.n, k.k, int64_t(k.ta), int64_t(k.tb), int64_t(k.bias), int64_t(k.act), int64_t(k.threads)})
       h = (h ^ size_t(v)) * 1099511628211ull;
     return h;
   }
@@ -66,7 +68,10 @@ MatmulPrim& whole(const MatmulKey& key) {
 
 std::pair<MatmulPrim, MatmulPrim>& split(const MatmulKey& key) {
   auto it = halves.find(key);
-  if (it == halves.end()) it = halves.emplace(key, std::make_pair(build(key, key.n / 2), build(key, key.n - key.n / 2))).first;
+  if (it == halves.end()) {
+    SingleThreadedCreation scope;
+    it = halves.emplace(key, std::make_pair(build(key, key.n / 2), build(key, key.n - key.n / 2))).first;
+  }
   return it->second;
 }
 
