@@ -40,6 +40,7 @@ async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: s
   if (backend === 'native' && addon) {
     addon.setThreads(o.threads ?? defaultThreads);
     addon.setMatmulSplit(o.split ?? true);
+    addon.setConvSplit(o.split ?? true);
   }
   const model: BenchModel = MODELS[id](Boolean(o.fused));
   const { x, y } = randomBatch(model.batch);
@@ -74,6 +75,7 @@ async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: s
     if (backend === 'native' && addon) {
       addon.setThreads(defaultThreads);
       addon.setMatmulSplit(true);
+      addon.setConvSplit(true);
     }
   }
 }
@@ -152,7 +154,7 @@ for (const id of models) {
     results.push(await timeTfjs(`native, ${t}`, 'native', id, { stepsPerRepeat: steps, repeats }));
     results.push(await timeTfjs(`native, ${t}, mnist train's fused step`, 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
     if (defaultThreads > 1) {
-      results.push(await timeTfjs(`native, ${t}, fused step, matmuls threaded by oneDNN (no column split)`, 'native', id, { fused: true, split: false, stepsPerRepeat: steps, repeats }));
+      results.push(await timeTfjs(`native, ${t}, fused step, threaded inside oneDNN (no two-way split)`, 'native', id, { fused: true, split: false, stepsPerRepeat: steps, repeats }));
       results.push(await timeTfjs("native, 1 thread, mnist train's fused step", 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
     }
   } else {
