@@ -34,14 +34,10 @@ function median(xs: number[]): number {
 }
 
 async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: string,
-  o: { fused?: boolean; threads?: number; split?: boolean; stepsPerRepeat: number; repeats: number; profile?: boolean }): Promise<Result> {
+  o: { fused?: boolean; threads?: number; stepsPerRepeat: number; repeats: number; profile?: boolean }): Promise<Result> {
   await selectBackend(backend);
   const addon = loadAddon().addon;
-  if (backend === 'native' && addon) {
-    addon.setThreads(o.threads ?? defaultThreads);
-    addon.setMatmulSplit(o.split ?? true);
-    addon.setConvSplit(o.split ?? true);
-  }
+  if (backend === 'native' && addon) addon.setThreads(o.threads ?? defaultThreads);
   const model: BenchModel = MODELS[id](Boolean(o.fused));
   const { x, y } = randomBatch(model.batch);
   try {
@@ -72,11 +68,7 @@ async function timeTfjs(label: string, backend: 'native' | 'wasm' | 'cpu', id: s
   } finally {
     model.dispose();
     tf.dispose([x, y]);
-    if (backend === 'native' && addon) {
-      addon.setThreads(defaultThreads);
-      addon.setMatmulSplit(true);
-      addon.setConvSplit(true);
-    }
+    if (backend === 'native' && addon) addon.setThreads(defaultThreads);
   }
 }
 
@@ -154,7 +146,6 @@ for (const id of models) {
     results.push(await timeTfjs(`native, ${t}`, 'native', id, { stepsPerRepeat: steps, repeats }));
     results.push(await timeTfjs(`native, ${t}, mnist train's fused step`, 'native', id, { fused: true, stepsPerRepeat: steps, repeats, profile: has('profile') }));
     if (defaultThreads > 1) {
-      results.push(await timeTfjs(`native, ${t}, fused step, threaded inside oneDNN (no two-way split)`, 'native', id, { fused: true, split: false, stepsPerRepeat: steps, repeats }));
       results.push(await timeTfjs("native, 1 thread, mnist train's fused step", 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats }));
     }
   } else {

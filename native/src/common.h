@@ -40,15 +40,6 @@ inline void parallelRange(int64_t n, int64_t grain, F&& body) {
   }
 }
 
-// oneDNN fixes a primitive's thread decomposition when it is created, from omp_get_max_threads().
-// Primitives that will run on one thread of a two-way split (inside an OpenMP region, where oneDNN
-// does not nest) must be created under this scope, or they expect a partner thread that never runs.
-struct SingleThreadedCreation {
-  int previous = omp_get_max_threads();
-  SingleThreadedCreation() { omp_set_num_threads(1); }
-  ~SingleThreadedCreation() { omp_set_num_threads(previous); }
-};
-
 void registerMatmul(Napi::Env env, Napi::Object exports);
 void registerConv(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);

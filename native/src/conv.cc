@@ -3,7 +3,6 @@
 // blocked layout the chosen kernel wants, into scratch memory owned by the cached entry.
 #include "common.h"
 #include <map>
-#include <string>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -92,98 +91,40 @@ Forward& forward(Entry& e, const Geometry& g, bool bias, int act) {
   return *slot;
 }
 
-// part: 0 and 1 for the two half-batches of a split call (own primitives and scratch buffers, so
-// the two threads never share one), 2 for a whole call. Keyed by the thread count too: a primitive
-// keeps the thread decomposition it was created with.
-constexpr int kWhole = 2;
-Entry& entry(const Geometry& g, int part = kWhole) {
+// Keyed by the thread count too: oneDNN fixes a primitive's thread decomposition when it is
+// created, so after setThreads a shape gets new primitives.
+Entry& entry(const Geometry& g) {
   auto key = g.key();
-  key.push_back(part);
   key.push_back(omp_get_max_threads());
   return cache[key];
 }
 
-memory weightsFor(Relayout& r, const memory::desc& hwio, float* data, dnnl::stream& stream) {
+memory weightsFor(Relayout& r, const memory::desc& hwio, float* data) {
   memory user(hwio, cpuEngine(), data);
   if (!r.needed) return user;
-  r.prim.execute(stream, user, r.scratch);
+  r.prim.execute(cpuStream(), user, r.scratch);
   return r.scratch;
-}
-
-// Convolutions worth two cores run as two half-batches, one per thread, each a single-threaded
-// oneDNN call (oneDNN does not nest inside an OpenMP region): one barrier per kernel instead of
-// oneDNN's per-block synchronisation, which scales poorly on this shared 2-vCPU machine.
-bool splitEnabled = true;
-bool worthSplitting(const Geometry& g) {
-  return splitEnabled && omp_get_max_threads() >= 2 && g.n >= 2 &&
-         g.n * g.oh * g.ow * g.o * g.fh * g.fw * g.c >= (int64_t(1) << 21);
-}
-
-Geometry half(const Geometry& g, int part) {
-  Geometry h = g;
-  h.n = part == 0 ? g.n / 2 : g.n - g.n / 2;
-  return h;
-}
-
-// Runs body(half, firstImage, stream, part) for the two half-batches on two threads.
-template <typename F>
-void inHalves(const Napi::Env& env, const Geometry& g, F&& body) {
-  static dnnl::stream streams[2] = {dnnl::stream(cpuEngine()), dnnl::stream(cpuEngine())};
-  Geometry halves[2] = {half(g, 0), half(g, 1)};
-  std::string failure;
-#pragma omp parallel num_threads(2)
-  {
-    int part = omp_get_thread_num();
-    try {
-      body(halves[part], part == 0 ? 0 : halves[0].n, streams[part], part);
-    } catch (const std::exception& e) {  // an exception must not leave an OpenMP region
-#pragma omp critical
-      failure = e.what();
-    }
-  }
-  if (!failure.empty()) throw Napi::Error::New(env, "convolution: " + failure);
-}
-
-void runForward(Forward& f, const Geometry& g, float* x, float* filter, float* out, float* bias, dnnl::stream& stream) {
-  auto& eng = cpuEngine();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(g.src(), eng, x)},
-                                       {DNNL_ARG_WEIGHTS, weightsFor(f.weights, g.weightsHwio(), filter, stream)},
-                                       {DNNL_ARG_DST, memory(g.dst(), eng, out)}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.o}, dt::f32, tag::x), eng, bias));
-  f.prim.execute(stream, args);
-  stream.wait();
 }
 
 // conv2d(x, filter, out, bias|null, activation, ...geometry)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Geometry g = Geometry::from(info, 5);
-  float* x = floats(info[0]);
-  float* filter = floats(info[1]);
-  float* out = floats(info[2]);
-  float* bias = info[3].IsTypedArray() ? floats(info[3]) : nullptr;
-  int act = static_cast<int>(i64(info[4]));
-  if (!worthSplitting(g)) {
-    runForward(forward(entry(g), g, bias != nullptr, act), g, x, filter, out, bias, cpuStream());
-    return info.Env().Undefined();
-  }
-  // Both halves' primitives are looked up (or made) before the parallel region: the cache is not
-  // thread-safe.
-  Forward* parts[2];
-  {
-    SingleThreadedCreation scope;
-    for (int part : {0, 1}) {
-      Geometry h = half(g, part);
-      parts[part] = &forward(entry(h, part), h, bias != nullptr, act);
-    }
-  }
-  inHalves(info.Env(), g, [&](const Geometry& h, int64_t first, dnnl::stream& stream, int part) {
-    runForward(*parts[part], h, x + first * g.h * g.w * g.c, filter, out + first * g.oh * g.ow * g.o, bias, stream);
-  });
+  bool bias = info[3].IsTypedArray();
+  Forward& f = forward(entry(g), g, bias, static_cast<int>(i64(info[4])));
+  auto& eng = cpuEngine();
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(g.src(), eng, floats(info[0]))},
+                                       {DNNL_ARG_WEIGHTS, weightsFor(f.weights, g.weightsHwio(), floats(info[1]))},
+                                       {DNNL_ARG_DST, memory(g.dst(), eng, floats(info[2]))}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.o}, dt::f32, tag::x), eng, floats(info[3])));
+  f.prim.execute(cpuStream(), args);
+  cpuStream().wait();
   return info.Env().Undefined();
 }
 
-BackwardData& backwardData(const Geometry& g, int part) {
-  Entry& e = entry(g, part);
+// conv2dBackpropInput(dy, filter, dx, ...geometry)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  Geometry g = Geometry::from(info, 3);
+  Entry& e = entry(g);
   if (!e.backwardData) {
     Forward& hint = forward(e, g, false, 0);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, g.src(), g.weightsAny(), g.dst(),
@@ -192,41 +133,19 @@ BackwardData& backwardData(const Geometry& g, int part) {
     e.backwardData.reset(new BackwardData{dnnl::convolution_backward_data(pd), {}});
     e.backwardData->weights.init(g.weightsHwio(), pd.weights_desc(), true);
   }
-  return *e.backwardData;
-}
-
-void runBackwardData(BackwardData& b, const Geometry& g, float* dy, float* filter, float* dx, dnnl::stream& stream) {
+  BackwardData& b = *e.backwardData;
   auto& eng = cpuEngine();
-  b.prim.execute(stream, {{DNNL_ARG_DIFF_DST, memory(g.dst(), eng, dy)},
-                          {DNNL_ARG_WEIGHTS, weightsFor(b.weights, g.weightsHwio(), filter, stream)},
-                          {DNNL_ARG_DIFF_SRC, memory(g.src(), eng, dx)}});
-  stream.wait();
-}
-
-// conv2dBackpropInput(dy, filter, dx, ...geometry)
-Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  Geometry g = Geometry::from(info, 3);
-  float* dy = floats(info[0]);
-  float* filter = floats(info[1]);
-  float* dx = floats(info[2]);
-  if (!worthSplitting(g)) {
-    runBackwardData(backwardData(g, kWhole), g, dy, filter, dx, cpuStream());
-    return info.Env().Undefined();
-  }
-  BackwardData* parts[2];
-  {
-    SingleThreadedCreation scope;
-    parts[0] = &backwardData(half(g, 0), 0);
-    parts[1] = &backwardData(half(g, 1), 1);
-  }
-  inHalves(info.Env(), g, [&](const Geometry& h, int64_t first, dnnl::stream& stream, int part) {
-    runBackwardData(*parts[part], h, dy + first * g.oh * g.ow * g.o, filter, dx + first * g.h * g.w * g.c, stream);
-  });
+  b.prim.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, memory(g.dst(), eng, floats(info[0]))},
+                               {DNNL_ARG_WEIGHTS, weightsFor(b.weights, g.weightsHwio(), floats(info[1]))},
+                               {DNNL_ARG_DIFF_SRC, memory(g.src(), eng, floats(info[2]))}});
+  cpuStream().wait();
   return info.Env().Undefined();
 }
 
-BackwardWeights& backwardWeights(const Geometry& g, int part) {
-  Entry& e = entry(g, part);
+// conv2dBackpropFilter(x, dy, dw, ...geometry)
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  Geometry g = Geometry::from(info, 3);
+  Entry& e = entry(g);
   if (!e.backwardWeights) {
     Forward& hint = forward(e, g, false, 0);
     dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, g.src(), g.weightsAny(),
@@ -235,54 +154,16 @@ BackwardWeights& backwardWeights(const Geometry& g, int part) {
     e.backwardWeights.reset(new BackwardWeights{dnnl::convolution_backward_weights(pd), {}, pd.diff_weights_desc()});
     e.backwardWeights->diffWeights.init(pd.diff_weights_desc(), g.weightsHwio(), false);
   }
-  return *e.backwardWeights;
-}
-
-void runBackwardWeights(BackwardWeights& b, const Geometry& g, float* x, float* dy, float* dw, dnnl::stream& stream) {
+  BackwardWeights& b = *e.backwardWeights;
   auto& eng = cpuEngine();
-  memory user(g.weightsHwio(), eng, dw);
+  memory user(g.weightsHwio(), eng, floats(info[2]));
   memory target = b.diffWeights.needed ? b.diffWeights.scratch : user;
-  b.prim.execute(stream, {{DNNL_ARG_SRC, memory(g.src(), eng, x)},
-                          {DNNL_ARG_DIFF_DST, memory(g.dst(), eng, dy)},
-                          {DNNL_ARG_DIFF_WEIGHTS, target}});
-  if (b.diffWeights.needed) b.diffWeights.prim.execute(stream, target, user);
-  stream.wait();
-}
-
-// conv2dBackpropFilter(x, dy, dw, ...geometry)
-Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  Geometry g = Geometry::from(info, 3);
-  float* x = floats(info[0]);
-  float* dy = floats(info[1]);
-  float* dw = floats(info[2]);
-  if (!worthSplitting(g)) {
-    runBackwardWeights(backwardWeights(g, kWhole), g, x, dy, dw, cpuStream());
-    return info.Env().Undefined();
-  }
-  BackwardWeights* parts[2];
-  {
-    SingleThreadedCreation scope;
-    parts[0] = &backwardWeights(half(g, 0), 0);
-    parts[1] = &backwardWeights(half(g, 1), 1);
-  }
-  // Each half's filter gradient is a partial sum over its images; the second goes to a private
-  // buffer and is added in after both finish.
-  int64_t size = g.fh * g.fw * g.c * g.o;
-  static std::vector<float> partial;
-  partial.resize(size);
-  float* second = partial.data();
-  inHalves(info.Env(), g, [&](const Geometry& h, int64_t first, dnnl::stream& stream, int part) {
-    runBackwardWeights(*parts[part], h, x + first * g.h * g.w * g.c, dy + first * g.oh * g.ow * g.o, part == 0 ? dw : second, stream);
-  });
-  for (int64_t i = 0; i < size; ++i) dw[i] += second[i];
+  b.prim.execute(cpuStream(), {{DNNL_ARG_SRC, memory(g.src(), eng, floats(info[0]))},
+                               {DNNL_ARG_DIFF_DST, memory(g.dst(), eng, floats(info[1]))},
+                               {DNNL_ARG_DIFF_WEIGHTS, target}});
+  if (b.diffWeights.needed) b.diffWeights.prim.execute(cpuStream(), target, user);
+  cpuStream().wait();
   return info.Env().Undefined();
-}
-
-// setConvSplit(on): whether large convolutions run as two half-batches, one per thread.
-Napi::Value SetConvSplit(const Napi::CallbackInfo& info) {
-  bool previous = splitEnabled;
-  splitEnabled = flag(info[0]);
-  return Napi::Boolean::New(info.Env(), previous);
 }
 
 }  // namespace
@@ -291,7 +172,6 @@ void registerConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
-  exports.Set("setConvSplit", Napi::Function::New(env, SetConvSplit));
 }
 
 }  // namespace mn

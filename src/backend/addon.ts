@@ -7,10 +7,6 @@ import { dirname, join } from 'node:path';
 export interface NativeAddon {
   info(): { onednn: string; cpuRuntime: string; threads: number; isa: string; compiledFor: string };
   setThreads(n: number): number;
-  /** Large matmuls as two column halves, one per thread (default on); returns the previous setting. */
-  setMatmulSplit(on: boolean): boolean;
-  /** Large convolutions as two half-batches, one per thread (default on); returns the previous setting. */
-  setConvSplit(on: boolean): boolean;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number,
     m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
     bias: Float32Array | null, activation: number): void;

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { loadAddon } from '../../src/backend/addon.js';
+import { describe, it } from 'node:test';
 import { assertParity, nativeOrSkip } from './parity-helpers.js';
 
 const skip = nativeOrSkip();
@@ -43,34 +41,6 @@ describe('native Conv2D and its gradients match cpu', { skip }, () => {
         { grad: true });
     });
   }
-});
-
-// Large convolutions run as two half-batches, one per thread, when two threads are allowed; the
-// test machine is often busy (the backend then starts with one thread), so force two here.
-describe('native Conv2D split into half-batches on two threads matches cpu', { skip }, () => {
-  const addon = loadAddon().addon!;
-  let threads = 1;
-  before(() => {
-    threads = addon.info().threads;
-    addon.setThreads(2);
-    assert.equal(addon.setConvSplit(true), true, 'split is on by default');
-  });
-  after(() => addon.setThreads(threads));
-  const cases: ConvCase[] = [
-    { x: [6, 28, 28, 1], filter: [5, 5, 1, 32], strides: 1, pad: 'same' },
-    { x: [5, 12, 12, 16], filter: [3, 3, 16, 32], strides: 1, pad: 'same' },
-    { x: [8, 21, 21, 16], filter: [3, 3, 16, 32], strides: 2, pad: 'valid' },
-  ];
-  for (const c of cases) {
-    it(`conv2d x=${c.x} filter=${c.filter} strides=${c.strides} pad=${c.pad}, with gradients`, async () => {
-      await assertParity('split conv', [{ shape: c.x }, { shape: c.filter }],
-        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), { grad: true });
-    });
-  }
-  it('fused conv2d with bias and ReLU, odd batch', async () => {
-    await assertParity('split fused conv', [{ shape: [5, 14, 14, 16] }, { shape: [5, 5, 16, 32] }, { shape: [32] }],
-      (x, filter, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }));
-  });
 });
 
 describe('native MaxPool and MaxPoolGrad match cpu', { skip }, () => {

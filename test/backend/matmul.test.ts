@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { loadAddon } from '../../src/backend/addon.js';
+import { describe, it } from 'node:test';
 import { assertParity, nativeOrSkip } from './parity-helpers.js';
 
 const skip = nativeOrSkip();
@@ -34,31 +32,4 @@ describe('native MatMul / BatchMatMul / _FusedMatMul match cpu', { skip }, () =>
         (a, b, bias) => tf.fused.matMul({ a, b, bias, activation, transposeA: true, transposeB: true }), { grad: true });
     });
   }
-});
-
-// Large products run as two column halves, one per thread, when two threads are allowed (the test
-// machine is often busy, where the backend starts with one thread, so force two here).
-describe('native matMul split into column halves on two threads matches cpu', { skip }, () => {
-  const addon = loadAddon().addon!;
-  let threads = 1;
-  before(() => {
-    threads = addon.info().threads;
-    addon.setThreads(2);
-    assert.equal(addon.setMatmulSplit(true), true, 'split is on by default');
-  });
-  after(() => addon.setThreads(threads));
-  const cases: Array<[number, number, number, boolean, boolean]> = [
-    [100, 784, 500, false, false], [784, 100, 500, true, false], [100, 500, 784, false, true],
-    [50, 1024, 3136, false, true], [64, 511, 129, true, true],
-  ];
-  for (const [m, k, n, ta, tb] of cases) {
-    it(`matMul ${m}x${k}x${n} transposeA=${ta} transposeB=${tb}`, async () => {
-      await assertParity('split', [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }], (a, b) => tf.matMul(a, b, ta, tb));
-    });
-  }
-  it('batched, and fused with an odd number of columns, bias and ReLU', async () => {
-    await assertParity('split batched', [{ shape: [3, 64, 128] }, { shape: [3, 128, 300] }], (a, b) => tf.matMul(a, b));
-    await assertParity('split fused', [{ shape: [100, 784] }, { shape: [784, 501] }, { shape: [501] }],
-      (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }));
-  });
 });
