@@ -6,32 +6,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/select.js';
 import { kernelProfiler } from '../src/backend/profiler.js';
-import { BatchIterator } from '../src/data/batches.js';
-import { loadMnist } from '../src/data/mnist.js';
-import { Model } from '../src/models/model.js';
-import { getModelDefinition } from '../src/models/registry.js';
-import { BOOK_DEFAULTS } from '../src/train/config.js';
-import { ExponentialMovingAverage } from '../src/train/ema.js';
-import { createOptimizer } from '../src/train/optimizers.js';
 import { gradientStep } from '../src/train/train.js';
-import { l2Regularizer } from '../src/variables/regularizers.js';
+import { trainingSetup } from './train-setup.js';
 
 const modelName = process.argv[2] ?? 'mlp';
 const steps = Number(process.argv[3] ?? 200);
 await selectBackend('native');
-const definition = getModelDefinition(modelName);
-const config = { ...BOOK_DEFAULTS, ...definition.defaults };
-const model = Model.build(definition, { seed: 1, regularizer: config.l2 > 0 ? l2Regularizer(config.l2) : undefined });
-const trainable = model.store.trainable();
-const optimizer = createOptimizer(config.optimizer, { momentum: config.momentum });
-optimizer.createSlots(trainable);
-const ema = config.ema > 0 ? new ExponentialMovingAverage(config.ema) : undefined;
-ema?.createShadows(trainable);
-const batches = new BatchIterator(loadMnist({ limit: 5000 }).train, config.batchSize, 1);
+const { config, model, trainable, optimizer, ema, batches } = trainingSetup(modelName);
 
 function step(globalStep: number): number {
   const loss = gradientStep(model, optimizer, batches.next(), config.learningRate * 0.01);
-  ema?.apply(trainable, globalStep);
+  ema.apply(trainable, globalStep);
   const value = loss.dataSync()[0];
   loss.dispose();
   return value;

@@ -11,33 +11,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/select.js';
 import { nativeBackend, writable } from '../src/backend/optimizers.js';
-import { BatchIterator } from '../src/data/batches.js';
-import { loadMnist } from '../src/data/mnist.js';
-import { Model } from '../src/models/model.js';
-import { getModelDefinition } from '../src/models/registry.js';
-import { BOOK_DEFAULTS } from '../src/train/config.js';
-import { ExponentialMovingAverage } from '../src/train/ema.js';
 import { sparseSoftmaxCrossEntropyReference } from '../src/train/loss.js';
-import { createOptimizer } from '../src/train/optimizers.js';
 import { gradientStep } from '../src/train/train.js';
-import { l2Regularizer } from '../src/variables/regularizers.js';
 import { GraphKeys, type VariableEntry } from '../src/variables/store.js';
+import { trainingSetup } from './train-setup.js';
 
 const blocks = Number(process.argv[2] ?? 7);
 const stepsPerBlock = Number(process.argv[3] ?? 200);
 const modelName = process.argv[4] ?? 'mlp';
 await selectBackend('native');
 const backend = nativeBackend()!;
-const definition = getModelDefinition(modelName);
-const config = { ...BOOK_DEFAULTS, ...definition.defaults };
-const model = Model.build(definition, { seed: 1, regularizer: config.l2 > 0 ? l2Regularizer(config.l2) : undefined });
-const trainable = model.store.trainable();
-const optimizer = createOptimizer(config.optimizer, { momentum: config.momentum });
-optimizer.createSlots(trainable);
-const ema = new ExponentialMovingAverage(config.ema || 0.99);
-ema.createShadows(trainable);
+const { config, model, trainable, optimizer, ema, batches } = trainingSetup(modelName);
 const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
-const batches = new BatchIterator(loadMnist({ limit: 5000 }).train, config.batchSize, 1);
 const learningRate = config.learningRate / 100;
 let globalStep = 0;
 
