@@ -170,7 +170,7 @@ test('Ctrl-C (SIGINT) stops training after the current step and saves a checkpoi
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`)));
   // Wait until training is under way (the event log has a step sample), then interrupt.
   const deadline = Date.now() + 120_000;
   while (!(existsSync(path.join(dir, 'events.jsonl')) && readFileSync(path.join(dir, 'events.jsonl'), 'utf8').includes('"type":"step"'))) {
@@ -178,8 +178,8 @@ test('Ctrl-C (SIGINT) stops training after the current step and saves a checkpoi
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGINT');
-  const code = await exited;
-  assert.equal(code, 0, stderr);
+  const outcome = await exited;
+  assert.equal(outcome, 'exit 0', `child stderr:\n${stderr}`);
   assert.match(stderr, /Stopping after this step and saving a checkpoint/);
   const state = readFileSync(path.join(dir, 'checkpoint'), 'utf8');
   const step = Number(/model\.ckpt-(\d+)"/.exec(state)?.[1]);
