@@ -27,7 +27,7 @@ export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs:
   return outputs.map((o) => values.get(o) as tf.Tensor);
 }
 
-/** MatMul or Conv2D, then a bias add, then optionally Relu, run as one fused TensorFlow.js op. */
+/** MatMul or Conv2D, then a bias add, then optionally Relu, run as one fused op. */
 interface FusedLayer {
   product: GraphNode;
   bias: string;
@@ -38,10 +38,10 @@ interface FusedLayer {
 
 /**
  * Finds MatMul/Conv2D → Add/BiasAdd(bias variable) [→ Relu] chains whose intermediate values
- * nobody else reads, so they can run as tf.fused.matMul / tf.fused.conv2d: one kernel (oneDNN
- * adds the bias and applies ReLU in the same pass on the native backend) and one tape node instead
- * of three. Returns, by node name, the layer a chain's last node computes, or null for the nodes
- * inside a chain that are skipped. The graph itself (and so freeze/export) is unchanged.
+ * nobody else reads, so each can run as one fused op: one kernel (oneDNN adds the bias and applies
+ * ReLU in the same pass) and one tape node instead of three. Returns, by node name, the layer a
+ * chain's last node computes, or null for the nodes inside a chain that are skipped. The graph
+ * itself (and so freeze/export) is unchanged.
  */
 function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLayer | null> {
   const byName = new Map(nodes.map((n) => [n.name, n]));
