@@ -14,8 +14,7 @@ export interface ExecuteOptions {
 
 /** Runs the graph on TensorFlow.js and returns the requested outputs. Call inside tf.tidy. */
 export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs: string[], opts: ExecuteOptions): tf.Tensor[] {
-  const nodes = requiredNodes(graph, outputs);
-  const fused = fusedLayers(nodes, outputs);
+  const { nodes, fused } = plan(graph, outputs);
   const ownLayers = fusedLayersAvailable();
   const values = new Map<string, tf.Tensor>();
   for (const node of nodes) {
@@ -25,6 +24,21 @@ export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs:
     values.set(node.name, layer ? runFused(layer, input, ownLayers) : run(node, node.inputs.map(input), feeds, opts));
   }
   return outputs.map((o) => values.get(o) as tf.Tensor);
+}
+
+/** The nodes a set of outputs needs and their fused layers, worked out once per graph and outputs. */
+const plans = new WeakMap<Graph, Map<string, { nodes: GraphNode[]; fused: Map<string, FusedLayer | null> }>>();
+
+function plan(graph: Graph, outputs: string[]): { nodes: GraphNode[]; fused: Map<string, FusedLayer | null> } {
+  let byOutputs = plans.get(graph);
+  if (!byOutputs) plans.set(graph, (byOutputs = new Map()));
+  const key = `${graph.nodes.length}\n${outputs.join('\n')}`; // a graph can still grow while it is being built
+  let entry = byOutputs.get(key);
+  if (!entry) {
+    const nodes = requiredNodes(graph, outputs);
+    byOutputs.set(key, (entry = { nodes, fused: fusedLayers(nodes, outputs) }));
+  }
+  return entry;
 }
 
 /** MatMul or Conv2D, then a bias add, then optionally Relu, run as one fused op. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { activeBackendHas } from '../backend/kernels/loss.js';
+import { activeBackendHas } from '../backend/has-kernel.js';
 
 /**
  * A fully connected or convolutional layer (product, bias, optional ReLU) as ONE node on the

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { activeBackendHas, MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY } from '../backend/kernels/loss.js';
+import { activeBackendHas } from '../backend/has-kernel.js';
+import { MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY } from '../backend/kernels/loss.js';
 
 /**
  * Mean of tf.nn.sparse_softmax_cross_entropy_with_logits over the batch.

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { activeBackendHas, L2_LOSS } from '../backend/kernels/loss.js';
+import { activeBackendHas } from '../backend/has-kernel.js';
+import { L2_LOSS } from '../backend/kernels/loss.js';
 
 /** tf.contrib.layers.l1_regularizer / l2_regularizer, with TensorFlow's exact formulas. */
 export type Regularizer = { kind: 'l1'; scale: number } | { kind: 'l2'; scale: number };

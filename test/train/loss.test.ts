@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { sparseSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyReference } from '../../src/train/loss.js';
-import { activeBackendHas, L2_LOSS, MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY } from '../../src/backend/kernels/loss.js';
+import { activeBackendHas } from '../../src/backend/has-kernel.js';
+import { L2_LOSS, MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY } from '../../src/backend/kernels/loss.js';
 import { l2Regularizer, regularizationLoss } from '../../src/variables/regularizers.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 

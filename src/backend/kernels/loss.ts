@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { allFloat32, sizeOf, type NativeKernel, type NativeKernelArgs } from './types.js';
 
 /**
@@ -8,11 +8,6 @@ import { allFloat32, sizeOf, type NativeKernel, type NativeKernelArgs } from './
  */
 export const L2_LOSS = 'L2Loss';
 export const MEAN_SPARSE_SOFTMAX_CROSS_ENTROPY = 'MeanSparseSoftmaxCrossEntropy';
-
-/** Whether the active backend has a kernel of this name (only `native` has the ones below). */
-export function activeBackendHas(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
-}
 
 /** Op code of native/src/reduce.cc for sum(x²)/2. */
 const HALF_SUM_SQUARES = 4;
