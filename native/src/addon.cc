@@ -81,6 +81,9 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Creates the engine and OpenMP's worker threads with asynchronous signals blocked, so the
+  // workers never receive one (see AsyncSignalsBlocked in common.h).
+  mn::AsyncSignalsBlocked blocked;
   if (const char* isa = missingIsa()) {
     throw Napi::Error::New(env, std::string("addon was built for a CPU with ") + isa +
                                     " but this CPU lacks it; rebuild with npm run build:native");
@@ -91,8 +94,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
   (void)mn::cpuEngine();
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+#pragma omp parallel
+  { (void)omp_get_thread_num(); }
+  mn::exportEntry<Info>(env, exports, "info");
+  mn::exportEntry<SetThreads>(env, exports, "setThreads");
   mn::registerMatmul(env, exports);
   mn::registerConv(env, exports);
   mn::registerPool(env, exports);

@@ -3,6 +3,8 @@
 #include <napi.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <pthread.h>
+#include <csignal>
 #include <cstdint>
 #include <string>
 
@@ -38,6 +40,45 @@ inline void parallelRange(int64_t n, int64_t grain, F&& body) {
     int64_t begin = n * t / nt, end = n * (t + 1) / nt;
     if (begin < end) body(begin, end);
   }
+}
+
+// oneDNN 2.6's generated f32 GEMM kernels point rsp into the heap while they run (oneDNN issue
+// #4845, fixed upstream in 2026): a signal delivered to that thread then writes its frame over heap
+// memory, and the process dies later in malloc. Ctrl-C, a profiler's SIGPROF or any signal with a
+// handler is enough. So every entry point runs with asynchronous signals blocked on the calling
+// thread; OpenMP's workers are created inside such calls and inherit the blocked mask for life.
+// A signal that arrives meanwhile stays pending and is handled when the call returns.
+class AsyncSignalsBlocked {
+ public:
+  AsyncSignalsBlocked() { pthread_sigmask(SIG_BLOCK, &set(), &previous_); }
+  ~AsyncSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+
+ private:
+  static const sigset_t& set() {
+    static const sigset_t blocked = [] {
+      sigset_t s;
+      sigfillset(&s);
+      // Faults raised by the code itself must still be delivered.
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&s, sig);
+      return s;
+    }();
+    return blocked;
+  }
+  sigset_t previous_;
+};
+
+using Entry = Napi::Value (*)(const Napi::CallbackInfo&);
+template <Entry F>
+Napi::Value signalSafe(const Napi::CallbackInfo& info) {
+  AsyncSignalsBlocked blocked;
+  return F(info);
+}
+// Exports `F` as `name`, run with asynchronous signals blocked (see AsyncSignalsBlocked).
+template <Entry F>
+void exportEntry(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, signalSafe<F>, name));
 }
 
 void registerMatmul(Napi::Env env, Napi::Object exports);

@@ -169,9 +169,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerConv(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exportEntry<Conv2d>(env, exports, "conv2d");
+  exportEntry<Conv2dBackpropInput>(env, exports, "conv2dBackpropInput");
+  exportEntry<Conv2dBackpropFilter>(env, exports, "conv2dBackpropFilter");
 }
 
 }  // namespace mn

@@ -157,9 +157,9 @@ Napi::Value AddN(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerEltwise(Napi::Env env, Napi::Object exports) {
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("addN", Napi::Function::New(env, AddN));
+  exportEntry<Binary>(env, exports, "binary");
+  exportEntry<Unary>(env, exports, "unary");
+  exportEntry<AddN>(env, exports, "addN");
 }
 
 }  // namespace mn

@@ -79,7 +79,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerMatmul(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exportEntry<Matmul>(env, exports, "matmul");
 }
 
 }  // namespace mn

@@ -123,8 +123,8 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerPool(Napi::Env env, Napi::Object exports) {
-  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
-  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exportEntry<MaxPool>(env, exports, "maxPool");
+  exportEntry<MaxPoolGrad>(env, exports, "maxPoolGrad");
 }
 
 }  // namespace mn

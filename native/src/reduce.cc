@@ -117,8 +117,8 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerReduce(Napi::Env env, Napi::Object exports) {
-  exports.Set("reduce", Napi::Function::New(env, Reduce));
-  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exportEntry<Reduce>(env, exports, "reduce");
+  exportEntry<Softmax>(env, exports, "softmax");
 }
 
 }  // namespace mn
