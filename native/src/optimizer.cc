@@ -8,14 +8,25 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-// sgd(var, grad, n, lr): var -= lr * grad
+// The optional trailing argument of every update: an L2 coefficient λ folded into the gradient
+// (g + λ·w, the gradient of λ·Σw²/2) so the training loop need not differentiate its L2 term.
+float decayArg(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsNumber() ? static_cast<float>(f64(info[index])) : 0.f;
+}
+
+// sgd(var, grad, n, lr[, decay]): var -= lr * (grad + decay * var)
 Napi::Value Sgd(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
   int64_t n = i64(info[2]);
   float lr = static_cast<float>(f64(info[3]));
+  float decay = decayArg(info, 4);
   parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) w[i] -= lr * g[i];
+    if (decay == 0.f) {
+      for (int64_t i = s; i < e; ++i) w[i] -= lr * g[i];
+    } else {
+      for (int64_t i = s; i < e; ++i) w[i] -= lr * (g[i] + decay * w[i]);
+    }
   });
   return info.Env().Undefined();
 }
@@ -33,7 +44,7 @@ Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// momentum(var, grad, accum, n, lr, momentum, nesterov): TensorFlow's MomentumOptimizer.
+// momentum(var, grad, accum, n, lr, momentum, nesterov[, decay]): TensorFlow's MomentumOptimizer.
 Napi::Value Momentum(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
@@ -41,17 +52,19 @@ Napi::Value Momentum(const Napi::CallbackInfo& info) {
   int64_t n = i64(info[3]);
   float lr = static_cast<float>(f64(info[4])), mu = static_cast<float>(f64(info[5]));
   bool nesterov = flag(info[6]);
+  float decay = decayArg(info, 7);
   parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
-      float acc = a[i] * mu + g[i];
+      float gi = g[i] + decay * w[i];
+      float acc = a[i] * mu + gi;
       a[i] = acc;
-      w[i] -= nesterov ? lr * (g[i] + acc * mu) : lr * acc;
+      w[i] -= nesterov ? lr * (gi + acc * mu) : lr * acc;
     }
   });
   return info.Env().Undefined();
 }
 
-// adam(var, grad, m, v, n, lr, beta1, beta2, epsilon, 1/(1-beta1^t), 1/(1-beta2^t)): the update of
+// adam(var, grad, m, v, n, lr, beta1, beta2, epsilon, 1/(1-beta1^t), 1/(1-beta2^t)[, decay]): the update of
 // TensorFlow.js's AdamOptimizer (bias-corrected moments, epsilon added after the square root).
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
@@ -62,9 +75,10 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   float lr = static_cast<float>(f64(info[5])), b1 = static_cast<float>(f64(info[6]));
   float b2 = static_cast<float>(f64(info[7])), eps = static_cast<float>(f64(info[8]));
   float c1 = static_cast<float>(f64(info[9])), c2 = static_cast<float>(f64(info[10]));
+  float decay = decayArg(info, 11);
   parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
-      float gi = g[i];
+      float gi = g[i] + decay * w[i];
       float mi = m[i] * b1 + gi * (1.f - b1);
       float vi = v[i] * b2 + gi * gi * (1.f - b2);
       m[i] = mi;
@@ -78,10 +92,10 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerOptimizer(Napi::Env env, Napi::Object exports) {
-  exports.Set("sgd", Napi::Function::New(env, Sgd));
-  exports.Set("momentum", Napi::Function::New(env, Momentum));
-  exports.Set("movingAverage", Napi::Function::New(env, MovingAverage));
-  exports.Set("adam", Napi::Function::New(env, Adam));
+  exportEntry<Sgd>(env, exports, "sgd");
+  exportEntry<Momentum>(env, exports, "momentum");
+  exportEntry<MovingAverage>(env, exports, "movingAverage");
+  exportEntry<Adam>(env, exports, "adam");
 }
 
 }  // namespace mn

@@ -22,12 +22,14 @@ export interface NativeAddon {
   addN(xs: Float32Array[], out: Float32Array, n: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  sgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
+  /** The optional `decay` (all three updates) adds decay·w to the gradient: L2 folded into the update. */
+  sgd(w: Float32Array, g: Float32Array, n: number, lr: number, decay?: number): void;
   movingAverage(shadow: Float32Array, v: Float32Array, n: number, oneMinusDecay: number): void;
   momentum(w: Float32Array, g: Float32Array, accum: Float32Array, n: number, lr: number,
-    momentum: number, nesterov: boolean): void;
+    momentum: number, nesterov: boolean, decay?: number): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
-    beta1: number, beta2: number, epsilon: number, invBiasCorrection1: number, invBiasCorrection2: number): void;
+    beta1: number, beta2: number, epsilon: number, invBiasCorrection1: number, invBiasCorrection2: number,
+    decay?: number): void;
 }
 
 export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release',

@@ -9,8 +9,12 @@ import { fusedUpdates } from './fused.js';
  */
 export interface Optimizer {
   readonly name: OptimizerName;
-  /** Applies gradients (same order as variables) with the given learning rate. */
-  apply(variables: VariableEntry[], grads: tf.Tensor[], learningRate: number): void;
+  /**
+   * Applies gradients (same order as variables) with the given learning rate. `decays[i]`, where
+   * given, is an L2 coefficient λ folded into variable i's gradient (g + λ·w, the gradient of
+   * λ·Σw²/2), so the caller can leave its L2 term off the gradient tape.
+   */
+  apply(variables: VariableEntry[], grads: tf.Tensor[], learningRate: number, decays?: number[]): void;
   /** Creates the slot variables (zeros; Adam's beta powers at β) before training or a restore. */
   createSlots(variables: VariableEntry[]): void;
   /** Optimizer state for checkpoints, by TensorFlow name. */
@@ -18,13 +22,19 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/** g + λ·w as tensor ops (the path without fused updates). */
+function withDecay(grad: tf.Tensor, v: tf.Variable, decay: number): tf.Tensor {
+  return decay === 0 ? grad : tf.add(grad, tf.mul(decay, v));
+}
+
 class GradientDescent implements Optimizer {
   readonly name = 'sgd' as const;
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
     variables.forEach((v, i) => {
+      const decay = decays[i] ?? 0;
       const fused = fusedUpdates(v.variable, grads[i]);
-      if (fused) fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr);
-      else tf.tidy(() => v.variable.assign(tf.sub(v.variable, tf.mul(lr, grads[i]))));
+      if (fused) fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr, decay);
+      else tf.tidy(() => v.variable.assign(tf.sub(v.variable, tf.mul(lr, withDecay(grads[i], v.variable, decay)))));
     });
   }
   createSlots(): void {}
@@ -51,16 +61,17 @@ class Momentum implements Optimizer {
   createSlots(variables: VariableEntry[]): void {
     variables.forEach((v) => slotFor(this.state, `${v.name}/Momentum`, v.variable));
   }
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
     variables.forEach((v, i) => {
+      const decay = decays[i] ?? 0;
       const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
       const fused = fusedUpdates(v.variable, grads[i]);
       if (fused) {
-        fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false);
+        fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false, decay);
         return;
       }
       tf.tidy(() => {
-        accum.assign(tf.add(tf.mul(this.momentum, accum), grads[i]));
+        accum.assign(tf.add(tf.mul(this.momentum, accum), withDecay(grads[i], v.variable, decay)));
         v.variable.assign(tf.sub(v.variable, tf.mul(lr, accum)));
       });
     });
@@ -92,7 +103,7 @@ class Adam implements Optimizer {
       slotFor(this.state, `${v.name}/Adam_1`, v.variable);
     }
   }
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
     this.createSlots(variables);
     tf.tidy(() => {
       const b1p = this.state.get('beta1_power')!;
@@ -102,16 +113,17 @@ class Adam implements Optimizer {
       variables.forEach((v, i) => {
         const m = slotFor(this.state, `${v.name}/Adam`, v.variable);
         const s = slotFor(this.state, `${v.name}/Adam_1`, v.variable);
-        const g = grads[i];
-        const fused = fusedUpdates(v.variable, g);
+        const decay = decays[i] ?? 0;
+        const fused = fusedUpdates(v.variable, grads[i]);
         if (fused) {
           // The kernel computes lr·m·c1 / (sqrt(v·c2) + ε'); with c1 = 1/(1-β1ᵗ), c2 = 1/(1-β2ᵗ) and
           // ε' = ε·sqrt(c2) that is exactly TensorFlow's lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε).
           const c1 = 1 / (1 - p1);
           const c2 = 1 / (1 - p2);
-          fused.addon.adam(fused.target(v.variable), fused.values(g), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2);
+          fused.addon.adam(fused.target(v.variable), fused.values(grads[i]), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2, decay);
           return;
         }
+        const g = withDecay(grads[i], v.variable, decay);
         m.assign(tf.add(tf.mul(this.beta1, m), tf.mul(1 - this.beta1, g)));
         s.assign(tf.add(tf.mul(this.beta2, s), tf.mul(1 - this.beta2, tf.square(g))));
         v.variable.assign(tf.sub(v.variable, tf.div(tf.mul(lrT, m), tf.add(tf.sqrt(s), this.epsilon))));

@@ -52,3 +52,26 @@ test(`${backend}: adam follows TensorFlow's formula with beta powers`, async () 
   assert.ok(Math.abs(opt.slots().get('beta1_power')!.dataSync()[0] - p1) < 1e-6);
 });
 }
+
+for (const backend of backends) {
+  for (const name of ['sgd', 'momentum', 'adam'] as const) {
+    test(`${backend}: ${name} with an L2 decay λ applies g + λ·w`, async () => {
+      await tf.setBackend(backend);
+      const store = new VariableStore();
+      const folded = [store.create('a', [1000])];
+      const explicit = [store.create('b', [1000])];
+      for (const v of [...folded, ...explicit]) v.variable.assign(tf.linspace(-1, 1, 1000));
+      const [withDecay, byHand] = [createOptimizer(name, { momentum: 0.9 }), createOptimizer(name, { momentum: 0.9 })];
+      const lambda = 0.05;
+      for (let step = 0; step < 3; step++) {
+        const g = tf.sin(tf.linspace(step, step + 5, 1000));
+        withDecay.apply(folded, [g], 0.1, [lambda]);
+        byHand.apply(explicit, [tf.add(g, tf.mul(lambda, explicit[0].variable))], 0.1);
+      }
+      const [a, b] = [folded[0].variable.dataSync(), explicit[0].variable.dataSync()];
+      const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+      assert.ok(worst < 1e-6, `max difference ${worst}`);
+      assert.ok(Math.abs(a[0] - -1) > 0.01, 'the variable moved');
+    });
+  }
+}
