@@ -3,6 +3,13 @@ import { fusedAdam, fusedSgd } from '../src/backend/optimizers.js';
 import { sparseSoftmaxCrossEntropy } from '../src/train/loss.js';
 import { fusedUpdates } from '../src/train/fused.js';
 import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
+import type { Batch } from '../src/data/batches.js';
+import { Model } from '../src/models/model.js';
+import { getModelDefinition } from '../src/models/registry.js';
+import { ExponentialMovingAverage } from '../src/train/ema.js';
+import { createOptimizer } from '../src/train/optimizers.js';
+import { gradientStep } from '../src/train/train.js';
+import type { OptimizerName } from '../src/train/config.js';
 
 /**
  * The three networks of the benchmark, written directly with tfjs ops (same shapes as the book's
@@ -122,6 +129,50 @@ export function cnn(kind: 'book' | 'deep', fused = false): BenchModel {
   };
 }
 
+/** A batch tensor pair as the training loop's plain arrays, converted once per pair. */
+const batchesOf = new WeakMap<tf.Tensor, Batch>();
+function asBatch(x: tf.Tensor, y: tf.Tensor): Batch {
+  let batch = batchesOf.get(x);
+  if (!batch) {
+    batch = { images: x.dataSync() as Float32Array, labels: Int32Array.from(tf.tidy(() => tf.argMax(y, 1).dataSync())) };
+    batchesOf.set(x, batch);
+  }
+  return batch;
+}
+
+/**
+ * A registry model trained by exactly `mnist train`'s step (`gradientStep`: the one-tape-node
+ * fused layers, the one-kernel cross-entropy, L2 folded into the in-place optimizer update) plus
+ * its moving average when `ema` is set. Same layer shapes as the hand-written networks above.
+ */
+function trainLoopModel(registryName: string, title: string, o: { optimizer: OptimizerName; lr: number; l2?: number; ema?: number }): BenchModel {
+  const model = Model.build(getModelDefinition(registryName), { seed: 1, regularizer: o.l2 ? l2Regularizer(o.l2) : undefined });
+  const trainable = model.store.trainable();
+  const optimizer = createOptimizer(o.optimizer, { momentum: 0.9 });
+  optimizer.createSlots(trainable);
+  const ema = o.ema ? new ExponentialMovingAverage(o.ema) : undefined;
+  ema?.createShadows(trainable);
+  let globalStep = 0;
+  return {
+    name: title,
+    batch: registryName === 'deep-cnn' ? 50 : 100,
+    variables: trainable.map((v) => v.variable),
+    inputShape: [784],
+    step: (x, y) => {
+      const loss = gradientStep(model, optimizer, asBatch(x, y), o.lr);
+      ema?.apply(trainable, ++globalStep);
+      loss.dataSync();
+      loss.dispose();
+    },
+    infer: (x) => model.logits(x as tf.Tensor2D),
+    dispose: () => {
+      optimizer.dispose();
+      ema?.dispose();
+      model.store.all().forEach((v) => v.variable.dispose());
+    },
+  };
+}
+
 /** A fixed random batch shaped like MNIST: pixels in [0, 1), one-hot labels. */
 export function randomBatch(batch: number): { x: tf.Tensor; y: tf.Tensor } {
   return tf.tidy(() => ({
@@ -131,11 +182,16 @@ export function randomBatch(batch: number): { x: tf.Tensor; y: tf.Tensor } {
 }
 
 /** The bench's workloads by id (ids shared with bench/torch_step.py). */
+/**
+ * The bench's workloads by id (ids shared with bench/torch_step.py). `fused` = what `mnist train`
+ * runs: the registry model and the training loop's own step where the registry has the same
+ * network (the book CNN's registry version adds dropout, so it keeps the hand-written layers).
+ */
 export const MODELS: Record<string, (fused: boolean) => BenchModel> = {
-  mlp: (fused) => mlp(false, fused),
-  mlp_l2_ema: (fused) => mlp(true, fused),
+  mlp: (fused) => (fused ? trainLoopModel('mlp', 'MLP', { optimizer: 'sgd', lr: 0.1 }) : mlp(false, false)),
+  mlp_l2_ema: (fused) => (fused ? trainLoopModel('mlp', 'MLP + L2 + EMA', { optimizer: 'sgd', lr: 0.1, l2: 1e-4, ema: 0.99 }) : mlp(true, false)),
   book_cnn: (fused) => cnn('book', fused),
-  deep_cnn: (fused) => cnn('deep', fused),
+  deep_cnn: (fused) => (fused ? trainLoopModel('deep-cnn', 'Deep MNIST CNN', { optimizer: 'adam', lr: 1e-4 }) : cnn('deep', false)),
 };
 
 export const MODEL_TITLES: Record<string, string> = {

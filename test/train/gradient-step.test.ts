@@ -47,7 +47,7 @@ for (const backend of backends) {
       }
       const [a, b] = [ours.store.trainable(), reference.store.trainable()];
       a.forEach((v, i) => {
-        const [x, y] = [v.variable.dataSync(), b[i].variable.dataSync()];
+        const [x, y] = [Array.from(v.variable.dataSync()), Array.from(b[i].variable.dataSync())];
         const worst = x.reduce((m, xi, j) => Math.max(m, Math.abs(xi - y[j])), 0);
         assert.ok(worst < 2e-5, `${v.name}: max difference ${worst}`);
       });
