@@ -5,8 +5,10 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <pthread.h>
 #include <csignal>
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mn {
 
@@ -40,6 +42,40 @@ inline void parallelRange(int64_t n, int64_t grain, F&& body) {
     int64_t begin = n * t / nt, end = n * (t + 1) / nt;
     if (begin < end) body(begin, end);
   }
+}
+
+// parallelRange for a body that returns a partial sum: the total of the partials.
+template <typename F>
+inline double parallelSum(int64_t n, int64_t grain, F&& body) {
+  int threads = omp_get_max_threads();
+  if (threads <= 1 || n < grain * 2) return body(int64_t(0), n);
+  std::vector<double> partial(threads, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    int nt = omp_get_num_threads();
+    int t = omp_get_thread_num();
+    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end) partial[t] = body(begin, end);
+  }
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+// Σx²/2 (TensorFlow's L2Loss): eight float accumulators (vectorisable), folded into double every
+// 4096 elements to keep the float rounding error of a long sum small.
+inline double halfSumSquares(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t end = std::min(n, start + 4096);
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = start;
+    for (; i + 8 <= end; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * x[i + j];
+    for (; i < end; ++i) acc[0] += x[i] * x[i];
+    for (float a : acc) total += a;
+  }
+  return total / 2;
 }
 
 // oneDNN 2.6's generated f32 GEMM kernels point rsp into the heap while they run (oneDNN issue

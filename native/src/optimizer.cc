@@ -14,21 +14,43 @@ float decayArg(const Napi::CallbackInfo& info, size_t index) {
   return info.Length() > index && info[index].IsNumber() ? static_cast<float>(f64(info[index])) : 0.f;
 }
 
-// sgd(var, grad, n, lr[, decay]): var -= lr * (grad + decay * var)
+// Runs update(begin, end) over [0, n) in parallel chunks. With a decay, each 4096-value block's
+// Σw²/2 is taken just before the block is updated (while it is in cache), so the caller gets the
+// L2 term of the weights the gradient was computed at without a second pass; returned as a number
+// (0 without a decay).
+template <typename Update>
+Napi::Value updateInPlace(Napi::Env env, const float* w, int64_t n, float decay, Update&& update) {
+  if (decay == 0.f) {
+    parallelRange(n, kGrain, update);
+    return Napi::Number::New(env, 0);
+  }
+  double half = parallelSum(n, kGrain, [&](int64_t s, int64_t e) {
+    double part = 0;
+    for (int64_t b = s; b < e; b += 4096) {
+      int64_t be = std::min(e, b + 4096);
+      part += halfSumSquares(w + b, be - b);
+      update(b, be);
+    }
+    return part;
+  });
+  return Napi::Number::New(env, half);
+}
+
+// sgd(var, grad, n, lr[, decay]): var -= lr * (grad + decay * var); returns Σvar²/2 before the
+// update when decay is given (see updateInPlace), else 0.
 Napi::Value Sgd(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
   int64_t n = i64(info[2]);
   float lr = static_cast<float>(f64(info[3]));
   float decay = decayArg(info, 4);
-  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+  return updateInPlace(info.Env(), w, n, decay, [&](int64_t s, int64_t e) {
     if (decay == 0.f) {
       for (int64_t i = s; i < e; ++i) w[i] -= lr * g[i];
     } else {
       for (int64_t i = s; i < e; ++i) w[i] -= lr * (g[i] + decay * w[i]);
     }
   });
-  return info.Env().Undefined();
 }
 
 // movingAverage(shadow, var, n, oneMinusDecay): shadow -= (1 - decay) * (shadow - var), as
@@ -44,7 +66,8 @@ Napi::Value MovingAverage(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// momentum(var, grad, accum, n, lr, momentum, nesterov[, decay]): TensorFlow's MomentumOptimizer.
+// momentum(var, grad, accum, n, lr, momentum, nesterov[, decay]): TensorFlow's MomentumOptimizer;
+// returns like sgd.
 Napi::Value Momentum(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
@@ -53,7 +76,7 @@ Napi::Value Momentum(const Napi::CallbackInfo& info) {
   float lr = static_cast<float>(f64(info[4])), mu = static_cast<float>(f64(info[5]));
   bool nesterov = flag(info[6]);
   float decay = decayArg(info, 7);
-  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+  return updateInPlace(info.Env(), w, n, decay, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       float gi = g[i] + decay * w[i];
       float acc = a[i] * mu + gi;
@@ -61,11 +84,11 @@ Napi::Value Momentum(const Napi::CallbackInfo& info) {
       w[i] -= nesterov ? lr * (gi + acc * mu) : lr * acc;
     }
   });
-  return info.Env().Undefined();
 }
 
-// adam(var, grad, m, v, n, lr, beta1, beta2, epsilon, 1/(1-beta1^t), 1/(1-beta2^t)[, decay]): the update of
-// TensorFlow.js's AdamOptimizer (bias-corrected moments, epsilon added after the square root).
+// adam(var, grad, m, v, n, lr, beta1, beta2, epsilon, 1/(1-beta1^t), 1/(1-beta2^t)[, decay]): the
+// update of TensorFlow.js's AdamOptimizer (bias-corrected moments, epsilon added after the square
+// root); returns like sgd.
 Napi::Value Adam(const Napi::CallbackInfo& info) {
   float* w = floats(info[0]);
   const float* g = floats(info[1]);
@@ -76,7 +99,7 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   float b2 = static_cast<float>(f64(info[7])), eps = static_cast<float>(f64(info[8]));
   float c1 = static_cast<float>(f64(info[9])), c2 = static_cast<float>(f64(info[10]));
   float decay = decayArg(info, 11);
-  parallelRange(n, kGrain, [&](int64_t s, int64_t e) {
+  return updateInPlace(info.Env(), w, n, decay, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       float gi = g[i] + decay * w[i];
       float mi = m[i] * b1 + gi * (1.f - b1);
@@ -86,7 +109,6 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
       w[i] -= lr * (mi * c1) / (std::sqrt(vi * c2) + eps);
     }
   });
-  return info.Env().Undefined();
 }
 
 }  // namespace

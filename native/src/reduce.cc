@@ -12,22 +12,6 @@ namespace {
 // kHalfSumSquares is TensorFlow's L2Loss, sum(x^2) / 2, over whole rows (inner == 1).
 enum ReduceOp { kSum = 0, kMax = 1, kMin = 2, kMean = 3, kHalfSumSquares = 4 };
 
-// Eight float accumulators (vectorisable), folded into double every 4096 elements to keep the
-// float rounding error of a long sum small.
-double halfSumSquares(const float* x, int64_t n) {
-  double total = 0;
-  for (int64_t start = 0; start < n; start += 4096) {
-    int64_t end = std::min(n, start + 4096);
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = start;
-    for (; i + 8 <= end; i += 8)
-      for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * x[i + j];
-    for (; i < end; ++i) acc[0] += x[i] * x[i];
-    for (float a : acc) total += a;
-  }
-  return total / 2;
-}
-
 // reduce(op, x, out, outer, reduced, inner)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   int op = static_cast<int>(i64(info[0]));

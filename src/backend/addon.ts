@@ -22,14 +22,17 @@ export interface NativeAddon {
   addN(xs: Float32Array[], out: Float32Array, n: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** The optional `decay` (all three updates) adds decay·w to the gradient: L2 folded into the update. */
-  sgd(w: Float32Array, g: Float32Array, n: number, lr: number, decay?: number): void;
+  /**
+   * The optional `decay` λ (all three updates) adds λ·w to the gradient: L2 folded into the update.
+   * They return Σw²/2 of the weights before the update when λ is given (the L2 term's sum), else 0.
+   */
+  sgd(w: Float32Array, g: Float32Array, n: number, lr: number, decay?: number): number;
   movingAverage(shadow: Float32Array, v: Float32Array, n: number, oneMinusDecay: number): void;
   momentum(w: Float32Array, g: Float32Array, accum: Float32Array, n: number, lr: number,
-    momentum: number, nesterov: boolean, decay?: number): void;
+    momentum: number, nesterov: boolean, decay?: number): number;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, epsilon: number, invBiasCorrection1: number, invBiasCorrection2: number,
-    decay?: number): void;
+    decay?: number): number;
 }
 
 export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release',

@@ -12,9 +12,10 @@ export interface Optimizer {
   /**
    * Applies gradients (same order as variables) with the given learning rate. `decays[i]`, where
    * given, is an L2 coefficient λ folded into variable i's gradient (g + λ·w, the gradient of
-   * λ·Σw²/2), so the caller can leave its L2 term off the gradient tape.
+   * λ·Σw²/2), so the caller can leave its L2 term off the gradient tape. Returns that L2 term,
+   * Σ λ·Σw²/2 over the decayed variables at their values before the update (0 without decays).
    */
-  apply(variables: VariableEntry[], grads: tf.Tensor[], learningRate: number, decays?: number[]): void;
+  apply(variables: VariableEntry[], grads: tf.Tensor[], learningRate: number, decays?: number[]): number;
   /** Creates the slot variables (zeros; Adam's beta powers at β) before training or a restore. */
   createSlots(variables: VariableEntry[]): void;
   /** Optimizer state for checkpoints, by TensorFlow name. */
@@ -27,15 +28,26 @@ function withDecay(grad: tf.Tensor, v: tf.Variable, decay: number): tf.Tensor {
   return decay === 0 ? grad : tf.add(grad, tf.mul(decay, v));
 }
 
+/** λ·Σw²/2 read back (the path without fused updates; call before updating w). */
+function l2Term(v: tf.Variable, decay: number): number {
+  return decay === 0 ? 0 : tf.tidy(() => tf.mul(decay / 2, tf.sum(tf.square(v))).dataSync()[0]);
+}
+
 class GradientDescent implements Optimizer {
   readonly name = 'sgd' as const;
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): number {
+    let l2 = 0;
     variables.forEach((v, i) => {
       const decay = decays[i] ?? 0;
       const fused = fusedUpdates(v.variable, grads[i]);
-      if (fused) fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr, decay);
-      else tf.tidy(() => v.variable.assign(tf.sub(v.variable, tf.mul(lr, withDecay(grads[i], v.variable, decay)))));
+      if (fused) {
+        l2 += decay * fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr, decay);
+        return;
+      }
+      l2 += l2Term(v.variable, decay);
+      tf.tidy(() => v.variable.assign(tf.sub(v.variable, tf.mul(lr, withDecay(grads[i], v.variable, decay)))));
     });
+    return l2;
   }
   createSlots(): void {}
   slots(): Map<string, tf.Variable> {
@@ -61,20 +73,23 @@ class Momentum implements Optimizer {
   createSlots(variables: VariableEntry[]): void {
     variables.forEach((v) => slotFor(this.state, `${v.name}/Momentum`, v.variable));
   }
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): number {
+    let l2 = 0;
     variables.forEach((v, i) => {
       const decay = decays[i] ?? 0;
       const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
       const fused = fusedUpdates(v.variable, grads[i]);
       if (fused) {
-        fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false, decay);
+        l2 += decay * fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false, decay);
         return;
       }
+      l2 += l2Term(v.variable, decay);
       tf.tidy(() => {
         accum.assign(tf.add(tf.mul(this.momentum, accum), withDecay(grads[i], v.variable, decay)));
         v.variable.assign(tf.sub(v.variable, tf.mul(lr, accum)));
       });
     });
+    return l2;
   }
   slots(): Map<string, tf.Variable> {
     return this.state;
@@ -103,8 +118,9 @@ class Adam implements Optimizer {
       slotFor(this.state, `${v.name}/Adam_1`, v.variable);
     }
   }
-  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): void {
+  apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): number {
     this.createSlots(variables);
+    let l2 = 0;
     tf.tidy(() => {
       const b1p = this.state.get('beta1_power')!;
       const b2p = this.state.get('beta2_power')!;
@@ -120,9 +136,10 @@ class Adam implements Optimizer {
           // ε' = ε·sqrt(c2) that is exactly TensorFlow's lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε).
           const c1 = 1 / (1 - p1);
           const c2 = 1 / (1 - p2);
-          fused.addon.adam(fused.target(v.variable), fused.values(grads[i]), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2, decay);
+          l2 += decay * fused.addon.adam(fused.target(v.variable), fused.values(grads[i]), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2, decay);
           return;
         }
+        l2 += l2Term(v.variable, decay);
         const g = withDecay(grads[i], v.variable, decay);
         m.assign(tf.add(tf.mul(this.beta1, m), tf.mul(1 - this.beta1, g)));
         s.assign(tf.add(tf.mul(this.beta2, s), tf.mul(1 - this.beta2, tf.square(g))));
@@ -131,6 +148,7 @@ class Adam implements Optimizer {
       b1p.assign(tf.scalar(p1 * this.beta1));
       b2p.assign(tf.scalar(p2 * this.beta2));
     });
+    return l2;
   }
   slots(): Map<string, tf.Variable> {
     return this.state;

@@ -89,9 +89,9 @@ export function readGlobalStep(reader: CheckpointReader): number {
  * One optimizer step on a batch: loss = cross-entropy + the `losses` collection (L2), its gradients
  * for the trainable variables, applied at `learningRate`. Returns the loss (the caller disposes it).
  *
- * An L2 term on a trainable variable stays off the gradient tape: its value is added to the loss,
- * and its gradient λ·w is folded into the optimizer's update (one pass over the weights instead of
- * a product and a sum over them per step; the same arithmetic as TensorFlow's).
+ * An L2 term on a trainable variable stays off the gradient tape: the optimizer folds its gradient
+ * λ·w into the update and measures its value λ·Σw²/2 in the same pass over the weights (instead of
+ * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number): tf.Scalar {
   const trainable = model.store.trainable();
@@ -104,11 +104,9 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
       for (const v of onTape) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
       return loss;
     }, trainable.map((v) => v.variable));
-    let total: tf.Scalar = value;
-    for (const v of folded) total = tf.add(total, regularizationLoss(v.regularizer!, v.variable));
     const decays = trainable.map((t) => folded.reduce((sum, v) => (v === t ? sum + v.regularizer!.scale : sum), 0));
-    optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate, decays);
-    return tf.keep(total);
+    const l2 = optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate, decays);
+    return tf.keep(folded.length > 0 ? tf.add(value, l2) : value);
   });
 }
 
