@@ -1,6 +1,7 @@
 // Child of test/backend/signals.test.ts: runs oneDNN matmuls and convolutions for a few seconds with a SIGUSR2
 // handler installed while the parent sends it signals; prints "ok <calls> <signals>" on success.
 import { createRequire } from 'node:module';
+import { setImmediate, setTimeout } from 'node:timers';
 
 const addon = createRequire(import.meta.url)(process.argv[2]);
 addon.setThreads(Number(process.argv[3] ?? 1));
