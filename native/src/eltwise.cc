@@ -136,6 +136,55 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Sums in float over blocks of 64 rows (vectorisable across channels), folded into double per block.
+void reluBiasGradRows(const float* __restrict dy, const float* __restrict y, float* __restrict dx,
+                      double* __restrict db, int64_t r0, int64_t r1, int64_t channels) {
+  std::vector<float> block(channels);
+  float* __restrict acc = block.data();
+  for (int64_t b0 = r0; b0 < r1; b0 += 64) {
+    const int64_t b1 = std::min(r1, b0 + 64);
+    std::fill(block.begin(), block.end(), 0.f);
+    for (int64_t r = b0; r < b1; ++r) {
+      const int64_t at = r * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float v = y[at + c] > 0.f ? dy[at + c] : 0.f;
+        dx[at + c] = v;
+        acc[c] += v;
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) db[c] += acc[c];
+  }
+}
+
+// reluBiasGrad(dy, y, dx, db, rows, channels): dx = ReluGrad(dy, y) and db[c] = Σ_r dx[r, c]
+// (TensorFlow's BiasAddGrad over the last axis) in one pass over the gradient instead of two.
+// Rows are split across threads, each summing into its own double accumulators.
+Napi::Value ReluBiasGrad(const Napi::CallbackInfo& info) {
+  const float* dy = floats(info[0]);
+  const float* y = floats(info[1]);
+  float* dx = floats(info[2]);
+  float* db = floats(info[3]);
+  int64_t rows = i64(info[4]), channels = i64(info[5]);
+  int threads = rows * channels >= 2 * kGrain ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * channels, 0.0);
+  double* acc = partial.data();
+  if (threads == 1) {
+    reluBiasGradRows(dy, y, dx, acc, 0, rows, channels);
+  } else {
+#pragma omp parallel num_threads(threads)
+    {
+      int nt = omp_get_num_threads(), t = omp_get_thread_num();
+      reluBiasGradRows(dy, y, dx, acc + t * channels, rows * t / nt, rows * (t + 1) / nt, channels);
+    }
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0;
+    for (int t = 0; t < threads; ++t) sum += acc[t * channels + c];
+    db[c] = static_cast<float>(sum);
+  }
+  return info.Env().Undefined();
+}
+
 // addN([x0, x1, ...], out, n)
 Napi::Value AddN(const Napi::CallbackInfo& info) {
   auto list = info[0].As<Napi::Array>();
@@ -160,6 +209,7 @@ void registerEltwise(Napi::Env env, Napi::Object exports) {
   exportEntry<Binary>(env, exports, "binary");
   exportEntry<Unary>(env, exports, "unary");
   exportEntry<AddN>(env, exports, "addN");
+  exportEntry<ReluBiasGrad>(env, exports, "reluBiasGrad");
 }
 
 }  // namespace mn

@@ -20,6 +20,7 @@ export interface NativeAddon {
     dims: number[], stridesA: number[], stridesB: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, n: number, alpha: number): void;
   addN(xs: Float32Array[], out: Float32Array, n: number): void;
+  reluBiasGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, db: Float32Array, rows: number, channels: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /**

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { activeBackendHas } from '../backend/has-kernel.js';
+import { RELU_BIAS_GRAD } from '../backend/kernels/eltwise.js';
 
 /**
  * A fully connected or convolutional layer (product, bias, optional ReLU) as ONE node on the
  * gradient tape, for the native backend: the forward pass is a single oneDNN call with the bias and
- * ReLU fused in, the backward pass is ReluGrad, a bias sum and the product's gradients — and no
+ * ReLU fused in, the backward pass is one ReluGrad-and-bias-sum kernel and the product's gradients — and no
  * gradient for the layer's input when nothing upstream is trainable (the first layer's images).
  * TensorFlow.js's own tf.fused ops stop fusing the activation whenever a gradient is recorded, and
  * their gradients always include the input's. `MNIST_FUSED_LAYERS=0` turns them off (A/B timing).
@@ -20,13 +21,21 @@ export interface ConvGeometry {
 
 const engine = () => tf.engine();
 
-function activationGrad(dy: tf.Tensor, y: tf.Tensor, relu: boolean): tf.Tensor {
-  return relu ? (engine().runKernel('ReluGrad', { a: dy, b: y }) as tf.Tensor) : dy;
+/**
+ * The gradient of the pre-activation and of the bias (summed over all but the last axis), given
+ * the gradient dy of the layer's output y.
+ */
+function preActivationGrads(dy: tf.Tensor, y: tf.Tensor, relu: boolean): [tf.Tensor, tf.Tensor] {
+  if (relu && activeBackendHas(RELU_BIAS_GRAD)) {
+    return engine().runKernel(RELU_BIAS_GRAD, { dy, y }) as unknown as [tf.Tensor, tf.Tensor];
+  }
+  const g = relu ? (engine().runKernel('ReluGrad', { a: dy, b: y }) as tf.Tensor) : dy;
+  return [g, tf.sum(g, [...Array(g.rank - 1).keys()])];
 }
 
 /**
  * Runs `forward` as one tape node with inputs [x, weights, bias], or [weights, bias] when the input
- * needs no gradient; `backward` returns the gradients of (x,) weights and bias from the gradient of
+ * needs no gradient; `backward` returns the gradients of (x and) the weights from the gradient of
  * the pre-activation.
  */
 function layer(
@@ -34,12 +43,16 @@ function layer(
   forward: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor,
   backward: (g: tf.Tensor, x: tf.Tensor, w: tf.Tensor, inputGrad: boolean) => tf.Tensor[],
 ): tf.Tensor {
+  const gradients = (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[], inputGrad: boolean) => {
+    const [g, biasGrad] = preActivationGrads(dy, ys, relu);
+    return [...backward(g, xs, ws, inputGrad), biasGrad];
+  };
   if (inputNeedsGrad) {
     return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xi, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       const y = forward(xi, w, b);
       save([xi, w, y]);
-      return { value: y, gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => backward(activationGrad(dy, ys, relu), xs, ws, true) };
+      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, true) };
     })(x, weights, bias);
   }
   return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -47,7 +60,7 @@ function layer(
     const y = forward(x, w, b);
     // Saved, not captured: a tensor made inside the forward pass is disposed before the backward.
     save([x, w, y]);
-    return { value: y, gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => backward(activationGrad(dy, ys, relu), xs, ws, false) };
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, false) };
   })(weights, bias);
 }
 
@@ -59,8 +72,8 @@ export function denseLayer(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor, relu: bo
     (xi, wi, b) => engine().runKernel('_FusedMatMul', { a: xi, b: wi, bias: b },
       { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear' }) as tf.Tensor,
     (g, xi, wi, inputGrad) => {
-      const grads = [matMul(xi, g, true, false), tf.sum(g, 0)];
-      return inputGrad ? [matMul(g, wi, false, true), ...grads] : grads;
+      const weightGrad = matMul(xi, g, true, false);
+      return inputGrad ? [matMul(g, wi, false, true), weightGrad] : [weightGrad];
     });
 }
 
@@ -70,11 +83,8 @@ export function convLayer(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, geom
   return layer(x, filter, bias, relu, inputNeedsGrad,
     (xi, w, b) => engine().runKernel('FusedConv2D', { x: xi, filter: w, bias: b }, { ...attrs, activation: relu ? 'relu' : 'linear' }) as tf.Tensor,
     (g, xi, w, inputGrad) => {
-      const grads = [
-        engine().runKernel('Conv2DBackpropFilter', { x: xi, dy: g }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
-        tf.sum(g, [0, 1, 2]),
-      ];
-      if (!inputGrad) return grads;
-      return [engine().runKernel('Conv2DBackpropInput', { dy: g, filter: w }, { ...attrs, inputShape: xi.shape }) as tf.Tensor, ...grads];
+      const filterGrad = engine().runKernel('Conv2DBackpropFilter', { x: xi, dy: g }, { ...attrs, filterShape: w.shape }) as tf.Tensor;
+      if (!inputGrad) return [filterGrad];
+      return [engine().runKernel('Conv2DBackpropInput', { dy: g, filter: w }, { ...attrs, inputShape: xi.shape }) as tf.Tensor, filterGrad];
     });
 }

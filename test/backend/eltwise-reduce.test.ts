@@ -79,3 +79,25 @@ describe('native reductions and softmax match cpu', { skip }, () => {
       (labels, logits) => tf.losses.softmaxCrossEntropy(labels, logits), { grad: true });
   });
 });
+
+describe('ReluBiasGrad (ReLU gradient and bias gradient in one pass)', { skip }, () => {
+  for (const shape of [[1, 1], [7, 13], [100, 500], [50, 28, 28, 32], [3, 5, 5, 64]]) {
+    it(`matches where(y > 0, dy, 0) and its sum over all but the last axis, ${JSON.stringify(shape)}`, async () => {
+      await tf.setBackend('native');
+      const dy = tf.randomNormal(shape, 0, 1, 'float32', 5);
+      const y = tf.relu(tf.randomNormal(shape, 0, 1, 'float32', 6));
+      const [dx, db] = tf.engine().runKernel('ReluBiasGrad', { dy, y }) as unknown as tf.Tensor[];
+      const [dxValues, dbValues, dyValues, yValues] = [dx.dataSync(), db.dataSync(), dy.dataSync(), y.dataSync()];
+      const channels = shape[shape.length - 1];
+      const expectedDb = new Float64Array(channels);
+      for (let i = 0; i < dyValues.length; i++) {
+        const expected = yValues[i] > 0 ? dyValues[i] : 0;
+        assert.equal(dxValues[i], expected, `dx[${i}]`);
+        expectedDb[i % channels] += expected;
+      }
+      assert.deepEqual(db.shape, [channels]);
+      for (let c = 0; c < channels; c++) assert.ok(Math.abs(dbValues[c] - expectedDb[c]) <= 1e-4 * Math.max(1, Math.abs(expectedDb[c])), `db[${c}] ${dbValues[c]} vs ${expectedDb[c]}`);
+      tf.dispose([dy, y, dx, db]);
+    });
+  }
+});

@@ -105,4 +105,27 @@ const addN: NativeKernel = {
   },
 };
 
-export const eltwiseKernels: NativeKernel[] = [...binaryKernels, ...unaryKernels, addN];
+/** Name of the fused ReLU-and-bias gradient (no TensorFlow op; native backend only). */
+export const RELU_BIAS_GRAD = 'ReluBiasGrad';
+
+/**
+ * Inputs dy (the gradient of a layer's ReLU output) and y (that output), both [..., channels]:
+ * outputs [ReluGrad(dy, y), its sum over all but the last axis] — the pre-activation gradient and
+ * the bias gradient of a dense or convolutional layer, in one pass instead of two.
+ */
+const reluBiasGrad: NativeKernel = {
+  kernelName: RELU_BIAS_GRAD,
+  kernelFunc: ({ inputs, backend }) => {
+    const { dy, y } = inputs;
+    if (!allFloat32(dy, y) || dy.shape.length === 0 || dy.shape.join() !== y.shape.join()) return null;
+    const channels = dy.shape[dy.shape.length - 1];
+    const n = sizeOf(dy.shape);
+    if (n === 0) return null;
+    const dx = backend.alloc(n);
+    const db = backend.alloc(channels);
+    backend.addon.reluBiasGrad(backend.f32(dy), backend.f32(y), dx, db, n / channels, channels);
+    return [backend.output(dy.shape, dx), backend.output([channels], db)];
+  },
+};
+
+export const eltwiseKernels: NativeKernel[] = [...binaryKernels, ...unaryKernels, addN, reluBiasGrad];
