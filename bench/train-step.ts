@@ -1,7 +1,10 @@
 // Training-step benchmark, side by side in one run: native (oneDNN), wasm, cpu and PyTorch.
 //   npm run bench -- [--models mlp,mlp_l2_ema,book_cnn,deep_cnn] [--repeats 5] [--quick] [--profile]
-//                    [--no-torch] [--cpu-cnn]
+//                    [--no-torch] [--cpu-cnn] [--rounds N]
 // Median ms/step of several timed blocks after warm-up; ratio against PyTorch's best thread count.
+// --rounds N (N > 1) then times `mnist train`'s step and PyTorch N more times, alternating, and
+// prints each round's ratio and their median: on a shared, noisy host one round's ratio can be off
+// by a third.
 // "CPU ms/step" is the process's CPU time per step (all threads): on a busy machine it shows the
 // work done, which wall time hides behind waiting for a core.
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +23,7 @@ const opt = (name: string, fallback: string) => {
 };
 const has = (name: string) => argv.includes(`--${name}`);
 const models = opt('models', Object.keys(MODELS).join(',')).split(',');
+const rounds = Number(opt('rounds', '1'));
 const repeats = Number(opt('repeats', has('quick') ? '3' : '5'));
 const scale = has('quick') ? 0.5 : 1;
 const PYTHON = '/usr/bin/python3';
@@ -166,4 +170,28 @@ for (const id of models) {
     const ratio = Number.isFinite(torchBest) ? `${(torchBest / r.median!).toFixed(2)}×` : '—';
     console.log(`| ${r.label} | ${fmt(r.median)} | ${fmt(r.min)} | ${ratio} | ${fmt(r.cpu)} | ${fmt(r.ips, 0)} |`);
   }
+  if (rounds > 1 && native.addon && !has('no-torch')) await alternatingRounds(id);
+}
+
+/**
+ * `rounds` more rounds of: `mnist train`'s step on native (default threads and 1 thread), then
+ * PyTorch (1 and 2 threads); each round's ratio is PyTorch's best ÷ ours best in that round.
+ */
+async function alternatingRounds(id: string): Promise<void> {
+  const steps = Math.max(2, Math.round((isCnn(id) ? 5 : 40) * scale));
+  const ratios: number[] = [];
+  console.log(`\n${rounds} alternating rounds, ${MODEL_TITLES[id]}:`);
+  console.log('| round | native best (ms) | PyTorch best (ms) | ratio |\n|---|---|---|---|');
+  for (let round = 1; round <= rounds; round++) {
+    const ours = [
+      await timeTfjs('native', 'native', id, { fused: true, stepsPerRepeat: steps, repeats }),
+      ...(defaultThreads > 1 ? [await timeTfjs('native 1', 'native', id, { fused: true, threads: 1, stepsPerRepeat: steps, repeats })] : []),
+    ].filter((r) => r.median).map((r) => r.median!);
+    const theirs = [timeTorch(id, 1), timeTorch(id, 2)].filter((r) => r.median).map((r) => r.median!);
+    if (ours.length === 0 || theirs.length === 0) return;
+    const [a, b] = [Math.min(...ours), Math.min(...theirs)];
+    ratios.push(b / a);
+    console.log(`| ${round} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(2)}× |`);
+  }
+  console.log(`median ratio over ${ratios.length} rounds: ${median(ratios).toFixed(2)}× (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×)`);
 }
