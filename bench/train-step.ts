@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadAddon } from '../src/backend/addon.js';
+import { DEFAULT_SPINCOUNT, loadAddon } from '../src/backend/addon.js';
 import { kernelProfiler } from '../src/backend/profiler.js';
 import { selectBackend } from '../src/backend/select.js';
 import { MODEL_TITLES, MODELS, randomBatch, type BenchModel } from './models.js';
@@ -105,6 +105,9 @@ function timeTorch(id: string, threads: number): Result {
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   delete env.OMP_NUM_THREADS;
+  // Our addon shortens libgomp's barrier spinning for itself (src/backend/addon.ts); PyTorch's
+  // OpenMP threads get libgomp's own default.
+  if (env.GOMP_SPINCOUNT === DEFAULT_SPINCOUNT) delete env.GOMP_SPINCOUNT;
   const script = fileURLToPath(new URL('./torch_step.py', import.meta.url));
   const run = spawnSync(PYTHON, [script, '--threads', String(threads), '--models', id, '--repeats', String(repeats),
     '--scale', String(scale)], { env, encoding: 'utf8' });
