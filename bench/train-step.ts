@@ -105,6 +105,10 @@ function timeTorch(id: string, threads: number): Result {
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   delete env.OMP_NUM_THREADS;
+  // PyTorch inherits the short libgomp spin our addon sets (GOMP_SPINCOUNT=1000, src/backend/addon.ts),
+  // on purpose: with libgomp's default spinning its 2-thread step was 2-4x slower here (its OpenMP
+  // threads and OpenBLAS's threads fight over the two cores; MLP 17.7 vs 4.3 ms, Deep CNN 120 vs
+  // 74 ms, 2026-11-28), and the reference is PyTorch at its best.
   // Our addon shortens libgomp's barrier spinning for itself (src/backend/addon.ts); PyTorch's
   // OpenMP threads get libgomp's own default.
   if (env.GOMP_SPINCOUNT === DEFAULT_SPINCOUNT) delete env.GOMP_SPINCOUNT;
