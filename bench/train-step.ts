@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SPINCOUNT, loadAddon } from '../src/backend/addon.js';
+import { loadAddon } from '../src/backend/addon.js';
 import { kernelProfiler } from '../src/backend/profiler.js';
 import { selectBackend } from '../src/backend/select.js';
 import { MODEL_TITLES, MODELS, randomBatch, type BenchModel } from './models.js';
@@ -109,9 +109,6 @@ function timeTorch(id: string, threads: number): Result {
   // on purpose: with libgomp's default spinning its 2-thread step was 2-4x slower here (its OpenMP
   // threads and OpenBLAS's threads fight over the two cores; MLP 17.7 vs 4.3 ms, Deep CNN 120 vs
   // 74 ms, 2026-11-28), and the reference is PyTorch at its best.
-  // Our addon shortens libgomp's barrier spinning for itself (src/backend/addon.ts); PyTorch's
-  // OpenMP threads get libgomp's own default.
-  if (env.GOMP_SPINCOUNT === DEFAULT_SPINCOUNT) delete env.GOMP_SPINCOUNT;
   const script = fileURLToPath(new URL('./torch_step.py', import.meta.url));
   const run = spawnSync(PYTHON, [script, '--threads', String(threads), '--models', id, '--repeats', String(repeats),
     '--scale', String(scale)], { env, encoding: 'utf8' });
