@@ -12,7 +12,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { dataFileName, indexFileName, writeBundle, type CkptTensor } from '../formats/bundle.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { getCheckpointState, writeCheckpointState } from './state.js';
+import { checkpointStatePath, getCheckpointState, writeCheckpointState } from './state.js';
 
 export { getCheckpointState, latestCheckpoint } from './state.js';
 
@@ -140,6 +140,25 @@ export async function deleteCheckpointFiles(prefix: string): Promise<void> {
   // The index first: without it the checkpoint is no longer offered to readers.
   doomed.sort((a, b) => Number(b.endsWith('.index')) - Number(a.endsWith('.index')));
   for (const n of doomed) await fs.rm(path.join(dir, n), { force: true });
+}
+
+/**
+ * Forgets and deletes every checkpoint in `dir` that a training run starting from scratch would
+ * otherwise resume or list: those of the state file (inside `dir` only) and any `BASE-N.*` files.
+ * The state file goes first, so nobody is pointed at a checkpoint while it is being deleted.
+ * Returns how many checkpoints it deleted.
+ */
+export async function deleteAllCheckpoints(dir: string, base: string): Promise<number> {
+  const home = path.resolve(dir);
+  const prefixes = new Set(recoverCheckpoints(dir).filter((p) => path.dirname(p) === home));
+  await fs.rm(checkpointStatePath(dir), { force: true });
+  const numbered = new RegExp(`^(${escapeRegExp(base)}-\\d+)\\.(?:index|meta|data-\\d{5}-of-\\d{5})$`);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const m = numbered.exec(name);
+    if (m) prefixes.add(path.join(home, m[1]));
+  }
+  for (const prefix of prefixes) await deleteCheckpointFiles(prefix);
+  return prefixes.size;
 }
 
 function escapeRegExp(s: string): string {

@@ -59,12 +59,12 @@ export function resolveModelName(dir: string, flag?: string): string {
 }
 
 /**
- * The recipe to continue with when training resumes in `dir`: the recorded one (or, for
- * directories written before recipes were recorded, only the optimizer, L2 and EMA they hold,
- * with `partial` set); nothing if the directory holds no checkpoint of `model`.
+ * The recipe to continue with when training resumes from a checkpoint in `dir`: the recorded one
+ * (or, for directories written before recipes were recorded, only the optimizer, L2 and EMA they
+ * hold, with `partial` set); nothing if the directory records another model or none.
  */
-export function recordedRecipe(dir: string, model: string, hasCheckpoint: boolean): { recipe: TrainRecipe; partial: boolean } | undefined {
-  const info = hasCheckpoint ? readModelDirInfo(dir) : undefined;
+export function recordedRecipe(dir: string, model: string): { recipe: TrainRecipe; partial: boolean } | undefined {
+  const info = readModelDirInfo(dir);
   if (!info || info.model !== model) return undefined;
   if (info.recipe) return { recipe: info.recipe, partial: false };
   return { recipe: { optimizer: info.optimizer as TrainDefaults['optimizer'], l2: info.l2, ema: info.ema }, partial: true };

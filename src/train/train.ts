@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CheckpointReader } from '../checkpoint/reader.js';
-import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
+import { deleteAllCheckpoints, latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
 import { augmentBatches, type AugmentKind, type AugmentOptions } from '../data/augment.js';
@@ -121,17 +121,26 @@ function splitRegularization(model: Model): { folded: VariableEntry[]; onTape: V
 }
 
 /**
+ * The checkpoint a run in `modelDir` goes on from: the newest one, or none when starting `fresh`
+ * or on an empty directory. A directory that holds another model is an error.
+ */
+export function checkpointToResume(modelDir: string, model: string, fresh = false): string | null {
+  const resumeFrom = fresh ? null : latestCheckpoint(modelDir);
+  const recorded = resumeFrom ? readModelDirInfo(modelDir) : undefined;
+  if (recorded && recorded.model !== model) {
+    throw new UserError(`${modelDir}: holds a "${recorded.model}" model, not "${model}" (use another --model-dir, or --fresh)`);
+  }
+  return resumeFrom;
+}
+
+/**
  * mnist_train.py: batches of the training split, loss = cross-entropy + L2 (the `losses`
  * collection), exponentially decayed learning rate, EMA of the trainable variables with
  * num_updates = global step, a checkpoint every `checkpointEvery` steps, at the end and on stop.
  */
 export async function train(opts: TrainOptions, data: MnistSplit | undefined, reporter: TrainReporter): Promise<TrainResult> {
   const definition = getModelDefinition(opts.model);
-  const recorded = readModelDirInfo(opts.modelDir);
-  const resumeFrom = opts.fresh ? null : latestCheckpoint(opts.modelDir);
-  if (resumeFrom && recorded && recorded.model !== opts.model) {
-    throw new UserError(`${opts.modelDir}: holds a "${recorded.model}" model, not "${opts.model}" (use another --model-dir, or --fresh)`);
-  }
+  const resumeFrom = checkpointToResume(opts.modelDir, opts.model, opts.fresh);
   const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
   const trainable = model.store.trainable();
   const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum });
@@ -141,6 +150,9 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   optimizer.createSlots(trainable);
 
   let globalStep = 0;
+  if (opts.fresh && (await deleteAllCheckpoints(opts.modelDir, CHECKPOINT_BASENAME)) > 0) {
+    reporter.log(`Starting afresh: deleted the earlier run's checkpoints in ${opts.modelDir}.`);
+  }
   if (resumeFrom) {
     const reader = CheckpointReader.open(resumeFrom);
     restoreVariables(reader, Object.fromEntries(trainingState(model, ema, optimizer)));

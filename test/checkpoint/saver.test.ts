@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CkptTensor } from '../../src/formats/bundle.js';
 import { CheckpointReader } from '../../src/checkpoint/reader.js';
-import { getCheckpointState, latestCheckpoint, Saver, type SaveStage } from '../../src/checkpoint/saver.js';
+import { deleteAllCheckpoints, getCheckpointState, latestCheckpoint, Saver, type SaveStage } from '../../src/checkpoint/saver.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fixture = (p: string): Buffer => readFileSync(fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url)));
@@ -140,4 +140,20 @@ test('the first save in a directory removes temporary files left by dead process
   await new Saver().save(path.join(dir, 'model.ckpt'), tensors(6), { globalStep: 6 });
   const left = readdirSync(dir).filter((f) => f.startsWith('.tmp-')).sort();
   assert.deepEqual(left, [otherFile, ours].sort());
+});
+
+test('deleteAllCheckpoints removes the state file and every model.ckpt-N of the directory, nothing outside it', async () => {
+  const dir = tempDir('saver-delete-all');
+  const elsewhere = tempDir('saver-delete-all-elsewhere');
+  const outside = await new Saver().save(path.join(elsewhere, 'model.ckpt'), tensors(7), { globalStep: 7 });
+  const saver = new Saver();
+  for (const step of [1, 2]) await saver.save(path.join(dir, 'model.ckpt'), tensors(step), { globalStep: step, metaGraph: Uint8Array.of(1) });
+  writeFileSync(path.join(dir, 'model.ckpt-9.data-00000-of-00001'), 'orphan data of a killed save');
+  writeFileSync(path.join(dir, 'notes.txt'), 'not a checkpoint');
+  const state = readFileSync(path.join(dir, 'checkpoint'), 'utf8');
+  writeFileSync(path.join(dir, 'checkpoint'), `${state}all_model_checkpoint_paths: "${outside}"\n`);
+  assert.equal(await deleteAllCheckpoints(dir, 'model.ckpt'), 3);
+  assert.deepEqual(readdirSync(dir), ['notes.txt']);
+  assert.ok(existsSync(`${outside}.index`), 'a checkpoint outside the directory stays');
+  assert.equal(latestCheckpoint(dir), null);
 });

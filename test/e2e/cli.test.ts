@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -94,6 +94,23 @@ test('training resumes from the newest checkpoint', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /Resuming from model\.ckpt-300 at step 300/);
   assert.ok(existsSync(path.join(modelDir, 'model.ckpt-320.index')));
+});
+
+test('--fresh deletes the earlier run\'s checkpoints; another model without it is refused; nothing left to train is said', () => {
+  const dir = path.join(work, 'fresh');
+  cpSync(modelDir, dir, { recursive: true });
+  const common = ['--model-dir', dir, '--limit', '2000', '--no-progress'];
+  let r = runCli(['train', '--model', 'softmax', '--steps', '10', ...common]);
+  assertOneLineError(r, /holds a "mlp" model, not "softmax".*--fresh/);
+  assert.doesNotMatch(r.stderr, /Training softmax/);
+  r = runCli(['train', '--steps', '100', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Nothing to train: already at step 320/);
+  r = runCli(['train', '--fresh', '--model', 'softmax', '--steps', '10', ...common]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Starting afresh: deleted the earlier run's checkpoints/);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('model.ckpt-')).sort(), ['model.ckpt-10.data-00000-of-00001', 'model.ckpt-10.index', 'model.ckpt-10.meta']);
+  assert.equal(readFileSync(path.join(dir, 'checkpoint'), 'utf8'), 'model_checkpoint_path: "model.ckpt-10"\nall_model_checkpoint_paths: "model.ckpt-10"\n');
 });
 
 test('a resumed run keeps its recorded model and recipe; flags given again override it', () => {

@@ -5,10 +5,9 @@ import { loadMnist } from '../../data/mnist.js';
 import { mnistBatchSourceSync, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
-import { latestCheckpoint } from '../../checkpoint/saver.js';
 import { BOOK_DEFAULTS, type OptimizerName, type TrainDefaults } from '../../train/config.js';
 import { readModelDirInfo, recordedRecipe } from '../../train/model-dir.js';
-import { train, type TrainReporter } from '../../train/train.js';
+import { checkpointToResume, train, type TrainReporter } from '../../train/train.js';
 import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface TrainFlags {
@@ -53,12 +52,12 @@ export function register(program: Command): void {
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps', positiveInt)
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
     .option('--seed <n>', 'seed for initial weights and batch order', nonNegativeInt)
-    .option('--fresh', 'start from scratch even if the model directory holds checkpoints')
+    .option('--fresh', 'start from scratch: delete the model directory\'s checkpoints first')
     .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
     .option('--no-augment', 'no distortions (when resuming a run that had them)')
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
-  addDataOptions(cmd);
+  addDataOptions(cmd, 'training');
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',
@@ -82,7 +81,8 @@ Examples:
     const backend = await useBackend(flags.backend);
     const modelName = flags.model ?? readModelDirInfo(flags.modelDir)?.model ?? 'mlp';
     const definition = getModelDefinition(modelName);
-    const carried = flags.fresh ? undefined : recordedRecipe(flags.modelDir, modelName, latestCheckpoint(flags.modelDir) !== null);
+    const resumeFrom = checkpointToResume(flags.modelDir, modelName, flags.fresh);
+    const carried = resumeFrom ? recordedRecipe(flags.modelDir, modelName) : undefined;
     const { augment: carriedAugment, ...carriedDefaults } = carried?.recipe ?? {};
     const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...carriedDefaults, ...definedOnly(flags) };
     const augmentKind = flags.augment === false ? undefined : flags.augment === true ? 'affine' : (flags.augment ?? carriedAugment);
@@ -113,10 +113,10 @@ Examples:
       );
       const validation = evaluate(result.model, data.validation);
       const rate = result.stepsRun / Math.max(result.seconds, 1e-9);
-      console.log(
-        `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s); ` +
-          `validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}; checkpoint ${result.checkpoint}`,
-      );
+      const done = result.stepsRun > 0
+        ? `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`
+        : `Nothing to train: already at step ${result.globalStep} (--steps ${config.steps} is the total, not a count to add)`;
+      console.log(`${done}; validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}; checkpoint ${result.checkpoint}`);
       result.model.dispose();
       result.ema?.dispose();
     } finally {
