@@ -45,12 +45,14 @@ function locate(dir: string, name: string): string {
   throw fileError(path.join(dir, name), 'no such file (nor a .gz of it)');
 }
 
-function readSplit(dir: string, imagesName: string, labelsName: string): MnistSplit {
+/** Reads one images + labels pair, which must hold at least `minimum` images. */
+function readSplit(dir: string, imagesName: string, labelsName: string, minimum: number, why: string): MnistSplit {
   const imagesFile = locate(dir, imagesName);
   const labelsFile = locate(dir, labelsName);
   const images = readIdxFile(imagesFile);
   const labels = readIdxFile(labelsFile);
   checkImages(images, imagesFile);
+  if (images.dims[0] < minimum) throw fileError(imagesFile, `${images.dims[0]} images, too few: ${why}`);
   if (labels.dims.length !== 1) throw fileError(labelsFile, `labels must be 1-D, found dimensions ${labels.dims.join('×')}`);
   if (labels.dims[0] !== images.dims[0]) {
     throw fileError(labelsFile, `${labels.dims[0]} labels for ${images.dims[0]} images in ${path.basename(imagesFile)}`);
@@ -88,8 +90,8 @@ export interface LoadOptions {
 export function loadMnist(opts: LoadOptions = {}): Mnist {
   const dir = opts.dataDir ?? bundledDataDir();
   if (!existsSync(dir)) throw new UserError(`${dir}: no such directory`);
-  const full = readSplit(dir, FILES.trainImages, FILES.trainLabels);
-  const test = readSplit(dir, FILES.testImages, FILES.testLabels);
+  const full = readSplit(dir, FILES.trainImages, FILES.trainLabels, 12, 'at least 12 are needed, 1 in 12 is held out for validation');
+  const test = readSplit(dir, FILES.testImages, FILES.testLabels, 1, 'at least 1 is needed');
   // 5,000 of 60,000; a small user data set keeps the same 1/12 share.
   const validation = sliceSplit(full, 0, Math.min(VALIDATION_SIZE, Math.floor(full.count / 12)));
   let train = sliceSplit(full, validation.count, full.count);

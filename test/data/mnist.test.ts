@@ -18,15 +18,16 @@ test('the bundled MNIST splits 55,000 / 5,000 / 10,000 with validation = the fir
   assert.deepEqual([...testSplit.labels.subarray(0, 5)], [7, 2, 1, 0, 4]);
 });
 
-function writeDataDir(images: number, labels: number, opts: { badLabel?: boolean; rows?: number } = {}): string {
+function writeDataDir(images: number, labels: number, opts: { badLabel?: boolean; rows?: number; testImages?: number } = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'mnist-data-'));
   const rows = opts.rows ?? 28;
   writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), encodeIdx([images, rows, 28], new Uint8Array(images * rows * 28)));
   const l = new Uint8Array(labels).fill(3);
   if (opts.badLabel) l[1] = 12;
   writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([labels], l));
-  writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), encodeIdx([2, 28, 28], new Uint8Array(2 * 784)));
-  writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), encodeIdx([2], Uint8Array.of(1, 2)));
+  const testImages = opts.testImages ?? 2;
+  writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), encodeIdx([testImages, 28, 28], new Uint8Array(testImages * 784)));
+  writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), encodeIdx([testImages], new Uint8Array(testImages).fill(1)));
   return dir;
 }
 
@@ -38,6 +39,13 @@ test('a small data dir keeps a 1/12 validation share; mismatches and bad labels 
   assert.throws(() => loadMnist({ dataDir: writeDataDir(12, 12, { badLabel: true }) }), /train-labels-idx1-ubyte: label 12 at index 1/);
   assert.throws(() => loadMnist({ dataDir: writeDataDir(12, 12, { rows: 27 }) }), /train-images-idx3-ubyte: expected images of 28×28/);
   assert.throws(() => loadMnist({ dataDir: '/nonexistent/dir' }), /\/nonexistent\/dir: no such directory/);
+});
+
+test('a data dir too small to split off a validation set, or without test images, is a one-line error naming the file', () => {
+  assert.equal(loadMnist({ dataDir: writeDataDir(12, 12, { testImages: 1 }) }).validation.count, 1);
+  assert.throws(() => loadMnist({ dataDir: writeDataDir(11, 11) }), /train-images-idx3-ubyte: 11 images, too few: at least 12/);
+  assert.throws(() => loadMnist({ dataDir: writeDataDir(0, 0) }), /train-images-idx3-ubyte: 0 images, too few/);
+  assert.throws(() => loadMnist({ dataDir: writeDataDir(12, 12, { testImages: 0 }) }), /t10k-images-idx3-ubyte: 0 images, too few/);
 });
 
 test('batches cover every example once per epoch, are reproducible by seed and reshuffled per epoch', () => {
