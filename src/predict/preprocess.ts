@@ -14,12 +14,32 @@ const DIGIT_BOX = 20;
 export async function imageToMnist(bytes: Uint8Array, file: string): Promise<Float32Array> {
   let grey: { data: Buffer; info: sharp.OutputInfo };
   try {
-    grey = await sharp(bytes).flatten({ background: '#ffffff' }).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const background = await backgroundBehindInk(bytes);
+    grey = await sharp(bytes).flatten({ background }).greyscale().raw().toBuffer({ resolveWithObject: true });
   } catch {
     throw fileError(file, 'not a readable image (PNG, JPEG, WebP, GIF or TIFF expected)');
   }
   const { width, height } = grey.info;
   return greyToMnist(new Uint8Array(grey.data.buffer, grey.data.byteOffset, width * height), width, height, file);
+}
+
+/**
+ * What to put behind transparent pixels: black behind light ink, white behind dark ink, judged by
+ * the mean brightness of the opaque pixels (a canvas export is often only ink on transparency).
+ */
+async function backgroundBehindInk(bytes: Uint8Array): Promise<string> {
+  const image = sharp(bytes);
+  if (!(await image.metadata()).hasAlpha) return '#ffffff';
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  const channels = info.channels;
+  let brightness = 0;
+  let opaque = 0;
+  for (let i = 0; i < data.length; i += channels) {
+    if (data[i + channels - 1] < 128) continue;
+    brightness += channels >= 3 ? 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2] : data[i];
+    opaque++;
+  }
+  return opaque > 0 && brightness / opaque > 127 ? '#000000' : '#ffffff';
 }
 
 export async function imageFileToMnist(file: string): Promise<Float32Array> {
@@ -36,7 +56,7 @@ export async function imageFileToMnist(file: string): Promise<Float32Array> {
 export async function greyToMnist(pixels: Uint8Array, width: number, height: number, file = 'image'): Promise<Float32Array> {
   const ink = toInk(pixels, width, height);
   const box = inkBox(ink, width, height);
-  if (!box) return new Float32Array(IMAGE_PIXELS);
+  if (!box) throw fileError(file, 'no digit found (the image is blank)');
   const { x0, y0, x1, y1 } = box;
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;

@@ -56,3 +56,27 @@ test('dark ink on a light, larger, off-centre JPEG is inverted, fitted into 20×
 test('a file that is not an image is a UserError naming it', async () => {
   await assert.rejects(imageToMnist(Buffer.from('hello'), 'notes.png'), (e: unknown) => e instanceof UserError && /^notes\.png: not a readable image/.test(e.message));
 });
+
+test('ink on a transparent background is read whatever its colour: white ink and black ink give the same input', async () => {
+  const alpha = Buffer.alloc(28 * 28 * 4); // all transparent
+  const ink = (r: number) => {
+    const rgba = Buffer.from(alpha);
+    for (let p = 0; p < 784; p++) {
+      const v = digits.images[784 + p]; // test digit 1
+      rgba.set([r, r, r, v], p * 4); // the digit's shape lives only in the alpha channel
+    }
+    return sharp(rgba, { raw: { width: 28, height: 28, channels: 4 } }).resize(140, 140).png().toBuffer();
+  };
+  const white = await imageToMnist(await ink(255), 'white-on-transparent.png');
+  const black = await imageToMnist(await ink(0), 'black-on-transparent.png');
+  const expected = Float32Array.from(digit(1), (p) => p / 255);
+  assert.ok(correlation(white, expected) > 0.8, `white ink: correlation ${correlation(white, expected)}`);
+  assert.ok(correlation(black, expected) > 0.8, `black ink: correlation ${correlation(black, expected)}`);
+});
+
+test('a blank image is a UserError naming it, not a guess', async () => {
+  for (const colour of [0, 255]) {
+    const png = await sharp(Buffer.alloc(50 * 50, colour), { raw: { width: 50, height: 50, channels: 1 } }).png().toBuffer();
+    await assert.rejects(imageToMnist(png, 'blank.png'), (e: unknown) => e instanceof UserError && /^blank\.png: no digit found/.test(e.message));
+  }
+});
