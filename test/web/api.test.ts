@@ -120,6 +120,7 @@ describe('POST /api/predict', () => {
       ['base64 of text', JSON.stringify({ image: Buffer.from('hello').toString('base64') }), 'application/json', 400, /not a readable image/],
       ['PNG header only', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]), 'image/png', 400, /not a readable image/],
       ['empty PNG body', Buffer.alloc(0), 'image/png', 400, /empty/],
+      ['blank PNG', await sharp(Buffer.alloc(40 * 40, 255), { raw: { width: 40, height: 40, channels: 1 } }).png().toBuffer(), 'image/png', 400, /no digit found/],
       ['text/plain', 'seven', 'text/plain', 415, /unsupported content type "text\/plain"/],
       ['no content type', Buffer.from('x'), undefined, 415, /unsupported content type/],
       ['oversized body', Buffer.alloc(2 << 20, 1), 'image/png', 413, /larger than 1 MiB/],
