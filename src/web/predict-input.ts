@@ -11,6 +11,8 @@ export const PREDICT_BODY_LIMIT = 1 << 20;
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/octet-stream']);
+/** What POST /api/predict accepts (none is a CORS-safelisted type, so other sites cannot send them unasked). */
+export const PREDICT_TYPES: ReadonlySet<string> = new Set([...IMAGE_TYPES, 'application/json']);
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 export interface PredictInput {

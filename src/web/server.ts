@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import type { BackendChoice } from '../backend/select.js';
 import { IMAGE_PIXELS } from '../data/mnist.js';
 import { UserError } from '../errors.js';
-import { getModelDefinition, modelNames } from '../models/registry.js';
+import { modelNames } from '../models/registry.js';
 import { predictDigits } from '../predict/predict.js';
-import { BOOK_DEFAULTS, type TrainDefaults } from '../train/config.js';
+import { AUGMENT_PRESETS } from '../data/augment.js';
+import { resolveRecipe } from '../train/recipe.js';
 import { EventFeed, type FeedEvent } from './event-feed.js';
 import { HttpError, optionalInt, optionalNumber, readJson, requireObject, sendError, sendJson } from './http.js';
 import { ModelStore, type ModelStoreOptions } from './model-store.js';
-import { optionalCheckpoint, readPredictInput } from './predict-input.js';
+import { optionalCheckpoint, PREDICT_TYPES, readPredictInput } from './predict-input.js';
+import { requestGuard } from './request-guard.js';
 import { DEFAULT_PAGE_DIR, serveStatic } from './static-files.js';
 import { TrainJob, type JobStatus } from './train-job.js';
 
@@ -23,6 +25,8 @@ export interface ServeOptions extends ModelStoreOptions {
   pageDir?: string;
   /** Where unexpected server errors are reported. */
   log?: (line: string) => void;
+  /** Host names accepted besides loopback and the bound address (`--allowed-host`). */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -35,7 +39,13 @@ export interface RunningServer {
 }
 
 const TRAIN_BODY_LIMIT = 16 << 10;
-const MAX_TRAIN_STEPS = 100_000;
+/** Page-started runs are bounded: a total of at most this global step … */
+export const MAX_PAGE_STEPS = 100_000;
+/** … at most this many new steps in one run … */
+export const MAX_PAGE_NEW_STEPS = 20_000;
+/** … and batches no larger than this (vgg-cnn at batch 1,000 took 2.4 GB). */
+export const MAX_PAGE_BATCH = 512;
+const JSON_BODY = new Set(['application/json']);
 /** A run that wrote an event this recently without an `end` is taken to be still going. */
 const FOREIGN_RUN_QUIET_MS = 15_000;
 const SSE_HEARTBEAT_MS = 15_000;
@@ -60,8 +70,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     for (const res of streams) writeSse(res, 'job', status);
   });
 
-  const routes: Record<string, Partial<Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void>>> = {
-    '/api/info': { GET: (_req, res) => sendJson(res, 200, info(store, job)) },
+  const guard = requestGuard(opts.host ?? '127.0.0.1', opts.allowedHosts);
+  type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+  /** Media types each state-changing endpoint accepts (see request-guard.ts). */
+  const bodyTypes: Record<string, ReadonlySet<string>> = { '/api/predict': PREDICT_TYPES };
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
+    '/api/info': { GET: (_req, res) => sendJson(res, 200, { ...info(store, job), allowedHosts: [...guard.allowedHosts] }) },
     '/api/predict': { POST: (req, res, url) => predict(store, req, res, url) },
     '/api/checkpoints': { GET: async (_req, res, url) => sendJson(res, 200, await checkpoints(store, url)) },
     '/api/mistakes': { GET: async (_req, res, url) => sendJson(res, 200, await mistakes(store, url)) },
@@ -85,6 +99,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.on('error', () => res.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
+    guard.check(req, bodyTypes[url.pathname] ?? JSON_BODY);
     const route = routes[url.pathname];
     if (route) {
       const handler = route[req.method ?? 'GET'];
@@ -155,6 +170,7 @@ function info(store: ModelStore, job: TrainJob) {
     models: modelNames(),
     backend: tf.getBackend(),
     latest: latest?.name ?? null,
+    latestStep: latest?.step ?? 0,
     checkpoints: all.length,
     job: job.status(),
   };
@@ -244,15 +260,20 @@ function writeSse(res: ServerResponse, event: string, data: unknown): void {
   if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
+/**
+ * POST /api/train. `steps` is the total global step to reach, as for `mnist train --steps`
+ * (default: 200 steps past the newest checkpoint). A resumed run keeps the recipe recorded in the
+ * model directory (resolveRecipe, as the CLI does); the request's fields override it.
+ */
 function startTraining(store: ModelStore, feed: EventFeed, job: TrainJob, raw: unknown): JobStatus {
   const body = requireObject(raw);
   const known = new Set(['steps', 'batchSize', 'learningRate', 'model', 'fresh', 'checkpointEvery']);
   const unknown = Object.keys(body).filter((k) => !known.has(k));
   if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected ${[...known].join(', ')})`);
-  const steps = optionalInt(body.steps, 'steps', 1, MAX_TRAIN_STEPS) ?? 200;
-  const batchSize = optionalInt(body.batchSize, 'batchSize', 1, 10_000);
+  const steps = optionalInt(body.steps, 'steps', 1, MAX_PAGE_STEPS);
+  const batchSize = optionalInt(body.batchSize, 'batchSize', 1, MAX_PAGE_BATCH);
   const learningRate = optionalNumber(body.learningRate, 'learningRate', 1e-9, 100);
-  const checkpointEvery = optionalInt(body.checkpointEvery, 'checkpointEvery', 1, MAX_TRAIN_STEPS);
+  const checkpointEvery = optionalInt(body.checkpointEvery, 'checkpointEvery', 1, MAX_PAGE_STEPS);
   if (body.fresh !== undefined && typeof body.fresh !== 'boolean') throw new HttpError(400, '"fresh" must be true or false');
   if (body.model !== undefined && (typeof body.model !== 'string' || !modelNames().includes(body.model))) {
     throw new HttpError(400, `"model" must be one of ${modelNames().join(', ')}`);
@@ -268,17 +289,22 @@ function startTraining(store: ModelStore, feed: EventFeed, job: TrainJob, raw: u
 
   const latest = existing.find((c) => c.latest) ?? existing.at(-1);
   const fromStep = fresh ? 0 : (latest?.step ?? 0);
-  const defaults: TrainDefaults = { ...BOOK_DEFAULTS, ...getModelDefinition(model).defaults };
+  const toStep = steps ?? fromStep + 200;
+  if (toStep <= fromStep) throw new HttpError(400, `"steps" is the total step to reach and the model is already at step ${fromStep}: ask for more than ${fromStep}`);
+  if (toStep - fromStep > MAX_PAGE_NEW_STEPS) {
+    throw new HttpError(400, `a run started from the page trains at most ${MAX_PAGE_NEW_STEPS} steps (from ${fromStep} to ${toStep} asked); use \`mnist train\` for longer runs`);
+  }
+  const { config, augment } = resolveRecipe({ modelDir: store.modelDir, model, fresh, overrides: { batchSize, learningRate } });
   return job.start({
-    ...defaults,
-    ...(batchSize ? { batchSize } : {}),
-    ...(learningRate ? { learningRate } : {}),
+    ...config,
     model,
     modelDir: store.modelDir,
     fresh,
-    steps: fromStep + steps,
-    checkpointEvery: checkpointEvery ?? Math.max(1, Math.ceil(steps / 5)),
-    logEvery: MAX_TRAIN_STEPS,
+    steps: toStep,
+    checkpointEvery: checkpointEvery ?? Math.max(1, Math.ceil((toStep - fromStep) / 5)),
+    logEvery: MAX_PAGE_STEPS,
+    augment: augment ? AUGMENT_PRESETS[augment] : undefined,
+    augmentKind: augment,
   });
 }
 

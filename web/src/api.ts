@@ -37,6 +37,8 @@ export interface Info {
   models: string[];
   backend: string;
   latest: string | null;
+  /** Global step of the newest checkpoint (0 when there is none). */
+  latestStep: number;
   checkpoints: number;
   job: JobStatus;
 }
@@ -99,7 +101,9 @@ export const api = {
     call<PredictResult>(`/api/predict${query({ checkpoint })}`, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: png }),
   checkpoints: () => call<{ modelDir: string; model: string; checkpoints: CheckpointRow[] }>('/api/checkpoints'),
   mistakes: (offset: number, limit: number, checkpoint?: string) => call<Mistakes>(`/api/mistakes${query({ offset, limit, checkpoint })}`),
+  /** `steps` is the total global step to reach, as for `mnist train --steps`. */
   train: (body: { steps: number; fresh?: boolean; model?: string }) =>
     call<JobStatus>('/api/train', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-  stopTraining: () => call<{ stopping: boolean }>('/api/train/stop', { method: 'POST' }),
+  stopTraining: () =>
+    call<{ stopping: boolean }>('/api/train/stop', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }),
 };

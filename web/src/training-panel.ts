@@ -140,7 +140,9 @@ export class TrainingPanel {
     }
     this.el.start.disabled = true;
     try {
-      const job = await api.train({ steps, fresh: this.el.fresh.checked });
+      const fresh = this.el.fresh.checked;
+      const from = fresh ? 0 : (await api.info()).latestStep;
+      const job = await api.train({ steps: from + steps, fresh });
       this.onJob(job);
     } catch (err) {
       this.el.start.disabled = false;

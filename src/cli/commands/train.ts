@@ -5,9 +5,10 @@ import { loadMnist } from '../../data/mnist.js';
 import { mnistBatchSourceSync, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
-import { BOOK_DEFAULTS, type OptimizerName, type TrainDefaults } from '../../train/config.js';
-import { readModelDirInfo, recordedRecipe } from '../../train/model-dir.js';
-import { checkpointToResume, train, type TrainReporter } from '../../train/train.js';
+import type { OptimizerName, TrainDefaults } from '../../train/config.js';
+import { resolveRecipe } from '../../train/recipe.js';
+import { train, type TrainReporter } from '../../train/train.js';
+import { onStopSignals, signalExitCode } from '../stop-signals.js';
 import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface TrainFlags {
@@ -63,7 +64,8 @@ export function register(program: Command): void {
     'after',
     `
 Defaults are the book's: batch 100, 30,000 steps, learning rate 0.8 ×0.99 per epoch, L2 1e-4, EMA 0.99
-(each model may change some; see README). Ctrl-C stops after the current step and saves a checkpoint.
+(each model may change some; see README). Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop after
+the current step, save a checkpoint and exit with 128 + the signal's number (130, 143, 129).
 Training in a directory that holds checkpoints resumes them with the recipe recorded there
 (mnist-ts.json: model, learning rate and decay, optimizer, L2, EMA, batch size, steps, seed,
 augmentation); flags given again override it.
@@ -79,27 +81,22 @@ Examples:
   );
   cmd.action(async (flags: TrainFlags) => {
     const backend = await useBackend(flags.backend);
-    const modelName = flags.model ?? readModelDirInfo(flags.modelDir)?.model ?? 'mlp';
+    const recipe = resolveRecipe({ modelDir: flags.modelDir, model: flags.model, fresh: flags.fresh, overrides: definedOnly(flags), augment: flags.augment });
+    const { model: modelName, config, augment: augmentKind } = recipe;
     const definition = getModelDefinition(modelName);
-    const resumeFrom = checkpointToResume(flags.modelDir, modelName, flags.fresh);
-    const carried = resumeFrom ? recordedRecipe(flags.modelDir, modelName) : undefined;
-    const { augment: carriedAugment, ...carriedDefaults } = carried?.recipe ?? {};
-    const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...carriedDefaults, ...definedOnly(flags) };
-    const augmentKind = flags.augment === false ? undefined : flags.augment === true ? 'affine' : (flags.augment ?? carriedAugment);
-    if (carried?.partial) {
+    if (recipe.carried === 'partial') {
       console.error(`Resuming with: ${describeRecipe(config, augmentKind)} (${flags.modelDir} records only the optimizer, L2 and EMA; the rest is the model's defaults and your flags)`);
-    } else if (carried) {
+    } else if (recipe.carried) {
       console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
     }
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
     const batches = flags.tfrecords ? tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
-    const onSigint = () => {
-      if (stopRequested) process.exit(130);
+    const signals = onStopSignals((signal) => {
       stopRequested = true;
-      console.error('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)…');
-    };
-    process.on('SIGINT', onSigint);
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : `${signal} again`;
+      console.error(`\nStopping after this step and saving a checkpoint (${signal}; ${again} to quit at once)…`);
+    });
     const source = flags.tfrecords ? `records of ${flags.tfrecords}` : `${data.train.count} images`;
     console.error(`Training ${definition.name} on ${source} (backend ${backend}) → ${flags.modelDir}`);
     try {
@@ -115,13 +112,15 @@ Examples:
       const rate = result.stepsRun / Math.max(result.seconds, 1e-9);
       const done = result.stepsRun > 0
         ? `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`
-        : `Nothing to train: already at step ${result.globalStep} (--steps ${config.steps} is the total, not a count to add)`;
+        : `Nothing to train: already at step ${result.globalStep} (${stepsSource(flags.steps, config.steps, recipe.carried !== undefined)})`;
       console.log(`${done}; validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}; checkpoint ${result.checkpoint}`);
       result.model.dispose();
       result.ema?.dispose();
     } finally {
-      process.off('SIGINT', onSigint);
+      signals.dispose();
     }
+    // Stopped by a signal: the checkpoint is saved; the exit status still says how the run ended.
+    if (signals.signal) process.exitCode = signalExitCode(signals.signal);
   });
 }
 
@@ -131,6 +130,12 @@ Examples:
  */
 function tfrecordBatches(pattern: string, config: TrainDefaults): () => MnistBatch {
   return mnistBatchSourceSync(pattern, { batchSize: config.batchSize, seed: config.seed });
+}
+
+function stepsSource(flag: number | undefined, total: number, resumed: boolean): string {
+  if (flag !== undefined) return `--steps ${flag} is the total, not a count to add`;
+  const from = resumed ? "the recorded recipe's" : "the model's default";
+  return `${from} total is ${total} steps; train further with --steps N, a total greater than ${total}`;
 }
 
 function describeRecipe(c: TrainDefaults, augment: AugmentKind | undefined): string {
