@@ -10,8 +10,10 @@ export async function main(argv: string[]): Promise<void> {
   // `mnist inspect … | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
+    if (err.code === 'EIO') return; // the terminal closed (SIGHUP): the command still saves its work
     throw err;
   });
+  process.stderr.on('error', () => {}); // likewise: nowhere left to report to
   const program = new Command();
   program
     .name('mnist')

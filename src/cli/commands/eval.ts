@@ -4,8 +4,8 @@ import { latestCheckpoint } from '../../checkpoint/saver.js';
 import { loadMnist, sliceSplit } from '../../data/mnist.js';
 import { evaluate, loadModel } from '../../eval/evaluate.js';
 import { UserError } from '../../errors.js';
-import { formatG } from '../../util/format.js';
 import { requireModelDir } from '../../train/model-dir.js';
+import { onStopSignals, signalExitCode } from '../stop-signals.js';
 import { addBackendOption, addDataOptions, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface EvalFlags {
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     'after',
     `
 Runs beside \`mnist train\`: every --interval seconds it restores the newest checkpoint, with the
-moving averages in place of the variables, and prints the validation accuracy. Ctrl-C stops it.
+moving averages in place of the variables, and prints the validation accuracy. Ctrl-C (or SIGTERM/SIGHUP) stops it.
 
 Examples:
   mnist eval --model-dir runs/mlp             # watch while training runs
@@ -45,23 +45,27 @@ Examples:
     await useBackend(flags.backend);
     const { validation: all } = loadMnist({ dataDir: flags.dataDir });
     const validation = flags.limit ? sliceSplit(all, 0, flags.limit) : all;
-    let lastSeen: string | null = null;
-    let stop = false;
-    process.once('SIGINT', () => (stop = true));
-    for (;;) {
-      const newest = latestCheckpoint(flags.modelDir);
-      if (!newest) {
-        if (flags.once || lastSeen === null) throw new UserError(`${flags.modelDir}: no checkpoint file found`);
-      } else if (newest !== lastSeen) {
-        lastSeen = newest;
-        const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: newest });
-        const result = evaluate(loaded.model, validation);
-        loaded.model.dispose();
-        console.log(`After ${loaded.globalStep} training step(s), validation accuracy = ${formatG(result.accuracy)}`);
+    const stopping = new AbortController();
+    const signals = onStopSignals(() => stopping.abort());
+    try {
+      let lastSeen: string | null = null;
+      while (!stopping.signal.aborted) {
+        const newest = latestCheckpoint(flags.modelDir);
+        if (!newest) {
+          if (flags.once || lastSeen === null) throw new UserError(`${flags.modelDir}: no checkpoint file found`);
+        } else if (newest !== lastSeen) {
+          lastSeen = newest;
+          const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: newest });
+          const result = evaluate(loaded.model, validation);
+          loaded.model.dispose();
+          console.log(`After ${loaded.globalStep} training step(s), validation accuracy = ${result.accuracy.toFixed(4)}`);
+        }
+        if (flags.once) return;
+        await sleep(flags.interval * 1000, undefined, { signal: stopping.signal }).catch(() => {});
       }
-      if (flags.once || stop) return;
-      await sleep(flags.interval * 1000);
-      if (stop) return;
+    } finally {
+      signals.dispose();
     }
+    if (signals.signal) process.exitCode = signalExitCode(signals.signal);
   });
 }
