@@ -1,6 +1,6 @@
 // Training-step benchmark, side by side in one run: native (oneDNN), wasm, cpu and PyTorch.
 //   npm run bench -- [--models mlp,mlp_l2_ema,book_cnn,deep_cnn] [--repeats 5] [--quick] [--profile]
-//                    [--no-torch] [--cpu-cnn] [--rounds N]
+//                    [--no-torch] [--install-torch] [--cpu-cnn] [--rounds N]
 // Median ms/step of several timed blocks after warm-up; ratio against PyTorch's best thread count.
 // --rounds N (N > 1) then times `mnist train`'s step and PyTorch N more times, alternating, and
 // prints each round's ratio and their median: on a shared, noisy host one round's ratio can be off
@@ -124,8 +124,8 @@ function ensureTorch(): void {
   if (has('no-torch') || !existsSync(PYTHON)) return;
   if (spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root || !existsSync('/etc/debian_version')) {
-    console.log('PyTorch missing: install it with `sudo apt-get install -y python3-torch libopenblas0-pthread`; skipping it');
+  if (!root || !existsSync('/etc/debian_version') || !has('install-torch')) {
+    console.log('PyTorch missing, so no reference column: install it with `sudo apt-get install -y python3-torch libopenblas0-pthread`, or let the bench do it as root with --install-torch');
     return;
   }
   console.log('installing PyTorch for the reference column: apt-get install -y python3-torch libopenblas0-pthread');

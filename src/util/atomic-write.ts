@@ -1,5 +1,6 @@
-import { promises as fs, writeFileSync, renameSync, unlinkSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { promises as fs, writeFileSync, renameSync, unlinkSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileError } from '../errors.js';
 
 /** A temporary name beside `target`, unique to this process, so a rename publishes it atomically. */
 export function tempPathFor(target: string): string {
@@ -14,6 +15,7 @@ export function tempPathFor(target: string): string {
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
   const tmp = tempPathFor(target);
   try {
+    await fs.mkdir(path.dirname(target), { recursive: true });
     const handle = await fs.open(tmp, 'w');
     try {
       await handle.writeFile(data);
@@ -23,8 +25,8 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
     }
     await fs.rename(tmp, target);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw aboutTarget(err, target);
   }
 }
 
@@ -32,6 +34,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
 export function writeFileAtomicSync(target: string, data: Uint8Array | string): void {
   const tmp = tempPathFor(target);
   try {
+    mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(tmp, data);
     const fd = openSync(tmp, 'r');
     try {
@@ -46,6 +49,22 @@ export function writeFileAtomicSync(target: string, data: Uint8Array | string): 
     } catch {
       // already gone
     }
-    throw err;
+    throw aboutTarget(err, target);
   }
+}
+
+/** A file-system error names the file the user asked for, never our temporary name beside it. */
+function aboutTarget(err: unknown, target: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code) return err;
+  const problem: Record<string, string> = {
+    ENOENT: 'cannot create the file (a folder on the way is missing)',
+    ENOTDIR: 'cannot create the file (a part of the path is a file, not a folder)',
+    EEXIST: 'cannot create the folder (a file of that name exists)',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+  };
+  return fileError(target, problem[e.code] ?? e.message.replace(/, \w+ '[^']*'/, ''));
 }
