@@ -4,6 +4,7 @@ import { fileError, UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { AugmentKind } from '../data/augment.js';
 import type { TrainDefaults } from './config.js';
+import { TRANSFER_INFO_FILE } from '../transfer/model-dir.js';
 
 /** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
 export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery'> & { augment?: AugmentKind };
@@ -51,6 +52,19 @@ export async function writeModelDirInfo(dir: string, info: ModelDirInfo): Promis
 
 export function requireModelDir(dir: string): void {
   if (!existsSync(dir)) throw new UserError(`${dir}: no such model directory (train one with \`mnist train --model-dir ${dir}\`)`);
+  refuseTransferModelDir(dir);
+}
+
+/**
+ * A directory written by `mnist transfer` holds a new final layer over a frozen graph, not one of
+ * the registry's MNIST models: say so in one line, with the commands that fit it.
+ */
+export function refuseTransferModelDir(dir: string): void {
+  if (!existsSync(path.join(dir, TRANSFER_INFO_FILE))) return;
+  throw new UserError(
+    `${dir}: a transfer-learning model (from \`mnist transfer\`: a final layer over ${path.join(dir, 'graph.pb')}), not an MNIST model of this command; ` +
+      `predict with \`mnist predict --model-dir ${dir} IMAGE…\`, retrain with \`mnist transfer\``,
+  );
 }
 
 /** The model a directory holds: the explicit flag wins, then the directory's record, then the MLP. */

@@ -1,7 +1,7 @@
 import type { AugmentKind } from '../data/augment.js';
 import { getModelDefinition } from '../models/registry.js';
 import { BOOK_DEFAULTS, type TrainDefaults } from './config.js';
-import { readModelDirInfo, recordedRecipe } from './model-dir.js';
+import { readModelDirInfo, recordedRecipe, refuseTransferModelDir } from './model-dir.js';
 import { checkpointToResume } from './train.js';
 
 export interface RecipeRequest {
@@ -31,6 +31,7 @@ export interface ResolvedRecipe {
  * resuming) ← explicit overrides. Refuses a directory that holds another model (unless fresh).
  */
 export function resolveRecipe(request: RecipeRequest): ResolvedRecipe {
+  refuseTransferModelDir(request.modelDir);
   const model = request.model ?? readModelDirInfo(request.modelDir)?.model ?? 'mlp';
   const definition = getModelDefinition(model);
   const resumeFrom = checkpointToResume(request.modelDir, model, request.fresh);
