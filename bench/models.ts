@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAdam, fusedSgd } from '../src/backend/optimizers.js';
 import { sparseSoftmaxCrossEntropy } from '../src/train/loss.js';
-import { fusedUpdates } from '../src/train/fused.js';
+import { inPlaceUpdates } from '../src/backend/in-place-updates.js';
 import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
 import type { Batch } from '../src/data/batches.js';
 import { Model } from '../src/models/model.js';
@@ -78,8 +78,8 @@ export function mlp(l2Ema = false, fused = false): BenchModel {
   };
   const ema = () => {
     shadows.forEach((s, i) => {
-      const inPlace = fused ? fusedUpdates(s, vars[i]) : null;
-      if (inPlace) inPlace.addon.movingAverage(inPlace.target(s), inPlace.values(vars[i]), s.size, 0.01);
+      const inPlace = fused ? inPlaceUpdates(s, vars[i]) : null;
+      if (inPlace) inPlace.movingAverage(s, vars[i], 0.01);
       else s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01)));
     });
   };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { VariableEntry } from '../variables/store.js';
-import { fusedUpdates } from './fused.js';
+import { inPlaceUpdates } from '../backend/in-place-updates.js';
 
 export const EMA_SUFFIX = 'ExponentialMovingAverage';
 
@@ -29,9 +29,9 @@ export class ExponentialMovingAverage {
     const oneMinusDecay = Math.fround(1 - Math.fround(this.effectiveDecay(numUpdates)));
     for (const v of variables) {
       const shadow = this.shadowOf(v);
-      const fused = fusedUpdates(shadow, v.variable);
+      const fused = inPlaceUpdates(shadow, v.variable);
       if (fused) {
-        fused.addon.movingAverage(fused.target(shadow), fused.values(v.variable), shadow.size, oneMinusDecay);
+        fused.movingAverage(shadow, v.variable, oneMinusDecay);
       } else {
         tf.tidy(() => shadow.assign(tf.sub(shadow, tf.mul(oneMinusDecay, tf.sub(shadow, v.variable)))));
       }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerName } from './config.js';
 import type { VariableEntry } from '../variables/store.js';
-import { fusedUpdates } from './fused.js';
+import { inPlaceUpdates } from '../backend/in-place-updates.js';
 
 /**
  * TensorFlow 1.x optimizers with TensorFlow's update formulas and slot names, so a checkpoint
@@ -39,9 +39,9 @@ class GradientDescent implements Optimizer {
     let l2 = 0;
     variables.forEach((v, i) => {
       const decay = decays[i] ?? 0;
-      const fused = fusedUpdates(v.variable, grads[i]);
+      const fused = inPlaceUpdates(v.variable, grads[i]);
       if (fused) {
-        l2 += decay * fused.addon.sgd(fused.target(v.variable), fused.values(grads[i]), v.variable.size, lr, decay);
+        l2 += decay * fused.sgd(v.variable, grads[i], lr, decay);
         return;
       }
       l2 += l2Term(v.variable, decay);
@@ -78,9 +78,9 @@ class Momentum implements Optimizer {
     variables.forEach((v, i) => {
       const decay = decays[i] ?? 0;
       const accum = slotFor(this.state, `${v.name}/Momentum`, v.variable);
-      const fused = fusedUpdates(v.variable, grads[i]);
+      const fused = inPlaceUpdates(v.variable, grads[i]);
       if (fused) {
-        l2 += decay * fused.addon.momentum(fused.target(v.variable), fused.values(grads[i]), fused.target(accum), v.variable.size, lr, this.momentum, false, decay);
+        l2 += decay * fused.momentum(v.variable, grads[i], accum, lr, this.momentum, decay);
         return;
       }
       l2 += l2Term(v.variable, decay);
@@ -130,13 +130,13 @@ class Adam implements Optimizer {
         const m = slotFor(this.state, `${v.name}/Adam`, v.variable);
         const s = slotFor(this.state, `${v.name}/Adam_1`, v.variable);
         const decay = decays[i] ?? 0;
-        const fused = fusedUpdates(v.variable, grads[i]);
+        const fused = inPlaceUpdates(v.variable, grads[i]);
         if (fused) {
           // The kernel computes lr·m·c1 / (sqrt(v·c2) + ε'); with c1 = 1/(1-β1ᵗ), c2 = 1/(1-β2ᵗ) and
           // ε' = ε·sqrt(c2) that is exactly TensorFlow's lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε).
           const c1 = 1 / (1 - p1);
           const c2 = 1 / (1 - p2);
-          l2 += decay * fused.addon.adam(fused.target(v.variable), fused.values(grads[i]), fused.target(m), fused.target(s), v.variable.size, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2, decay);
+          l2 += decay * fused.adam(v.variable, grads[i], m, s, lr, this.beta1, this.beta2, this.epsilon * Math.sqrt(c2), c1, c2, decay);
           return;
         }
         l2 += l2Term(v.variable, decay);
