@@ -183,6 +183,15 @@ describe('checkpoints', () => {
     assert.throws(() => parseCheckpointState(long, 'checkpoint'), (err) => isClean(err, 'checkpoint', /got "model_checkpoint_path \\"x+…"$/));
   });
 
+  it('a directory in place of the index or the state file is named', () => {
+    const prefix = path.join(dir, 'ckpt-dirs', 'model.ckpt');
+    mkdirSync(`${prefix}.index`, { recursive: true });
+    assert.throws(() => CheckpointReader.open(prefix), (err) => isClean(err, `${prefix}.index`, /is a directory, not the index file/));
+    const state = path.join(dir, 'ckpt-dirs', 'checkpoint');
+    mkdirSync(state);
+    assert.throws(() => CheckpointReader.open(path.dirname(state)), (err) => isClean(err, state, /is a directory, not a checkpoint state file/));
+  });
+
   it('a checkpoint directory still opens (sanity)', () => {
     assert.deepEqual(CheckpointReader.open('test/fixtures/ckpt_v1_v2/model.ckpt').names(), ['v1', 'v2']);
   });
