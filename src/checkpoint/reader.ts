@@ -20,6 +20,7 @@ import {
   type CkptTensor,
 } from '../formats/bundle.js';
 import { latestCheckpoint } from './state.js';
+import { readFailure } from '../util/read-file.js';
 
 export interface TensorInfo {
   dtype: CkptDType;
@@ -124,6 +125,6 @@ function readOrFail(file: string, what: string): Uint8Array {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw fileError(file, `missing ${what}`);
-    throw fileError(file, `cannot read ${what}: ${(err as Error).message}`);
+    throw readFailure(file, err, `the ${what}`);
   }
 }

@@ -13,6 +13,7 @@ import {
   type CheckpointState,
 } from '../formats/checkpoint-state.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readFailure } from '../util/read-file.js';
 
 export type { CheckpointState };
 
@@ -32,7 +33,7 @@ export function getCheckpointState(dir: string): CheckpointState | null {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw readFailure(file, err, 'a checkpoint state file');
   }
   const state = parseCheckpointState(text, file);
   return {

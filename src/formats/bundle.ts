@@ -13,7 +13,7 @@
  * This module works on bytes in memory and plain typed arrays; it knows no tensor library.
  */
 import { crc32c, crc32cExtend, maskCrc, unmaskCrc } from './crc32c.js';
-import { fileError } from '../errors.js';
+import { fileError, quoted } from '../errors.js';
 import { protoType } from './protos.js';
 import { compareBytes, TableBuilder, TableReader, type TableOptions } from './sstable.js';
 import { ByteReader, ByteWriter, TruncatedError, writeFixed32 } from './varint.js';
@@ -48,6 +48,9 @@ const ELEMENT_BYTES: Record<Exclude<CkptDType, 'string'>, number> = {
   bool: 1,
   uint8: 1,
 };
+
+/** More data files than any checkpoint has (their names hold the count in 5 digits). */
+const MAX_SHARDS = 99999;
 
 /** Format version this code writes and reads (tensor_bundle.cc kTensorBundleVersion). */
 export const BUNDLE_VERSION = 1;
@@ -232,7 +235,7 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
 
   let h: Record<string, any>;
   try {
-    h = Header.toObject(Header.decode(first.value), { longs: Number, defaults: true, enums: Number });
+    h = Header.toObject(Header.decode(first.value), { longs: String, defaults: true, enums: Number });
   } catch {
     throw fileError(fileName, 'bundle header is not a valid BundleHeaderProto');
   }
@@ -245,24 +248,33 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
   if (header.minConsumer > BUNDLE_VERSION || (h.version?.bad_consumers ?? []).includes(BUNDLE_VERSION)) {
     throw fileError(fileName, `checkpoint format version is too new (needs a reader of version ${header.minConsumer} or later)`);
   }
-  if (header.numShards < 1) throw fileError(fileName, `bad shard count ${header.numShards} in bundle header`);
+  if (header.numShards < 1) throw fileError(fileName, `bad shard count in bundle header (${header.numShards < 0 ? 'negative' : 'zero'})`);
+  if (header.numShards > MAX_SHARDS) throw fileError(fileName, `bad shard count in bundle header (${header.numShards}, more than ${MAX_SHARDS})`);
 
   const decoder = new TextDecoder();
   const entries = rest.map((e): BundleEntry => {
     const name = decoder.decode(e.key);
+    const bad = (problem: string): never => {
+      throw fileError(fileName, `tensor ${quoted(name)}: ${problem}`);
+    };
     let m: Record<string, any>;
     try {
-      m = Entry.toObject(Entry.decode(e.value), { longs: Number, defaults: true, enums: Number });
+      m = Entry.toObject(Entry.decode(e.value), { longs: String, defaults: true, enums: Number });
     } catch {
-      throw fileError(fileName, `entry for tensor "${name}" is not a valid BundleEntryProto`);
+      return bad('entry is not a valid BundleEntryProto');
     }
-    const dims: Array<{ size: number }> = m.shape?.dim ?? [];
-    const shape = dims.map((d) => d.size);
-    if (m.shape?.unknown_rank || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw fileError(fileName, `invalid shape for tensor "${name}"`);
-    }
+    // int64 fields come as decimal strings: a damaged varint may exceed 2^53 or wrap to a negative.
+    const size64 = (text: string, what: string): number => {
+      const v = BigInt(text);
+      if (v < 0n) bad(`negative ${what} in the index (damaged file?)`);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`${what} ${v} is larger than any file (damaged index?)`);
+      return Number(v);
+    };
+    const dims: Array<{ size: string }> = m.shape?.dim ?? [];
+    if (m.shape?.unknown_rank) bad('invalid shape (unknown rank)');
+    const shape = dims.map((d) => size64(d.size, 'dimension'));
     if (m.shard_id < 0 || m.shard_id >= header.numShards) {
-      throw fileError(fileName, `tensor "${name}" names shard ${m.shard_id} of ${header.numShards}`);
+      bad(m.shard_id < 0 ? 'negative shard number in the index (damaged file?)' : `names shard ${m.shard_id} of ${header.numShards}`);
     }
     return {
       name,
@@ -270,8 +282,8 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
       tfDType: DataType.valuesById[m.dtype] ?? `DataType(${m.dtype})`,
       shape,
       shardId: m.shard_id,
-      offset: m.offset,
-      size: m.size,
+      offset: size64(m.offset, 'byte offset'),
+      size: size64(m.size, 'byte size'),
       crc32c: m.crc32c >>> 0,
       sliced: (m.slices ?? []).length > 0,
     };
@@ -285,7 +297,7 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
  */
 export function decodeTensor(entry: BundleEntry, shard: Uint8Array, dataFile: string): CkptTensor {
   const fail = (problem: string): never => {
-    throw fileError(dataFile, `tensor "${entry.name}": ${problem}`);
+    throw fileError(dataFile, `tensor ${quoted(entry.name)}: ${problem}`);
   };
   if (entry.sliced) fail('partitioned (sliced) variables are not supported');
   const dtype = entry.dtype;

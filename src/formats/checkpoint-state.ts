@@ -11,7 +11,7 @@
  * Newer TensorFlow versions add `all_model_checkpoint_timestamps` and `last_preserved_timestamp`;
  * they are read and written back when present.
  */
-import { fileError } from '../errors.js';
+import { fileError, quoted } from '../errors.js';
 
 export const CHECKPOINT_STATE_FILE = 'checkpoint';
 
@@ -27,13 +27,19 @@ export interface CheckpointState {
 export function parseCheckpointState(text: string, fileName: string): CheckpointState {
   const state: CheckpointState = { modelCheckpointPath: '', allModelCheckpointPaths: [] };
   const timestamps: number[] = [];
+  const lines = text.split(/\r?\n/);
+  // NUL, other control characters and invalid UTF-8 (decoded as U+FFFD) never occur in the text
+  // format; echoing them back would only put garbage on the user's terminal.
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  const binary = lines.findIndex((line) => /[\x00-\x08\x0b-\x1f\x7f\ufffd]/.test(line));
+  if (binary >= 0) throw fileError(fileName, `not a text checkpoint state file (binary data on line ${binary + 1})`);
   let lineNo = 0;
-  for (const rawLine of text.split(/\r?\n/)) {
+  for (const rawLine of lines) {
     lineNo++;
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$/.exec(line);
-    if (!m) throw fileError(fileName, `line ${lineNo}: expected "field: value", got ${JSON.stringify(line)}`);
+    if (!m) throw fileError(fileName, `line ${lineNo}: expected "field: value", got ${quoted(line)}`);
     const [, field, valueText] = m;
     const fail = (problem: string): never => {
       throw fileError(fileName, `line ${lineNo}: ${problem}`);
@@ -76,7 +82,7 @@ function formatNumber(n: number): string {
 
 function parseNumber(text: string, fail: (p: string) => never): number {
   const n = Number(text.trim());
-  if (text.trim() === '' || !Number.isFinite(n)) fail(`not a number: ${text.trim()}`);
+  if (text.trim() === '' || !Number.isFinite(n)) fail(`not a number: ${quoted(text.trim())}`);
   return n;
 }
 
@@ -90,7 +96,7 @@ function parseString(text: string, fail: (p: string) => never): string {
   let pieces = 0;
   while (i < s.length) {
     const q = s[i];
-    if (q !== '"' && q !== "'") fail(`expected a quoted string, got ${JSON.stringify(s)}`);
+    if (q !== '"' && q !== "'") fail(`expected a quoted string, got ${quoted(s)}`);
     i++;
     let closed = false;
     while (i < s.length) {

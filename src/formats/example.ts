@@ -74,7 +74,9 @@ export function decodeExample(bytes: Uint8Array, source = 'example'): Record<str
   const map: Record<string, any> = msg.features?.feature ?? {};
   for (const key of Object.keys(map)) {
     const f = map[key];
-    if (f.bytes_list) out[key] = { bytesList: (f.bytes_list.value ?? []) as Uint8Array[] };
+    // A map entry without its value is, in protobuf, a Feature with no kind set (as below).
+    if (!f) out[key] = { bytesList: [] };
+    else if (f.bytes_list) out[key] = { bytesList: (f.bytes_list.value ?? []) as Uint8Array[] };
     else if (f.float_list) out[key] = { floatList: Float32Array.from(f.float_list.value ?? []) };
     else if (f.int64_list) out[key] = { int64List: (f.int64_list.value ?? []).map(longToBigInt) };
     else out[key] = { bytesList: [] }; // a Feature with no kind set: TF treats it as an empty list

@@ -6,8 +6,8 @@
  * No tensor library here: tensor values come out as typed arrays.
  */
 import type protobuf from 'protobufjs';
-import { fileError } from '../errors.js';
-import { protoType } from './protos.js';
+import { fileError, quoted } from '../errors.js';
+import { decodeProto, protoType } from './protos.js';
 
 export interface TensorShapeProto {
   dim?: Array<{ size: number; name?: string }>;
@@ -128,14 +128,9 @@ const DECODE_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: Stri
 
 function decodeMessage<T>(typeName: string, bytes: Uint8Array, file: string, what: string): T {
   const type = protoType(typeName);
-  let message: protobuf.Message;
-  try {
-    message = type.decode(bytes);
-  } catch (err) {
-    const reason = (err as Error).message.replace(/\s+/g, ' ');
-    throw fileError(file, `not a ${what} (protobuf decoding failed: ${reason}; truncated or another kind of file?)`);
-  }
-  return type.toObject(message, DECODE_OPTIONS) as T;
+  const decoded = decodeProto(type, bytes);
+  if ('problem' in decoded) throw fileError(file, `not a ${what} (${decoded.problem}; truncated or another kind of file?)`);
+  return type.toObject(decoded.message, DECODE_OPTIONS) as T;
 }
 
 function encodeMessage(typeName: string, value: object): Uint8Array {
@@ -143,14 +138,24 @@ function encodeMessage(typeName: string, value: object): Uint8Array {
   return type.encode(type.fromObject(value)).finish();
 }
 
-/** Checks what protobuf cannot: that the message really looks like a graph (named nodes with ops). */
+/**
+ * Checks what protobuf cannot: that the message really looks like a graph (named nodes with ops,
+ * names unique) and that every input names a node of the graph, as TensorFlow's importer does.
+ */
 function checkGraph(graph: GraphDef, file: string, what: string): void {
   if (!graph.node.length) throw fileError(file, `not a ${what} (no nodes; empty or another kind of file?)`);
   const seen = new Set<string>();
   for (const [i, node] of graph.node.entries()) {
     if (!node.name || !node.op) throw fileError(file, `not a ${what} (node ${i} has no ${node.name ? 'op' : 'name'}; another kind of file?)`);
-    if (seen.has(node.name)) throw fileError(file, `bad ${what}: two nodes named "${node.name}"`);
+    if (seen.has(node.name)) throw fileError(file, `bad ${what}: two nodes named ${quoted(node.name)}`);
     seen.add(node.name);
+  }
+  for (const node of graph.node) {
+    for (const input of node.input ?? []) {
+      const { node: from, index } = parseTensorName(input);
+      if (!seen.has(from)) throw fileError(file, `bad ${what}: node ${quoted(node.name)} (${quoted(node.op)}) reads ${quoted(input)}, which is not a node of the graph`);
+      if (!Number.isSafeInteger(index)) throw fileError(file, `bad ${what}: node ${quoted(node.name)} reads ${quoted(input)}, an impossible output number`);
+    }
   }
 }
 
@@ -261,11 +266,14 @@ export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | 
   return (shape.dim ?? []).map((d) => Number(d.size));
 }
 
-function elementCount(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 const BYTES_PER_ELEMENT: Partial<Record<TensorDType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, int8: 1, int16: 2, bool: 1 };
+
+/**
+ * A constant written as a few values repeated to fill its shape may not grow beyond this many
+ * bytes: far more than any MNIST model needs, and small enough to allocate; beyond it the shape
+ * is surely damaged.
+ */
+export const MAX_FILLED_CONSTANT_BYTES = 256 * 2 ** 20;
 
 function numericArray(dtype: TensorDType, n: number): Exclude<TensorData, Uint8Array[]> {
   switch (dtype) {
@@ -286,25 +294,55 @@ function numericArray(dtype: TensorDType, n: number): Exclude<TensorData, Uint8A
   }
 }
 
+/** A shape as messages show it, huge dimensions (which lost their precision as numbers) as "huge". */
+function shapeText(shape: number[]): string {
+  return `[${shape.map((d) => (Number.isSafeInteger(d) ? String(d) : 'huge')).join(', ')}]`;
+}
+
+/** The element count of a constant's shape, after checking every dimension is a real size. */
+function constantElementCount(shape: number[], where: string): number {
+  if (shape.some((d) => d === -1)) throw fileError(where, `constant tensor has an unknown dimension in shape ${shapeText(shape)}`);
+  if (shape.some((d) => d < 0)) throw fileError(where, `constant tensor has a negative dimension in shape ${shapeText(shape)} (damaged file?)`);
+  if (shape.some((d) => !Number.isSafeInteger(d))) throw fileError(where, `constant tensor has a dimension too large for any tensor in shape ${shapeText(shape)} (damaged file?)`);
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) {
+      if (shape.includes(0)) return 0;
+      throw fileError(where, `constant tensor of shape ${shapeText(shape)} has too many elements (damaged file?)`);
+    }
+  }
+  return n;
+}
+
 /**
  * A TensorProto's values: from `tensor_content` (little-endian bytes) or the typed value list,
  * where fewer values than elements repeat the last one (TensorFlow's rule for `Const` protos).
+ * Sizes are checked against the stored bytes, or against MAX_FILLED_CONSTANT_BYTES, before
+ * anything is allocated.
  */
 export function tensorFromProto(proto: TensorProto, where: string): TensorValue {
   const dtype = dtypeFromEnum(proto.dtype);
   if (!dtype) throw fileError(where, `tensor of type ${proto.dtype} is not supported`);
   const shape = shapeFromProto(proto.tensor_shape) ?? [];
-  if (shape.some((d) => d < 0)) throw fileError(where, `constant tensor has an unknown dimension in shape [${shape.join(', ')}]`);
-  const n = elementCount(shape);
+  const n = constantElementCount(shape, where);
+  const tooBig = (bytes: number): never => {
+    throw fileError(where, `constant of shape ${shapeText(shape)} filled from ${dtype} values would take ${bytes} bytes, more than the ${MAX_FILLED_CONSTANT_BYTES} allowed (damaged file?)`);
+  };
   if (dtype === 'string') {
     const values = proto.string_val ?? [];
+    if (values.length > n) throw fileError(where, `tensor has ${values.length} strings for shape ${shapeText(shape)}`);
+    const last = values.length ? values[values.length - 1].length : 0;
+    const bytes = values.reduce((sum, v) => sum + v.length + 16, 0) + (n - values.length) * (last + 16);
+    if (bytes > MAX_FILLED_CONSTANT_BYTES) tooBig(bytes);
     return { dtype, shape, data: Array.from({ length: n }, (_, i) => Uint8Array.from(values[Math.min(i, values.length - 1)] ?? new Uint8Array())) };
   }
-  const out = numericArray(dtype, n);
+  const bytesPerElement = BYTES_PER_ELEMENT[dtype]!;
   const content = proto.tensor_content;
   if (content && content.length) {
-    const expected = n * BYTES_PER_ELEMENT[dtype]!;
-    if (content.length !== expected) throw fileError(where, `tensor_content has ${content.length} bytes, expected ${expected} for ${dtype}[${shape.join(', ')}]`);
+    const expected = n * bytesPerElement;
+    if (content.length !== expected) throw fileError(where, `tensor_content has ${content.length} bytes, expected ${expected} for ${dtype}${shapeText(shape)}`);
+    const out = numericArray(dtype, n);
     const copy = Uint8Array.from(content);
     const view = new (out.constructor as new (b: ArrayBuffer) => typeof out)(copy.buffer);
     out.set(view as never);
@@ -316,7 +354,9 @@ export function tensorFromProto(proto: TensorProto, where: string): TensorValue 
     : dtype === 'int64' ? (proto.int64_val ?? [])
     : dtype === 'bool' ? (proto.bool_val ?? [])
     : (proto.int_val ?? []);
-  if (list.length > n) throw fileError(where, `tensor has ${list.length} values for shape [${shape.join(', ')}]`);
+  if (list.length > n) throw fileError(where, `tensor has ${list.length} values for shape ${shapeText(shape)}`);
+  if (n * bytesPerElement > MAX_FILLED_CONSTANT_BYTES) tooBig(n * bytesPerElement);
+  const out = numericArray(dtype, n);
   for (let i = 0; i < n && list.length; i++) {
     const v = list[Math.min(i, list.length - 1)];
     if (out instanceof BigInt64Array) out[i] = BigInt(v as number);

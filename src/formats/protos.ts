@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { quoted } from '../errors.js';
 import { TF_PROTOS } from './tf-protos.js';
 
 /**
@@ -21,4 +22,66 @@ export function protoType(fullName: string): protobuf.Type {
 
 export function protoEnum(fullName: string): protobuf.Enum {
   return protoRoot().lookupEnum(fullName);
+}
+
+/**
+ * Decodes `bytes` as a message of `type`, turning every way that can fail into a short reason
+ * (a one-line string) instead of a protobufjs or JavaScript error: the decoder's own complaints,
+ * nesting deep enough to overflow the stack, and what the decoder lets through but `toObject`
+ * cannot take (a map entry without its value, which protobufjs leaves as null).
+ */
+export function decodeProto(type: protobuf.Type, bytes: Uint8Array): { message: protobuf.Message } | { problem: string } {
+  let message: protobuf.Message;
+  try {
+    message = type.decode(bytes);
+  } catch (err) {
+    if (err instanceof RangeError && /call stack/i.test(err.message)) return { problem: 'messages nested too deeply' };
+    return { problem: decodeFailure((err as Error).message) };
+  }
+  const missing = findMissingValue(type, message as unknown as Fields, type.name);
+  if (missing) return { problem: `${missing} has no value` };
+  return { message };
+}
+
+/** protobufjs's reasons in the reader's words. */
+function decodeFailure(message: string): string {
+  const wireType = /invalid wire type (\d+) at offset (\d+)/.exec(message);
+  if (wireType) return `invalid field encoding (wire type ${wireType[1]}) at byte ${wireType[2]}`;
+  if (/index out of range/.test(message)) return 'a field runs past the end of its message';
+  if (/invalid varint/.test(message)) return 'a number is encoded with more than 10 bytes';
+  if (/nesting depth/.test(message)) return 'messages nested too deeply';
+  if (/missing required/.test(message)) return message.replace(/\s+/g, ' ');
+  return `undecodable protobuf data (${message.replace(/\s+/g, ' ').slice(0, 100)})`;
+}
+
+type Fields = Record<string, unknown>;
+
+/** Where a message-typed map value is missing (`GraphDef.node "add".attr["T"]`), or undefined. */
+function findMissingValue(type: protobuf.Type, message: Fields, at: string, depth = 0): string | undefined {
+  if (depth > 100) return undefined; // decode already bounds the nesting; this only guards the walk
+  for (const field of type.fieldsArray) {
+    const value = message[field.name];
+    const sub = field.resolvedType;
+    if (value === undefined || value === null || !(sub instanceof protobuf.Type)) continue;
+    if (field.map) {
+      for (const [key, v] of Object.entries(value as Fields)) {
+        const where = `${at}.${field.name}[${quoted(key)}]`;
+        if (v === null || v === undefined) return where;
+        const inner = findMissingValue(sub, v as Fields, where, depth + 1);
+        if (inner) return inner;
+      }
+    } else if (field.repeated) {
+      const items = value as Fields[];
+      for (let i = 0; i < items.length; i++) {
+        const name = items[i].name;
+        const where = `${at}.${field.name}${typeof name === 'string' && name ? ` ${quoted(name)}` : `[${i}]`}`;
+        const inner = findMissingValue(sub, items[i], where, depth + 1);
+        if (inner) return inner;
+      }
+    } else {
+      const inner = findMissingValue(sub, value as Fields, `${at}.${field.name}`, depth + 1);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }

@@ -19,6 +19,7 @@ import {
 
 export { decodeTFRecords, detectCompression, encodeTFRecords, frameRecord, type TFRecordCompression, type TFRecordReadOptions } from './tfrecord-frame.js';
 import { tempPathFor, writeFileAtomic, writeFileAtomicSync } from '../util/atomic-write.js';
+import { readFailure } from '../util/read-file.js';
 
 export interface TFRecordWriteOptions {
   compression?: TFRecordCompression;
@@ -106,19 +107,38 @@ function decompressSync(file: string, bytes: Uint8Array, compression: TFRecordCo
   return bytes;
 }
 
+/** A file-system error while reading `file`, as a one-line UserError naming it. */
+function readError(file: string, err: unknown): Error {
+  return (err as NodeJS.ErrnoException).code ? readFailure(file, err, 'a TFRecord file') : (err as Error);
+}
+
 /** Reads a whole (small) TFRecord file into memory. */
 export function readTFRecordFileSync(file: string, opts: TFRecordReadOptions = {}): Uint8Array[] {
-  const raw = readFileSync(file);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (err) {
+    throw readError(file, err);
+  }
   const compression = opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(raw);
   return decodeTFRecords(decompressSync(file, raw, compression), { ...opts, file });
 }
 
 async function readHead(file: string): Promise<Uint8Array> {
-  const handle = await fsp.open(file, 'r');
+  let handle: fsp.FileHandle;
+  try {
+    // Opening a directory succeeds on Linux; only reading it fails, with an error without the path.
+    if ((await fsp.stat(file)).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    handle = await fsp.open(file, 'r');
+  } catch (err) {
+    throw readError(file, err);
+  }
   try {
     const buf = Buffer.alloc(HEADER_BYTES);
     const { bytesRead } = await handle.read(buf, 0, HEADER_BYTES, 0);
     return buf.subarray(0, bytesRead);
+  } catch (err) {
+    throw readError(file, err);
   } finally {
     await handle.close();
   }
@@ -129,8 +149,8 @@ async function readHead(file: string): Promise<Uint8Array> {
  * the caller may keep.
  */
 export async function* readTFRecords(file: string, opts: TFRecordReadOptions = {}): AsyncGenerator<Uint8Array> {
-  const compression =
-    opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(await readHead(file));
+  const head = await readHead(file);
+  const compression = opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(head);
   const fileStream = createReadStream(file, { highWaterMark: 1 << 20 });
   let source: Readable = fileStream;
   if (compression !== 'none') {
@@ -163,7 +183,7 @@ export async function* readTFRecords(file: string, opts: TFRecordReadOptions = {
     if (e instanceof Error && 'code' in e && String((e as NodeJS.ErrnoException).code).startsWith('Z_')) {
       throw fileError(file, `bad ${compression.toUpperCase()} data (${e.message})`);
     }
-    throw e;
+    throw readError(file, e);
   } finally {
     fileStream.destroy();
     source.destroy();

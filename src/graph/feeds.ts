@@ -3,10 +3,10 @@
  * JSON arrays, and NumPy `.npy` files. The result is shaped to the placeholder's shape, with
  * its unknown dimension (the batch) worked out from the number of values.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileError, UserError } from '../errors.js';
 import { imageFileToMnist } from '../predict/preprocess.js';
+import { readFileOrFail } from '../util/read-file.js';
 
 export interface FeedValue {
   dtype: 'float32' | 'int32';
@@ -21,14 +21,6 @@ export function parseInputFlag(flag: string): { name: string; files: string[] } 
   const eq = flag.indexOf('=');
   if (eq <= 0 || eq === flag.length - 1) throw new UserError(`--input ${flag}: expected NAME=FILE (e.g. x-input=digit.png)`);
   return { name: flag.slice(0, eq), files: flag.slice(eq + 1).split(',') };
-}
-
-function readOrFail(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw fileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
-  }
 }
 
 /** A nested JSON array of numbers (or booleans, as 1/0), or a single one → flat values and shape. */
@@ -105,8 +97,8 @@ export async function readFeedFiles(files: string[]): Promise<FeedValue> {
   if (files.length !== 1) throw new UserError(`several files for one input must all be images: ${files.join(', ')}`);
   const [file] = files;
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.json') return parseJsonArray(readOrFail(file).toString('utf8'), file);
-  if (ext === '.npy') return parseNpy(readOrFail(file), file);
+  if (ext === '.json') return parseJsonArray(readFileOrFail(file, 'a .json array').toString('utf8'), file);
+  if (ext === '.npy') return parseNpy(readFileOrFail(file, 'a .npy file'), file);
   throw fileError(file, 'unknown input kind (expected an image, a .json array or a .npy file)');
 }
 

@@ -3,12 +3,12 @@
  * a MetaGraphDef (`.meta`) plus the checkpoint beside it — import_meta_graph and restore — or a
  * TensorFlow.js graph model (`model.json` + weights).
  */
-import { readFileSync } from 'node:fs';
 import { CheckpointReader } from '../checkpoint/reader.js';
-import { fileError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { decodeGraphDef, decodeMetaGraphDef, type GraphDef } from '../formats/graphdef.js';
 import { restoreMetaGraph } from './meta-import.js';
 import { readTfjsGraphModel } from './tfjs-import.js';
+import { readFileOrFail } from '../util/read-file.js';
 
 export interface OpenGraphOptions {
   /** For a `.meta` file: the checkpoint prefix to restore (default: the `.meta` path without `.meta`). */
@@ -22,12 +22,7 @@ export interface OpenGraphOptions {
 }
 
 export function readGraphBytes(file: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw fileError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a graph file' : (err as Error).message);
-  }
+  return readFileOrFail(file, 'a graph file');
 }
 
 export function isMetaGraphFile(file: string): boolean {

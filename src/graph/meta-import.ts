@@ -5,7 +5,7 @@
  * GraphDef that `FrozenGraph` runs.
  */
 import type { CheckpointReader } from '../checkpoint/reader.js';
-import { fileError } from '../errors.js';
+import { fileError, quoted } from '../errors.js';
 import type { CkptTensor } from '../formats/bundle.js';
 import { pruneGraphDef, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorValue } from '../formats/graphdef.js';
 
@@ -41,10 +41,10 @@ export function restoreMetaGraph(meta: MetaGraphDef, reader: CheckpointReader, o
   if (!graph) throw fileError(options.file, 'MetaGraphDef has no graph_def');
   const pruned = pruneGraphDef(graph, options.outputs, options.file);
   const node = pruned.node.map((n): NodeDef => {
-    if (n.op === 'VarHandleOp') throw fileError(options.file, `node "${n.name}" is a resource variable (VarHandleOp), which is not supported`);
+    if (n.op === 'VarHandleOp') throw fileError(options.file, `node ${quoted(n.name)} is a resource variable (VarHandleOp), which is not supported`);
     if (!VARIABLE_OPS.has(n.op)) return n;
     const key = checkpointKeyFor(n.name, reader, options);
-    if (!reader.has(key)) throw fileError(reader.prefix, `variable "${n.name}" needs checkpoint tensor "${key}", which is not in the checkpoint`);
+    if (!reader.has(key)) throw fileError(reader.prefix, `variable ${quoted(n.name)} needs checkpoint tensor ${quoted(key)}, which is not in the checkpoint`);
     const value = toTensorValue(reader.tensor(key));
     return { name: n.name, op: 'Const', input: [], attr: { dtype: { type: n.attr?.dtype?.type ?? 'DT_FLOAT' }, value: { tensor: tensorProto(value) } } };
   });

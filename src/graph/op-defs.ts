@@ -112,3 +112,8 @@ export function strippedOpList(ops: Iterable<string>): { op: OpDef[] } {
 export function hasOpDef(op: string): boolean {
   return BY_NAME.has(op);
 }
+
+/** The recorded OpDef of an op, if this project knows its signature. */
+export function opDef(op: string): OpDef | undefined {
+  return BY_NAME.get(op);
+}

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileError } from '../errors.js';
+import { fileError, quoted } from '../errors.js';
+import { readFailure } from '../util/read-file.js';
 import { graphDefFromJson, tensorProto, type GraphDef, type TensorProto, type TensorValue } from '../formats/graphdef.js';
 
 interface WeightSpec {
@@ -25,14 +26,15 @@ function readOrFail(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw fileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${what})` : (err as Error).message);
+    const failure = readFailure(file, err);
+    throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? fileError(file, `no such file (${what})`) : failure;
   }
 }
 
 function weightValue(spec: WeightSpec, bytes: Uint8Array, offset: number, file: string): { value: TensorValue; size: number } {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const copy = (size: number) => {
-    if (offset + size > bytes.length) throw fileError(file, `weights end before weight "${spec.name}" (truncated weight file?)`);
+    if (offset + size > bytes.length) throw fileError(file, `weights end before weight ${quoted(spec.name)} (truncated weight file?)`);
     return bytes.slice(offset, offset + size);
   };
   switch (spec.dtype) {
@@ -53,7 +55,7 @@ function weightValue(spec: WeightSpec, bytes: Uint8Array, offset: number, file: 
       return { value: { dtype: 'string', shape: spec.shape, data: strings }, size: at - offset };
     }
     default:
-      throw fileError(file, `weight "${spec.name}" has dtype ${spec.dtype}, which is not supported`);
+      throw fileError(file, `weight ${quoted(spec.name)} has dtype ${spec.dtype}, which is not supported`);
   }
 }
 
@@ -67,7 +69,7 @@ export function readTfjsGraphModel(jsonFile: string): GraphDef {
     throw err;
   }
   if (!json.modelTopology || (json.format && json.format !== 'graph-model')) {
-    throw fileError(jsonFile, `not a TensorFlow.js graph model (format "${json.format ?? 'none'}"; layers models are not supported)`);
+    throw fileError(jsonFile, `not a TensorFlow.js graph model (format ${quoted(json.format ?? 'none')}; layers models are not supported)`);
   }
   const graph = graphDefFromJson(json.modelTopology, jsonFile);
   const byName = new Map(graph.node.map((n) => [n.name, n]));
@@ -75,7 +77,7 @@ export function readTfjsGraphModel(jsonFile: string): GraphDef {
     const bytes = new Uint8Array(Buffer.concat(group.paths.map((p) => readOrFail(path.join(path.dirname(jsonFile), p), `weights of ${path.basename(jsonFile)}`))));
     let offset = 0;
     for (const spec of group.weights) {
-      if (spec.quantization) throw fileError(jsonFile, `weight "${spec.name}" is quantized, which is not supported`);
+      if (spec.quantization) throw fileError(jsonFile, `weight ${quoted(spec.name)} is quantized, which is not supported`);
       const { value, size } = weightValue(spec, bytes, offset, jsonFile);
       offset += size;
       const node = byName.get(spec.name);
@@ -84,7 +86,7 @@ export function readTfjsGraphModel(jsonFile: string): GraphDef {
     }
   }
   const missing = graph.node.find((n) => n.op === 'Const' && !hasValue(n.attr?.value?.tensor));
-  if (missing) throw fileError(jsonFile, `no weight for Const node "${missing.name}"`);
+  if (missing) throw fileError(jsonFile, `no weight for Const node ${quoted(missing.name)}`);
   return graph;
 }
 

@@ -6,9 +6,10 @@
  * writes it to disk).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fileError } from '../errors.js';
+import { fileError, quoted, UserError } from '../errors.js';
 import { parseTensorName, tensorFromProto, type GraphDef, type NodeDef, type TensorValue } from '../formats/graphdef.js';
 import { GRAPH_PRODUCER } from './graphdef.js';
+import { validateGraph } from './validate.js';
 
 /** protobuf-JSON as tfjs reads it: camelCase field names (map keys unchanged), bytes in base64. */
 function toProtoJson(value: unknown, key = ''): unknown {
@@ -83,9 +84,9 @@ export function graphDefToArtifacts(graph: GraphDef, file: string): GraphModelAr
   const nodes = graph.node.map((n): NodeDef => {
     if (n.op !== 'Const') return n;
     const proto = n.attr?.value?.tensor;
-    if (!proto) throw fileError(file, `Const node "${n.name}" has no value`);
-    const value = tensorFromProto(proto, `${file}: node "${n.name}"`);
-    const { dtype, bytes } = weightBytes(value, `${file}: node "${n.name}"`);
+    if (!proto) throw fileError(file, `Const node ${quoted(n.name)} has no value`);
+    const value = tensorFromProto(proto, `${file}: node ${quoted(n.name)}`);
+    const { dtype, bytes } = weightBytes(value, `${file}: node ${quoted(n.name)}`);
     weightSpecs.push({ name: n.name, shape: value.shape, dtype });
     chunks.push(bytes);
     return { ...n, attr: { ...n.attr, value: { tensor: { dtype: proto.dtype, tensor_shape: proto.tensor_shape } } } };
@@ -114,12 +115,13 @@ export class FrozenGraph {
 
   /** Loads the graph; Const values become weights. Call `dispose()` when done. */
   static load(graph: GraphDef, file: string): FrozenGraph {
+    validateGraph(graph, file);
     const artifacts = graphDefToArtifacts(graph, file);
     let model: tf.GraphModel<tf.io.IOHandlerSync>;
     try {
       model = tf.loadGraphModelSync({ ...artifacts, format: 'graph-model', generatedBy: 'mnist-ts', convertedBy: 'mnist-ts' });
     } catch (err) {
-      throw fileError(file, `TensorFlow.js cannot load this graph: ${oneLine(err)}`);
+      throw fileError(file, `TensorFlow.js cannot load this graph${libraryReason(err)}`);
     }
     return new FrozenGraph(file, graph, model);
   }
@@ -165,10 +167,10 @@ export class FrozenGraph {
       }
       return Array.isArray(result) ? result : [result];
     } catch (err) {
-      const message = oneLine(err);
-      const unknown = /Unknown op '([^']+)'/.exec(message);
+      if (err instanceof UserError) throw err;
+      const unknown = /Unknown op '([^']+)'/.exec(oneLine(err));
       if (unknown) throw this.unsupported(unknown[1]);
-      throw fileError(this.file, `running the graph failed: ${message}`);
+      throw fileError(this.file, `running the graph failed${libraryReason(err)}`);
     }
   }
 
@@ -188,7 +190,7 @@ export class FrozenGraph {
       seen.add(name);
       const node = byName.get(name)!;
       if (fed.has(name)) continue;
-      if (node.op === 'Placeholder') throw fileError(this.file, `placeholder "${name}" must be fed to compute ${fetches.join(', ')}`);
+      if (node.op === 'Placeholder') throw fileError(this.file, `placeholder ${quoted(name)} must be fed to compute ${fetches.join(', ')}`);
       if (executorNodes?.[name] && executorNodes[name].category === undefined) throw this.unsupported(node.op, name);
       for (const i of node.input ?? []) stack.push(parseTensorName(i).node);
     }
@@ -197,14 +199,29 @@ export class FrozenGraph {
   private unsupported(op: string, node?: string): Error {
     const at = node ?? this.graph.node.find((n) => n.op === op)?.name;
     if (op === 'VariableV2' || op === 'Variable' || op === 'VarHandleOp') {
-      return fileError(this.file, `node "${at}" is a variable (${op}): the graph is not frozen (run the .meta with its checkpoint, or freeze it first)`);
+      return fileError(this.file, `node ${quoted(at ?? op)} is a variable (${op}): the graph is not frozen (run the .meta with its checkpoint, or freeze it first)`);
     }
-    return fileError(this.file, `op ${op}${at ? ` (node "${at}")` : ''} is not supported by TensorFlow.js's graph executor`);
+    const name = /^[\w./-]+$/.test(op) ? op : quoted(op);
+    return fileError(this.file, `op ${name}${at ? ` (node ${quoted(at)})` : ''} is not supported by TensorFlow.js's graph executor`);
   }
 
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/**
+ * Why TensorFlow.js refused, as `: its message`, when that message is its own account of the
+ * problem (a shape mismatch, an unknown op); nothing of a JavaScript error raised inside it
+ * (reading a property of undefined…), which says nothing about the graph.
+ */
+function libraryReason(err: unknown): string {
+  const internal = !(err instanceof Error) || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+  const message = oneLine(err);
+  if (internal || /\b(undefined|null|NaN)\b|\[object /.test(message)) {
+    return ' (TensorFlow.js failed inside its executor; the graph is probably damaged: check it with TensorFlow)';
+  }
+  return `: ${message.length > 300 ? `${message.slice(0, 300)}…` : message}`;
 }
 
 function oneLine(err: unknown): string {

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileError, UserError } from '../errors.js';
+import { fileError, quoted, UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readFileOrFail } from '../util/read-file.js';
 import type { AugmentKind } from '../data/augment.js';
 import type { TrainDefaults } from './config.js';
 import { TRANSFER_INFO_FILE } from '../transfer/model-dir.js';
@@ -36,13 +37,56 @@ export const INFO_FILE = 'mnist-ts.json';
 export function readModelDirInfo(dir: string): ModelDirInfo | undefined {
   const file = path.join(dir, INFO_FILE);
   if (!existsSync(file)) return undefined;
-  try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as ModelDirInfo;
-    if (typeof info.model !== 'string') throw new Error('no "model" field');
-    return info;
-  } catch (err) {
-    throw fileError(file, `not a valid model description (${(err as Error).message})`);
+  return parseModelDirInfo(readFileOrFail(file, 'a model description').toString('utf8'), file);
+}
+
+/** Why JSON.parse refused `text`, in a few words (V8's own message quotes the text, newlines and all). */
+function jsonProblem(err: Error, text: string): string {
+  const position = /at position (\d+)/.exec(err.message);
+  if (/end of JSON input/.test(err.message) || (position && Number(position[1]) >= text.length)) return 'it ends early (truncated?)';
+  const token = /Unexpected token '(.+?)'/s.exec(err.message);
+  let at = '';
+  if (position) {
+    const before = text.slice(0, Number(position[1])).split('\n');
+    at = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
   }
+  return token ? `unexpected ${quoted(token[1])}${at}` : `bad syntax${at}`;
+}
+
+const RECIPE_TYPES: Record<string, 'number' | 'boolean' | 'string'> = {
+  batchSize: 'number', steps: 'number', learningRate: 'number', decayRate: 'number', decaySteps: 'number', staircase: 'boolean',
+  l2: 'number', ema: 'number', optimizer: 'string', momentum: 'number', seed: 'number', augment: 'string',
+};
+
+/** The contents of `mnist-ts.json`, checked field by field; `file` names it in errors. */
+export function parseModelDirInfo(text: string, file: string): ModelDirInfo {
+  const bad = (problem: string): never => {
+    throw fileError(file, `not a valid model description: ${problem}`);
+  };
+  let info: Record<string, unknown>;
+  try {
+    info = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    return bad(`not valid JSON (${jsonProblem(err as Error, text)})`);
+  }
+  if (!info || typeof info !== 'object' || Array.isArray(info)) return bad('not a JSON object');
+  const check = (value: unknown, type: string, name: string): void => {
+    if (value === undefined) return;
+    const ok = type === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === type;
+    if (!ok) bad(`"${name}" should be a ${type}, not ${quoted(JSON.stringify(value) ?? String(value), 40)}`);
+  };
+  if (typeof info.model !== 'string') bad('no "model" field');
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(info.model as string)) bad(`${quoted(info.model as string)} is not a model name`);
+  check(info.l2, 'number', 'l2');
+  check(info.ema, 'number', 'ema');
+  check(info.optimizer, 'string', 'optimizer');
+  check(info.createdBy, 'string', 'createdBy');
+  if (info.recipe !== undefined) {
+    const recipe = info.recipe as Record<string, unknown>;
+    if (!recipe || typeof recipe !== 'object' || Array.isArray(recipe)) bad('"recipe" should be an object');
+    for (const [key, type] of Object.entries(RECIPE_TYPES)) check(recipe[key], type, `recipe.${key}`);
+  }
+  return info as unknown as ModelDirInfo;
 }
 
 export async function writeModelDirInfo(dir: string, info: ModelDirInfo): Promise<void> {

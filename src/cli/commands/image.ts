@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileOrFail } from '../../util/read-file.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
@@ -65,7 +65,7 @@ Examples:
     // Small images, element-wise ops and JS loops: the plain cpu backend is the predictable choice.
     await selectBackend('cpu');
     const format = outputFormat(flags.output);
-    const bytes = readFileSync(flags.input);
+    const bytes = readFileOrFail(flags.input, 'an image');
     const decoded = await img.decodeImage(bytes, { source: flags.input });
     const rng = new Random(flags.seed ?? Math.floor(Math.random() * 2 ** 32));
     const float = img.convertImageDtype(decoded, 'float32');

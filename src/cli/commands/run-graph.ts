@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../errors.js';
+import { quoted, UserError } from '../../errors.js';
 import { parseTensorName } from '../../formats/graphdef.js';
 import { parseInputFlag, readFeedFiles, shapeFor } from '../../graph/feeds.js';
 import { openGraph } from '../../graph/load.js';
@@ -66,7 +66,7 @@ Examples:
         const { name, files } = parseInputFlag(flag);
         const node = parseTensorName(name).node;
         const placeholder = placeholders.get(node);
-        if (!placeholder) throw new UserError(`${file}: no placeholder named "${node}" (placeholders: ${[...placeholders.keys()].join(', ') || 'none'})`);
+        if (!placeholder) throw new UserError(`${file}: no placeholder named ${quoted(node)} (placeholders: ${[...placeholders.keys()].join(', ') || 'none'})`);
         const value = await readFeedFiles(files);
         const shape = shapeFor(value, placeholder.shape, `--input ${name}`);
         feeds[node] = tf.tensor(Array.from(value.data), shape, tfjsDtype(placeholder.dtype));
