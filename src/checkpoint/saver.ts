@@ -13,6 +13,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { dataFileName, indexFileName, writeBundle, type CkptTensor } from '../formats/bundle.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { BEST_FILE } from './best.js';
 import { checkpointStatePath, getCheckpointState, writeCheckpointState } from './state.js';
 
 export { getCheckpointState, latestCheckpoint } from './state.js';
@@ -149,7 +150,7 @@ async function removeStaleTempFiles(dir: string, base: string): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const m = /^\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name);
-    const ours = m !== null && (m[1].startsWith(base) || m[1] === 'checkpoint');
+    const ours = m !== null && (m[1].startsWith(base) || m[1] === 'checkpoint' || m[1] === BEST_FILE);
     if (!m || !ours || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
     await fs.rm(path.join(dir, name), { force: true });
   }
@@ -183,7 +184,8 @@ export async function deleteCheckpointFiles(prefix: string): Promise<void> {
 
 /**
  * Forgets and deletes every checkpoint in `dir` that a training run starting from scratch would
- * otherwise resume or list: those of the state file (inside `dir` only) and any `BASE-N.*` files.
+ * otherwise resume or list: those of the state file (inside `dir` only) and any `BASE-N.*` files,
+ * and the record of the best one (best.ts).
  * The state file goes first, so nobody is pointed at a checkpoint while it is being deleted.
  * Returns how many checkpoints it deleted.
  */
@@ -191,6 +193,7 @@ export async function deleteAllCheckpoints(dir: string, base: string): Promise<n
   const home = path.resolve(dir);
   const prefixes = new Set(recoverCheckpoints(dir).paths.filter((p) => path.dirname(p) === home));
   await fs.rm(checkpointStatePath(dir), { force: true });
+  await fs.rm(path.join(dir, BEST_FILE), { force: true });
   for (const prefix of await numberedCheckpoints(dir, base)) prefixes.add(prefix);
   for (const prefix of prefixes) await deleteCheckpointFiles(prefix);
   return prefixes.size;

@@ -20,6 +20,7 @@ import { readModelDirInfo, recipeOf, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { ValidationWatch } from './validate.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -34,6 +35,12 @@ export interface TrainOptions extends TrainDefaults {
   augment?: AugmentOptions;
   /** The preset `augment` came from, recorded in the model directory for resumed runs. */
   augmentKind?: AugmentKind;
+  /** Validation images: with keepBest or patience, evaluated before every checkpoint (validate.ts). */
+  validation?: MnistSplit;
+  /** Keep the checkpoint with the best validation accuracy besides the newest ones. */
+  keepBest?: boolean;
+  /** Stop after this many evaluations without a better validation accuracy. */
+  patience?: number;
 }
 
 export interface StepInfo {
@@ -171,12 +178,22 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const state = trainingState(model, ema, optimizer);
   // The graph does not change during a run: its MetaGraphDef is built once and written with every checkpoint.
   const metaGraph = modelMetaGraph(model, state, { globalStep: GLOBAL_STEP, maxToKeep: saver.maxToKeep });
+  const watch = opts.validation && (opts.keepBest || opts.patience !== undefined)
+    ? new ValidationWatch(
+      { modelDir: opts.modelDir, validation: opts.validation, keepBest: Boolean(opts.keepBest), patience: opts.patience, fresh: opts.fresh, checkpointBase: CHECKPOINT_BASENAME, log: (l) => reporter.log(l) },
+      model, ema, saver,
+    )
+    : undefined;
+  let stopEarly: string | undefined;
   const started = performance.now();
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
   const checkpointNow = async () => {
+    const verdict = watch?.beforeSave(globalStep);
     const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
+    await watch?.afterSave();
+    stopEarly ??= verdict?.stop;
     appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
     return written;
   };
@@ -185,7 +202,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
   let sampleTime = performance.now();
   let sampleStep = globalStep;
-  while (globalStep < opts.steps && !opts.shouldStop?.()) {
+  while (globalStep < opts.steps && !opts.shouldStop?.() && !stopEarly) {
     const batch = await nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
     const lossTensor = gradientStep(model, optimizer, batch, learningRate);
@@ -207,6 +224,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
+  if (stopEarly && globalStep < opts.steps) reporter.log(stopEarly);
   reporter.stop();
   appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
   optimizer.dispose();
