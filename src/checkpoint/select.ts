@@ -83,6 +83,24 @@ export function openCheckpoint(modelDir: string, choice?: string): OpenedCheckpo
   }
 }
 
+/**
+ * The checkpoint a training run resumes from, verified. Training has no --checkpoint (it always
+ * goes on from the newest), so damage names the newest intact one and how to resume from it.
+ */
+export function openForResume(prefix: string): CheckpointReader {
+  try {
+    return openVerified(prefix);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    const dir = path.dirname(prefix);
+    const intact = newestIntact(dir, prefix);
+    const advice = intact
+      ? `the newest intact checkpoint is ${path.basename(intact.prefix)}: to resume from it, delete the ${path.basename(prefix)}.* files and set model_checkpoint_path in ${path.join(dir, 'checkpoint')} to "${path.basename(intact.prefix)}"; or start over with --fresh`
+      : 'start over with --fresh';
+    throw new UserError(`${err.message}; ${advice}`);
+  }
+}
+
 /** Opens a checkpoint and checks every tensor's CRC32C (raw weights, moving averages, optimizer slots). */
 export function openVerified(prefix: string): CheckpointReader {
   const reader = CheckpointReader.open(prefix);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { CheckpointReader } from '../checkpoint/reader.js';
+import type { CheckpointReader } from '../checkpoint/reader.js';
+import { openForResume } from '../checkpoint/select.js';
 import { deleteAllCheckpoints, latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
@@ -161,7 +162,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     reporter.log(`Starting afresh: deleted the earlier run's checkpoints in ${opts.modelDir}.`);
   }
   if (resumeFrom) {
-    const reader = CheckpointReader.open(resumeFrom);
+    const reader = openForResume(resumeFrom);
     restoreVariables(reader, Object.fromEntries(trainingState(model, ema, optimizer)));
     globalStep = readGlobalStep(reader);
     reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${globalStep}.`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Saver } from '../../src/checkpoint/saver.js';
-import { checkpointSteps, newestIntact, openCheckpoint, selectCheckpoint } from '../../src/checkpoint/select.js';
+import { checkpointSteps, newestIntact, openCheckpoint, openForResume, selectCheckpoint } from '../../src/checkpoint/select.js';
 import { UserError } from '../../src/errors.js';
 import type { CkptTensor } from '../../src/formats/bundle.js';
 import { corruptTensor } from './helpers/damage.js';
@@ -79,4 +79,14 @@ test('a state file naming a missing checkpoint, or a garbage one, says so and na
   rmSync(path.join(dir, 'checkpoint'));
   assert.throws(() => openCheckpoint(dir), userError(/checkpoint: missing, so the newest checkpoint is unknown; .*--checkpoint 200$/));
   assert.throws(() => openCheckpoint(tempDir('select-none')), userError(/no checkpoint found \(train first/));
+});
+
+test('a damaged checkpoint to resume from says how to resume from the newest intact one', async () => {
+  const dir = await modelDir('select-resume');
+  assert.equal(openForResume(path.join(dir, 'model.ckpt-300')).has('global_step'), true);
+  corruptTensor(path.join(dir, 'model.ckpt-300'), 'layer1/weights/ExponentialMovingAverage');
+  assert.throws(
+    () => openForResume(path.join(dir, 'model.ckpt-300')),
+    userError(/checksum mismatch at offset \d+ \(file corrupt\); the newest intact checkpoint is model\.ckpt-200: to resume from it, delete the model\.ckpt-300\.\* files and set model_checkpoint_path in .*checkpoint to "model\.ckpt-200"; or start over with --fresh$/),
+  );
 });
