@@ -191,7 +191,8 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
   const checkpointNow = async () => {
-    const verdict = watch?.beforeSave(globalStep);
+    // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
+    const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(globalStep);
     const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
     await watch?.afterSave();
     stopEarly ??= verdict?.stop;
