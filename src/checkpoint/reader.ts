@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileError, UserError } from '../errors.js';
+import { crc32c, unmaskCrc } from '../formats/crc32c.js';
 import {
   dataFileName,
   decodeTensor,
@@ -105,6 +106,24 @@ export class CheckpointReader {
 
   variableToDtypeMap(): Record<string, string> {
     return Object.fromEntries(this.entryList.map((e) => [e.name, e.dtype ?? e.tfDType]));
+  }
+
+  /**
+   * Checks every tensor's CRC32C against its stored bytes without decoding them (no copies): one
+   * pass over the data files. String tensors, whose checksum covers their lengths too, are decoded.
+   */
+  verifyChecksums(): void {
+    for (const e of this.entryList) {
+      if (e.sliced || e.dtype === null) continue;
+      if (e.dtype === 'string') {
+        this.tensor(e.name);
+        continue;
+      }
+      const bytes = this.shards[e.shardId].subarray(e.offset, e.offset + e.size);
+      if (crc32c(bytes) !== unmaskCrc(e.crc32c)) {
+        throw fileError(dataFileName(this.prefix, e.shardId, this.header.numShards), `tensor "${e.name}": checksum mismatch at offset ${e.offset} (file corrupt)`);
+      }
+    }
   }
 
   /** Reads every tensor once, so any corruption anywhere surfaces now. */

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { CheckpointReader } from '../checkpoint/reader.js';
-import { latestCheckpoint } from '../checkpoint/saver.js';
+import { openCheckpoint } from '../checkpoint/select.js';
 import { restoreVariables } from '../checkpoint/tf-variables.js';
 import { IMAGE_PIXELS, NUM_CLASSES, type MnistSplit } from '../data/mnist.js';
-import { UserError } from '../errors.js';
 import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { ExponentialMovingAverage } from '../train/ema.js';
@@ -22,12 +20,11 @@ export interface LoadedModel {
 /**
  * Builds the directory's model and restores a checkpoint into it — with the moving averages in
  * place of the variables when asked and present (mnist_eval.py's variables_to_restore()).
+ * `checkpoint` is a global step or a path prefix (default: the newest); every tensor is verified.
  */
 export function loadModel(modelDir: string, opts: { useEma?: boolean; model?: string; checkpoint?: string } = {}): LoadedModel {
   requireModelDir(modelDir);
-  const checkpoint = opts.checkpoint ?? latestCheckpoint(modelDir);
-  if (!checkpoint) throw new UserError(`${modelDir}: no checkpoint found (train first: mnist train --model-dir ${modelDir})`);
-  const reader = CheckpointReader.open(checkpoint);
+  const { prefix: checkpoint, reader } = openCheckpoint(modelDir, opts.checkpoint);
   const model = Model.build(getModelDefinition(resolveModelName(modelDir, opts.model)));
   const variables = model.store.all();
   const haveShadows = variables.filter((v) => v.trainable).every((v) => reader.has(ExponentialMovingAverage.shadowName(v.name)));

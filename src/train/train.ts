@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { CheckpointReader } from '../checkpoint/reader.js';
+import type { CheckpointReader } from '../checkpoint/reader.js';
+import { openForResume } from '../checkpoint/select.js';
 import { deleteAllCheckpoints, latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
 import type { CkptTensor } from '../formats/bundle.js';
@@ -20,6 +21,7 @@ import { readModelDirInfo, recipeOf, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { ValidationWatch } from './validate.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -34,6 +36,12 @@ export interface TrainOptions extends TrainDefaults {
   augment?: AugmentOptions;
   /** The preset `augment` came from, recorded in the model directory for resumed runs. */
   augmentKind?: AugmentKind;
+  /** Validation images: with keepBest or patience, evaluated before every checkpoint (validate.ts). */
+  validation?: MnistSplit;
+  /** Keep the checkpoint with the best validation accuracy besides the newest ones. */
+  keepBest?: boolean;
+  /** Stop after this many evaluations without a better validation accuracy. */
+  patience?: number;
 }
 
 export interface StepInfo {
@@ -154,7 +162,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     reporter.log(`Starting afresh: deleted the earlier run's checkpoints in ${opts.modelDir}.`);
   }
   if (resumeFrom) {
-    const reader = CheckpointReader.open(resumeFrom);
+    const reader = openForResume(resumeFrom);
     restoreVariables(reader, Object.fromEntries(trainingState(model, ema, optimizer)));
     globalStep = readGlobalStep(reader);
     reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${globalStep}.`);
@@ -171,12 +179,23 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const state = trainingState(model, ema, optimizer);
   // The graph does not change during a run: its MetaGraphDef is built once and written with every checkpoint.
   const metaGraph = modelMetaGraph(model, state, { globalStep: GLOBAL_STEP, maxToKeep: saver.maxToKeep });
+  const watch = opts.validation && (opts.keepBest || opts.patience !== undefined)
+    ? new ValidationWatch(
+      { modelDir: opts.modelDir, validation: opts.validation, keepBest: Boolean(opts.keepBest), patience: opts.patience, fresh: opts.fresh, checkpointBase: CHECKPOINT_BASENAME, log: (l) => reporter.log(l) },
+      model, ema, saver,
+    )
+    : undefined;
+  let stopEarly: string | undefined;
   const started = performance.now();
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
   const checkpointNow = async () => {
+    // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
+    const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(globalStep);
     const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
+    await watch?.afterSave();
+    stopEarly ??= verdict?.stop;
     appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
     return written;
   };
@@ -185,7 +204,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
   let sampleTime = performance.now();
   let sampleStep = globalStep;
-  while (globalStep < opts.steps && !opts.shouldStop?.()) {
+  while (globalStep < opts.steps && !opts.shouldStop?.() && !stopEarly) {
     const batch = await nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
     const lossTensor = gradientStep(model, optimizer, batch, learningRate);
@@ -207,6 +226,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
+  if (stopEarly && globalStep < opts.steps) reporter.log(stopEarly);
   reporter.stop();
   appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
   optimizer.dispose();

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { latestCheckpoint } from '../checkpoint/saver.js';
+import { openCheckpoint } from '../checkpoint/select.js';
 import { loadMnist, sliceSplit, type Mnist, type MnistSplit } from '../data/mnist.js';
 import { evaluate, loadModel, type LoadedModel } from '../eval/evaluate.js';
+import { UserError } from '../errors.js';
 import { readModelDirInfo } from '../train/model-dir.js';
 import { HttpError } from './http.js';
 
@@ -34,6 +36,11 @@ export interface ModelStoreOptions {
   limit?: number;
   /** Use the moving averages of the weights when a checkpoint has them (as `mnist eval` does). */
   useEma?: boolean;
+  /**
+   * The checkpoint used when a request names none (`mnist serve --checkpoint`): a global step or
+   * a prefix inside the model directory. Default: the newest.
+   */
+  checkpoint?: string;
   /** Loaded models kept in memory at once. */
   maxLoaded?: number;
 }
@@ -52,9 +59,12 @@ export class ModelStore {
   private closed = false;
   private listing: { dirMtimeMs: number; entries: CheckpointEntry[] } | undefined;
   private data: Mnist | undefined;
+  /** The name of the checkpoint chosen with `checkpoint`, if any. */
+  private readonly pinned: string | undefined;
 
   constructor(private readonly opts: ModelStoreOptions) {
     this.modelDir = opts.modelDir;
+    if (opts.checkpoint !== undefined) this.pinned = pinnedCheckpointName(opts.modelDir, opts.checkpoint);
   }
 
   /** The model the directory records (`mnist-ts.json`), or the default. */
@@ -115,9 +125,14 @@ export class ModelStore {
     }
   }
 
-  /** A checkpoint by name (as listed), or the newest when `name` is empty. 404 if there is none. */
+  /** A checkpoint by name (as listed), or the default (the newest) when `name` is empty. 404 if there is none. */
   resolve(name?: string): CheckpointEntry {
     const all = this.checkpoints();
+    if (!name && this.pinned !== undefined) {
+      const entry = all.find((c) => c.name === this.pinned);
+      if (!entry) throw new HttpError(404, `the checkpoint chosen with --checkpoint (${this.pinned}) is no longer in ${this.modelDir}`);
+      return entry;
+    }
     if (!name) {
       const entry = all.find((c) => c.latest) ?? all.at(-1);
       if (!entry) throw new HttpError(404, `${this.modelDir}: no checkpoint yet (train one first)`);
@@ -224,6 +239,15 @@ export class ModelStore {
     this.closed = true;
     for (const prefix of [...this.loaded.keys()]) this.evict(prefix);
   }
+}
+
+/** The name inside `modelDir` of the checkpoint `choice` names, checked to be there and intact. */
+function pinnedCheckpointName(modelDir: string, choice: string): string {
+  const { prefix } = openCheckpoint(modelDir, choice);
+  if (path.resolve(path.dirname(prefix)) !== path.resolve(modelDir)) {
+    throw new UserError(`${prefix}: not a checkpoint of ${modelDir} (serve --checkpoint takes a step or a checkpoint inside the model directory)`);
+  }
+  return path.basename(prefix);
 }
 
 function cacheKey(entry: CheckpointEntry): string {

@@ -96,8 +96,11 @@ test('latestCheckpoint and getCheckpointState', () => {
 });
 
 class CrashingSaver extends Saver {
-  constructor(private readonly crashAfter: SaveStage) {
-    super();
+  constructor(
+    private readonly crashAfter: SaveStage,
+    maxToKeep?: number,
+  ) {
+    super({ maxToKeep });
   }
   protected override afterStage(stage: SaveStage): void {
     if (stage === this.crashAfter) throw new Error(`simulated crash after ${stage}`);
@@ -156,4 +159,55 @@ test('deleteAllCheckpoints removes the state file and every model.ckpt-N of the 
   assert.deepEqual(readdirSync(dir), ['notes.txt']);
   assert.ok(existsSync(`${outside}.index`), 'a checkpoint outside the directory stays');
   assert.equal(latestCheckpoint(dir), null);
+});
+
+test('a kill between the state file and the deletions leaves an orphan that the next run\'s first save deletes', async () => {
+  const dir = tempDir('saver-orphan');
+  const elsewhere = tempDir('saver-orphan-elsewhere');
+  const outside = await new Saver().save(path.join(elsewhere, 'model.ckpt'), tensors(1), { globalStep: 1 });
+  const killed = new Saver({ maxToKeep: 2 });
+  for (const step of [1, 2]) await killed.save(path.join(dir, 'model.ckpt'), tensors(step), { globalStep: step, metaGraph: Uint8Array.of(1) });
+  // What a kill right after the state file was written for step 3 leaves: model.ckpt-1 unlisted, not deleted.
+  await assert.rejects(new CrashingSaver('state', 2).save(path.join(dir, 'model.ckpt'), tensors(3), { globalStep: 3 }), /simulated crash/);
+  assert.ok(existsSync(path.join(dir, 'model.ckpt-1.index')), 'the orphan is there after the kill');
+  const bystanders = ['model.ckpt-1.txt', 'model.ckpt-x.index', 'other.ckpt-1.index', 'notes'];
+  for (const f of bystanders) writeFileSync(path.join(dir, f), 'not ours');
+  const state = readFileSync(path.join(dir, 'checkpoint'), 'utf8');
+  writeFileSync(path.join(dir, 'checkpoint'), `${state}all_model_checkpoint_paths: "${outside}"\n`);
+
+  await new Saver({ maxToKeep: 5 }).save(path.join(dir, 'model.ckpt'), tensors(4), { globalStep: 4 });
+  const left = readdirSync(dir).sort();
+  assert.deepEqual(left.filter((f) => f.startsWith('model.ckpt-') && !bystanders.includes(f)), [2, 3, 4].flatMap((s) => [`model.ckpt-${s}.data-00000-of-00001`, `model.ckpt-${s}.index`]).concat('model.ckpt-2.meta').sort());
+  for (const f of bystanders) assert.ok(left.includes(f), `${f} is not a checkpoint file of this directory and stays`);
+  assert.ok(existsSync(`${outside}.index`), 'a listed checkpoint outside the directory stays');
+});
+
+test('an unreadable state file prunes nothing: an orphan cannot be told from a keeper', async () => {
+  const dir = tempDir('saver-orphan-garbage');
+  await new Saver().save(path.join(dir, 'model.ckpt'), tensors(1), { globalStep: 1 });
+  writeFileSync(path.join(dir, 'checkpoint'), 'garbage\n');
+  await new Saver().save(path.join(dir, 'model.ckpt'), tensors(2), { globalStep: 2 });
+  assert.ok(existsSync(path.join(dir, 'model.ckpt-1.index')));
+});
+
+test('a preserved checkpoint is kept and listed besides the newest maxToKeep until another is preserved', async () => {
+  const dir = tempDir('saver-preserve');
+  const saver = new Saver({ maxToKeep: 2 });
+  const base = path.join(dir, 'model.ckpt');
+  await saver.save(base, tensors(1), { globalStep: 1 });
+  saver.preserve(`${base}-1`);
+  for (const step of [2, 3, 4]) await saver.save(base, tensors(step), { globalStep: step });
+  const listed = () => getCheckpointState(dir)!.allModelCheckpointPaths.map((p) => path.basename(p));
+  assert.deepEqual(listed(), ['model.ckpt-1', 'model.ckpt-3', 'model.ckpt-4']);
+  assert.ok(existsSync(`${base}-1.index`));
+  // A resumed run (a new Saver) that preserves it too keeps it.
+  const resumed = new Saver({ maxToKeep: 2 });
+  resumed.preserve(`${base}-1`);
+  await resumed.save(base, tensors(5), { globalStep: 5 });
+  assert.deepEqual(listed(), ['model.ckpt-1', 'model.ckpt-4', 'model.ckpt-5']);
+  // A better one among the newest: the old best goes at the next save, the new one stays when it ages.
+  resumed.preserve(`${base}-5`);
+  for (const step of [6, 7]) await resumed.save(base, tensors(step), { globalStep: step });
+  assert.deepEqual(listed(), ['model.ckpt-5', 'model.ckpt-6', 'model.ckpt-7']);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.index')).sort(), ['model.ckpt-5.index', 'model.ckpt-6.index', 'model.ckpt-7.index']);
 });

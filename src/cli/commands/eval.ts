@@ -11,6 +11,7 @@ import { addBackendOption, addDataOptions, positiveNumber, useBackend, type Back
 interface EvalFlags {
   modelDir: string;
   model?: string;
+  checkpoint?: string;
   interval: number;
   once?: boolean;
   ema: boolean;
@@ -27,6 +28,7 @@ export function register(program: Command): void {
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--interval <seconds>', 'seconds between looks at the directory', positiveNumber, 10)
     .option('--once', 'evaluate the newest checkpoint once and exit')
+    .option('--checkpoint <N|prefix>', 'evaluate this checkpoint once and exit: a global step N (model.ckpt-N in the model directory) or a path prefix')
     .option('--no-ema', 'use the raw variables instead of their moving averages');
   addDataOptions(cmd, 'validation');
   addBackendOption(cmd);
@@ -38,27 +40,39 @@ moving averages in place of the variables, and prints the validation accuracy. C
 
 Examples:
   mnist eval --model-dir runs/mlp             # watch while training runs
-  mnist eval --model-dir runs/mlp --once      # one evaluation, then exit`,
+  mnist eval --model-dir runs/mlp --once      # one evaluation, then exit
+  mnist eval --model-dir runs/mlp --checkpoint 20000   # model.ckpt-20000, once`,
   );
   cmd.action(async (flags: EvalFlags) => {
     requireModelDir(flags.modelDir);
     await useBackend(flags.backend);
     const { validation: all } = loadMnist({ dataDir: flags.dataDir });
     const validation = flags.limit ? sliceSplit(all, 0, flags.limit) : all;
+    const report = (checkpoint: string | undefined): void => {
+      const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint });
+      const result = evaluate(loaded.model, validation);
+      loaded.model.dispose();
+      console.log(`After ${loaded.globalStep} training step(s), validation accuracy = ${result.accuracy.toFixed(4)}`);
+    };
+    if (flags.checkpoint !== undefined) return report(flags.checkpoint);
     const stopping = new AbortController();
     const signals = onStopSignals(() => stopping.abort());
     try {
       let lastSeen: string | null = null;
       while (!stopping.signal.aborted) {
-        const newest = latestCheckpoint(flags.modelDir);
+        let newest: string | null;
+        try {
+          newest = latestCheckpoint(flags.modelDir);
+        } catch (err) {
+          if (err instanceof UserError) return report(undefined); // a damaged state file: report names what to use
+          throw err;
+        }
         if (!newest) {
-          if (flags.once || lastSeen === null) throw new UserError(`${flags.modelDir}: no checkpoint file found`);
+          // Says why: no checkpoint yet, or a state file naming one that is missing or damaged.
+          if (flags.once || lastSeen === null) return report(undefined);
         } else if (newest !== lastSeen) {
           lastSeen = newest;
-          const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: newest });
-          const result = evaluate(loaded.model, validation);
-          loaded.model.dispose();
-          console.log(`After ${loaded.globalStep} training step(s), validation accuracy = ${result.accuracy.toFixed(4)}`);
+          report(newest);
         }
         if (flags.once) return;
         await sleep(flags.interval * 1000, undefined, { signal: stopping.signal }).catch(() => {});

@@ -8,6 +8,7 @@ interface ServeFlags {
   modelDir: string;
   port: number;
   host: string;
+  checkpoint?: string;
   ema: boolean;
   dataDir?: string;
   limit?: number;
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('-p, --port <n>', 'port to listen on (0 = any free port)', port, 8080)
     .option('--host <address>', 'address to listen on (loopback by default; 0.0.0.0 opens it to the network)', '127.0.0.1')
     .option('--allowed-host <name>', 'also accept requests addressed to this host name (repeatable; e.g. a name in /etc/hosts or behind a proxy)', collect, [])
+    .option('--checkpoint <N|prefix>', 'checkpoint the page uses unless another is picked: a global step N or a checkpoint of the model directory (default: the newest, following training)')
     .option('--no-ema', 'predict with the raw variables instead of their moving averages');
   addDataOptions(cmd, 'test');
   addBackendOption(cmd);
@@ -49,6 +51,7 @@ the --host address, --allowed-host names) and refuses changes asked by pages of 
 Examples:
   mnist serve                                  # http://127.0.0.1:8080/ over runs/mlp
   mnist serve --model-dir runs/quick --port 3000
+  mnist serve --checkpoint 20000               # the page predicts with model.ckpt-20000 by default
   mnist serve --limit 5000                     # mistakes over the first 5,000 test images (quicker)`,
   );
   cmd.action(async (flags: ServeFlags) => {
@@ -57,6 +60,7 @@ Examples:
       modelDir: flags.modelDir,
       port: flags.port,
       host: flags.host,
+      checkpoint: flags.checkpoint,
       useEma: flags.ema,
       dataDir: flags.dataDir,
       limit: flags.limit,

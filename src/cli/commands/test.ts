@@ -6,6 +6,7 @@ import { addBackendOption, addDataOptions, useBackend, type BackendFlag } from '
 interface TestFlags {
   modelDir: string;
   model?: string;
+  checkpoint?: string;
   ema: boolean;
   json?: boolean;
   dataDir?: string;
@@ -19,15 +20,16 @@ export function register(program: Command): void {
     .description('accuracy on the 10,000 test images, with a confusion matrix')
     .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
+    .option('--checkpoint <N|prefix>', 'checkpoint to use: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)')
     .option('--no-ema', 'use the raw variables instead of their moving averages')
     .option('--json', 'print a JSON object instead of text');
   addDataOptions(cmd, 'test');
   addBackendOption(cmd);
-  cmd.addHelpText('after', '\nExamples:\n  mnist test --model-dir runs/mlp\n  mnist test --model-dir runs/mlp --no-ema --json');
+  cmd.addHelpText('after', '\nExamples:\n  mnist test --model-dir runs/mlp\n  mnist test --model-dir runs/mlp --no-ema --json\n  mnist test --model-dir runs/mlp --checkpoint 20000');
   cmd.action(async (flags: TestFlags) => {
     await useBackend(flags.backend, flags.json);
     const { test } = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
-    const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model });
+    const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint: flags.checkpoint });
     const result = evaluate(loaded.model, test);
     const matrix = confusionMatrix(test.labels, result.predictions);
     loaded.model.dispose();

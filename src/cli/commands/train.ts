@@ -29,6 +29,8 @@ interface TrainFlags {
   logEvery?: number;
   seed?: number;
   fresh?: boolean;
+  keepBest?: boolean;
+  patience?: number;
   augment?: AugmentKind | boolean;
   tfrecords?: string;
   backend?: BackendFlag;
@@ -54,6 +56,8 @@ export function register(program: Command): void {
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
     .option('--seed <n>', 'seed for initial weights and batch order', nonNegativeInt)
     .option('--fresh', 'start from scratch: delete the model directory\'s checkpoints first')
+    .option('--keep-best', 'also keep the checkpoint with the best validation accuracy (evaluated at every checkpoint), listed in the "checkpoint" file')
+    .option('--patience <n>', 'stop when validation accuracy (evaluated at every checkpoint) has not improved for N evaluations', positiveInt)
     .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
     .option('--no-augment', 'no distortions (when resuming a run that had them)')
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
@@ -77,7 +81,8 @@ Examples:
   mnist tfrecord write --split train --shards 2 -o data && mnist train --tfrecords 'data/data.tfrecords-*'
   mnist train --optimizer adam --learning-rate 0.001 --decay-rate 1 --fresh
   mnist train --model deep-cnn --model-dir runs/deep-cnn          # the Deep MNIST tutorial CNN
-  mnist train --model book-cnn --augment elastic --model-dir runs/book-cnn-aug`,
+  mnist train --model book-cnn --augment elastic --model-dir runs/book-cnn-aug
+  mnist train --keep-best --patience 5          # keep the best checkpoint, stop after 5 checkpoints without a better one`,
   );
   cmd.action(async (flags: TrainFlags) => {
     const backend = await useBackend(flags.backend);
@@ -104,6 +109,7 @@ Examples:
         {
           ...config, model: modelName, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
           augment: augmentKind ? AUGMENT_PRESETS[augmentKind] : undefined, augmentKind,
+          validation: data.validation, keepBest: flags.keepBest, patience: flags.patience,
         },
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
