@@ -67,6 +67,11 @@ export class ModelStore {
     if (opts.checkpoint !== undefined) this.pinned = pinnedCheckpointName(opts.modelDir, opts.checkpoint);
   }
 
+  /** The checkpoint chosen with `checkpoint` (`mnist serve --checkpoint`), if any: requests naming none use it. */
+  pinnedCheckpoint(): string | undefined {
+    return this.pinned;
+  }
+
   /** The model the directory records (`mnist-ts.json`), or the default. */
   modelName(): string {
     try {

@@ -201,9 +201,10 @@ async function checkpoints(store: ModelStore, url: URL) {
       // null when the trainer deleted it meanwhile (max_to_keep), or it is unreadable
       accuracy = await store.validationAccuracy(c).catch(() => null);
     }
-    rows.push({ name: c.name, step: c.step, savedAt: c.savedAt, latest: c.latest, validationAccuracy: accuracy });
+    const pinned = store.pinnedCheckpoint();
+    rows.push({ name: c.name, step: c.step, savedAt: c.savedAt, latest: c.latest, default: pinned ? c.name === pinned : c.latest, validationAccuracy: accuracy });
   }
-  return { modelDir: store.modelDir, model: store.modelName(), checkpoints: rows };
+  return { modelDir: store.modelDir, model: store.modelName(), pinned: store.pinnedCheckpoint() ?? null, checkpoints: rows };
 }
 
 async function mistakes(store: ModelStore, url: URL) {

@@ -48,3 +48,18 @@ test('a pinned checkpoint deleted later is a 404 naming it', async () => {
   await new Saver({ maxToKeep: 1 }).save(path.join(dir, 'model.ckpt'), new Map(), { globalStep: 40 });
   assert.throws(() => store.resolve(), (e: unknown) => e instanceof HttpError && e.status === 404 && /--checkpoint \(model\.ckpt-10\) is no longer in/.test(e.message));
 });
+
+test('serve --checkpoint N: GET /api/checkpoints marks that checkpoint as the default the page shows in use', async () => {
+  const { startServer } = await import('../../src/web/server.js');
+  const dir = await dirWith([10, 20, 30]);
+  for (const [checkpoint, expected] of [['20', 'model.ckpt-20'], [undefined, 'model.ckpt-30']] as const) {
+    const server = await startServer({ modelDir: dir, port: 0, backend: 'cpu', checkpoint, log: () => {} });
+    try {
+      const body = (await (await fetch(new URL('/api/checkpoints?accuracy=0', server.url))).json()) as { pinned: string | null; checkpoints: Array<{ name: string; default: boolean }> };
+      assert.deepEqual(body.checkpoints.filter((c) => c.default).map((c) => c.name), [expected]);
+      assert.equal(body.pinned, checkpoint ? expected : null);
+    } finally {
+      await server.close();
+    }
+  }
+});

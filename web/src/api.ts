@@ -16,6 +16,8 @@ export interface CheckpointRow {
   step: number | null;
   savedAt: number;
   latest: boolean;
+  /** What a prediction naming no checkpoint uses: the newest, or the one given with `mnist serve --checkpoint`. */
+  default: boolean;
   validationAccuracy: number | null;
 }
 
@@ -99,7 +101,7 @@ export const api = {
   info: () => call<Info>('/api/info'),
   predictPng: (png: Blob, checkpoint?: string) =>
     call<PredictResult>(`/api/predict${query({ checkpoint })}`, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: png }),
-  checkpoints: () => call<{ modelDir: string; model: string; checkpoints: CheckpointRow[] }>('/api/checkpoints'),
+  checkpoints: () => call<{ modelDir: string; model: string; pinned: string | null; checkpoints: CheckpointRow[] }>('/api/checkpoints'),
   mistakes: (offset: number, limit: number, checkpoint?: string) => call<Mistakes>(`/api/mistakes${query({ offset, limit, checkpoint })}`),
   /** `steps` is the total global step to reach, as for `mnist train --steps`. */
   train: (body: { steps: number; fresh?: boolean; model?: string }) =>

@@ -53,7 +53,8 @@ export class CheckpointTable {
 
   private render(): void {
     const picked = this.picker.value;
-    const options = [new Option('Newest (follows training)', '')];
+    const pinned = this.rows.find((c) => c.default && !c.latest);
+    const options = [new Option(pinned ? `${pinned.name} (chosen with --checkpoint)` : 'Newest (follows training)', '')];
     for (const c of [...this.rows].reverse()) options.push(new Option(`${c.name}${c.step !== null ? ` · step ${c.step}` : ''}`, c.name));
     if (picked && !this.rows.some((c) => c.name === picked)) options.push(new Option(`${picked} (deleted)`, picked));
     this.picker.replaceChildren(...options);
@@ -64,7 +65,7 @@ export class CheckpointTable {
       ...[...this.rows].reverse().map((c) => {
         const tr = document.createElement('tr');
         tr.dataset.name = c.name;
-        const inUse = picked ? picked === c.name : c.latest;
+        const inUse = picked ? picked === c.name : c.default;
         tr.classList.toggle('in-use', inUse);
         tr.title = inUse ? 'predictions and mistakes use this checkpoint' : 'click to predict with this checkpoint';
         const acc = c.validationAccuracy;
