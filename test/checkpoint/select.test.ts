@@ -75,7 +75,7 @@ test('a state file naming a missing checkpoint, or a garbage one, says so and na
   rmSync(path.join(dir, 'model.ckpt-300.index'));
   assert.throws(() => openCheckpoint(dir), userError(/model\.ckpt-300\.index: missing \(the newest checkpoint the "checkpoint" file names\); the newest intact checkpoint is model\.ckpt-200/));
   writeFileSync(path.join(dir, 'checkpoint'), '\u0000\u0001garbage\n');
-  assert.throws(() => openCheckpoint(dir), userError(/checkpoint: line 1/, /use it with --checkpoint 200$/));
+  assert.throws(() => openCheckpoint(dir), userError(/checkpoint: not a text checkpoint state file \(binary data on line 1\)/, /use it with --checkpoint 200$/));
   rmSync(path.join(dir, 'checkpoint'));
   assert.throws(() => openCheckpoint(dir), userError(/checkpoint: missing, so the newest checkpoint is unknown; .*--checkpoint 200$/));
   assert.throws(() => openCheckpoint(tempDir('select-none')), userError(/no checkpoint found \(train first/));
