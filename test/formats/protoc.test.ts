@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
 import { TableReader } from '../../src/formats/sstable.js';
 import { writeBundle, type CkptTensor } from '../../src/formats/bundle.js';
 import { crc32c, maskCrc } from '../../src/formats/crc32c.js';
@@ -20,6 +19,7 @@ import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { createOptimizer } from '../../src/train/optimizers.js';
 import { GLOBAL_STEP, trainingState } from '../../src/train/train.js';
 import { l2Regularizer } from '../../src/variables/regularizers.js';
+import { requirement } from '../helpers/requirements.js';
 import { assertDecodedAs, parseTextFormat, protocDecode, protocVersion, type TextMessage } from '../helpers/protoc.js';
 
 /**
@@ -61,11 +61,7 @@ test("proto/ holds TensorFlow's field numbers for every message we write", () =>
   assert.equal(protoType('tensorflow.BundleEntryProto').fields.crc32c.type, 'fixed32');
 });
 
-const version = protocVersion();
-const missing = 'protoc not installed (Debian: apt-get install protobuf-compiler)';
-if (!version && process.env.CI === 'true') throw new Error(`CI: ${missing}`);
-const skip = version ? false : missing;
-if (skip) console.log(`# skipping the protoc tests: ${skip}`);
+const skip = requirement('protoc', protocVersion() ? undefined : 'not installed (Debian: apt-get install protobuf-compiler)');
 
 function buildModel(name: string): Model {
   return Model.build(getModelDefinition(name), { seed: 1, regularizer: l2Regularizer(1e-4) });
@@ -135,4 +131,3 @@ test('protoc reads our checkpoint .index: the BundleHeaderProto and every Bundle
   });
 });
 
-test.after?.(() => tf.disposeVariables());
