@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { bundledDataDir, loadMnist } from '../../src/data/mnist.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { startCli } from '../helpers/cli-process.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'mnist-e2e-'));
 const modelDir = path.join(work, 'mlp');
@@ -20,9 +21,19 @@ function assertOneLineError(r: { code: number; stderr: string }, pattern: RegExp
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
+/**
+ * The MLP every test below reads, trained once on first use (300 steps): each test asks for it, so
+ * any one of them runs alone or in any order. Tests that train further copy it first.
+ */
+let training: CliResult | undefined;
+function trained(): CliResult {
+  training ??= runCli(['train', '--model-dir', modelDir, '--steps', '300', '--limit', '5000', '--checkpoint-every', '100', '--log-every', '100', '--no-progress'], { timeoutMs: 300_000 });
+  assert.equal(training.code, 0, training.stderr);
+  return training;
+}
+
 test('train a few hundred steps, with checkpoints, the book log lines and an event log', () => {
-  const r = runCli(['train', '--model-dir', modelDir, '--steps', '300', '--limit', '5000', '--checkpoint-every', '100', '--log-every', '100', '--no-progress'], { timeoutMs: 300_000 });
-  assert.equal(r.code, 0, r.stderr);
+  const r = trained();
   assert.match(r.stdout, /^After 100 training step\(s\), loss on training batch is [\d.e+-]+\.$/m);
   assert.match(r.stdout, /^After 300 training step\(s\), loss on training batch is/m);
   const files = readdirSync(modelDir);
@@ -39,6 +50,7 @@ test('train a few hundred steps, with checkpoints, the book log lines and an eve
 });
 
 test('inspect lists the variables, their EMA shadows and the global step', () => {
+  trained();
   const r = runCli(['inspect', modelDir, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const text = r.stdout;
@@ -46,14 +58,17 @@ test('inspect lists the variables, their EMA shadows and the global step', () =>
 });
 
 test('eval --once restores the moving averages and prints the book line', () => {
+  trained();
   const r = runCli(['eval', '--model-dir', modelDir, '--once']);
   assert.equal(r.code, 0, r.stderr);
   const m = /^After 300 training step\(s\), validation accuracy = ([\d.]+)$/m.exec(r.stdout);
   assert.ok(m, r.stdout);
-  assert.ok(Number(m[1]) > 0.85, `validation accuracy ${m[1]}`);
+  // Measured 0.9454 for this seeded run (5,000 images, 300 steps).
+  assert.ok(Number(m[1]) > 0.93, `validation accuracy ${m[1]}`);
 });
 
 test('test reports accuracy and a confusion matrix; --json gives the same numbers', () => {
+  trained();
   const text = runCli(['test', '--model-dir', modelDir, '--limit', '2000']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /Test accuracy = 0\.\d{4} \(\d+\/2000\)/);
@@ -61,7 +76,8 @@ test('test reports accuracy and a confusion matrix; --json gives the same number
   const json = JSON.parse(runCli(['test', '--model-dir', modelDir, '--limit', '2000', '--json']).stdout);
   assert.equal(json.count, 2000);
   assert.equal(json.ema, true);
-  assert.ok(json.accuracy > 0.85, `accuracy ${json.accuracy}`);
+  // Measured 0.9245 on these 2,000 test images.
+  assert.ok(json.accuracy > 0.91, `accuracy ${json.accuracy}`);
   const matrixTotal = json.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0);
   assert.equal(matrixTotal, 2000);
   const diagonal = json.confusionMatrix.reduce((a: number, row: number[], i: number) => a + row[i], 0);
@@ -69,6 +85,7 @@ test('test reports accuracy and a confusion matrix; --json gives the same number
 });
 
 test('predict reads PNGs of test digits (any size, dark on light too) and names the digit', async () => {
+  trained();
   const { test: testSplit } = loadMnist({ limit: 10 });
   const files: string[] = [];
   for (const i of [0, 1, 2]) {
@@ -90,13 +107,17 @@ test('predict reads PNGs of test digits (any size, dark on light too) and names 
 });
 
 test('training resumes from the newest checkpoint', () => {
-  const r = runCli(['train', '--model-dir', modelDir, '--steps', '320', '--limit', '5000', '--no-progress']);
+  trained();
+  const dir = path.join(work, 'resumed');
+  cpSync(modelDir, dir, { recursive: true });
+  const r = runCli(['train', '--model-dir', dir, '--steps', '320', '--limit', '5000', '--no-progress']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /Resuming from model\.ckpt-300 at step 300/);
-  assert.ok(existsSync(path.join(modelDir, 'model.ckpt-320.index')));
+  assert.ok(existsSync(path.join(dir, 'model.ckpt-320.index')));
 });
 
 test('--fresh deletes the earlier run\'s checkpoints; another model without it is refused; nothing left to train is said', () => {
+  trained();
   const dir = path.join(work, 'fresh');
   cpSync(modelDir, dir, { recursive: true });
   const common = ['--model-dir', dir, '--limit', '2000', '--no-progress'];
@@ -105,7 +126,7 @@ test('--fresh deletes the earlier run\'s checkpoints; another model without it i
   assert.doesNotMatch(r.stderr, /Training softmax/);
   r = runCli(['train', '--steps', '100', ...common]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Nothing to train: already at step 320/);
+  assert.match(r.stdout, /Nothing to train: already at step 300/);
   r = runCli(['train', '--fresh', '--model', 'softmax', '--steps', '10', ...common]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Starting afresh: deleted the earlier run's checkpoints/);
@@ -146,6 +167,7 @@ test('a resumed run keeps its recorded model and recipe; flags given again overr
 });
 
 test('bad input gives one-line errors naming the file, and no output', async () => {
+  trained();
   const badData = path.join(work, 'bad-data');
   const source = bundledDataDir();
   const { mkdirSync } = await import('node:fs');
@@ -179,25 +201,17 @@ test('training from sharded TFRecord files (mnist tfrecord write → train --tfr
 });
 
 test('Ctrl-C (SIGINT) stops training after the current step and saves a checkpoint', async () => {
-  const { spawn } = await import('node:child_process');
   const dir = path.join(work, 'interrupted');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'train', '--model-dir', dir, '--steps', '1000000', '--limit', '2000', '--checkpoint-every', '1000000', '--no-progress'], {
-    cwd: new URL('../../', import.meta.url),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`)));
-  // Wait until training is under way (the event log has a step sample), then interrupt.
-  const deadline = Date.now() + 120_000;
-  while (!(existsSync(path.join(dir, 'events.jsonl')) && readFileSync(path.join(dir, 'events.jsonl'), 'utf8').includes('"type":"step"'))) {
-    assert.ok(Date.now() < deadline, 'training did not start');
-    await new Promise((r) => setTimeout(r, 200));
+  const child = startCli(['train', '--model-dir', dir, '--steps', '1000000', '--limit', '2000', '--checkpoint-every', '1000000', '--log-every', '1', '--no-progress']);
+  try {
+    // Interrupt once training is under way (its first step is logged).
+    await child.waitFor(/^After 1 training step\(s\)/m);
+    child.child.kill('SIGINT');
+    assert.equal(await child.closed, 0, `child stderr:\n${child.stderr()}`);
+  } finally {
+    child.child.kill('SIGKILL');
   }
-  child.kill('SIGINT');
-  const outcome = await exited;
-  assert.equal(outcome, 'exit 0', `child stderr:\n${stderr}`);
-  assert.match(stderr, /Stopping after this step and saving a checkpoint/);
+  assert.match(child.stderr(), /Stopping after this step and saving a checkpoint/);
   const state = readFileSync(path.join(dir, 'checkpoint'), 'utf8');
   const step = Number(/model\.ckpt-(\d+)"/.exec(state)?.[1]);
   assert.ok(step > 0 && step < 1000000, `checkpoint at step ${step}`);
