@@ -165,7 +165,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     recipe: recipeOf(opts, opts.augmentKind),
   });
 
-  const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
+  const plainBatch = opts.batches ? skipping(opts.batches, globalStep) : batchSource(data, opts, globalStep);
   const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed, globalStep) : plainBatch;
   const decaySteps = opts.decaySteps ?? Math.max(1, Math.floor((data?.count ?? 55000) / opts.batchSize));
   const saver = new Saver({ maxToKeep: 5 });
@@ -228,4 +228,17 @@ function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalSte
   // Resuming continues the same data order from where the run stopped.
   iterator.skip(globalStep);
   return () => iterator.next();
+}
+
+/**
+ * A batch source whose first `steps` batches are drawn and dropped before the first one is
+ * served: a resumed run goes on where the stream of an uninterrupted run would be (the source
+ * must be seeded, e.g. TFRecord shuffling).
+ */
+function skipping(next: () => Batch | Promise<Batch>, steps: number): () => Batch | Promise<Batch> {
+  let toSkip = steps;
+  return async () => {
+    for (; toSkip > 0; toSkip--) await next();
+    return next();
+  };
 }

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AUGMENT_PRESETS, type AugmentKind } from '../../src/data/augment.js';
-import { loadMnist } from '../../src/data/mnist.js';
+import { loadMnist, sliceSplit } from '../../src/data/mnist.js';
+import { mnistBatchSourceSync, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
 import { listModels } from '../../src/models/registry.js';
 import { BOOK_DEFAULTS } from '../../src/train/config.js';
 import { train, type TrainOptions, type TrainReporter } from '../../src/train/train.js';
@@ -74,6 +75,20 @@ for (const augment of ['affine', 'elastic'] as const) {
     await assertResumeIsExact({ model: 'mlp', augment }, 6, 4);
   });
 }
+
+test('the MLP from TFRecord shards (seeded shuffle buffer): 6 steps straight = 2 + 4 resumed', async () => {
+  const shards = await writeMnistTFRecords(sliceSplit(data, 0, 40), path.join(work, 'records'), { shards: 2 });
+  const source = () => mnistBatchSourceSync(shards, { batchSize: 8, seed: 7, shuffleBuffer: 16 });
+  const options = (dir: string): TrainOptions => ({
+    ...BOOK_DEFAULTS, batchSize: 8, steps: 6, seed: 7, model: 'mlp', modelDir: path.join(work, `records-${dir}`), batches: source(),
+  });
+  const straight = await train(options('straight'), undefined, silent);
+  let stepsSeen = 0;
+  const first = await train({ ...options('resumed'), shouldStop: () => stepsSeen++ >= 2 }, undefined, silent);
+  const resumed = await train(options('resumed'), undefined, silent);
+  for (const r of [straight, first, resumed]) r.model.dispose();
+  assertSameCheckpoint(resumed.checkpoint, straight.checkpoint);
+});
 
 test('book-cnn (dropout) with --augment affine: 6 steps straight = 1 + 5 resumed', async () => {
   await assertResumeIsExact({ model: 'book-cnn', augment: 'affine' }, 6, 1);
