@@ -1,3 +1,4 @@
+import { deriveSeed } from '../pipeline/random.js';
 import { Random } from '../util/random.js';
 import { IMAGE_PIXELS, IMAGE_SIZE } from './mnist.js';
 
@@ -41,7 +42,7 @@ const CENTRE = (IMAGE_SIZE - 1) / 2;
 const FIELD_BANK = 256;
 
 export class Augmenter {
-  private readonly random: Random;
+  private random: Random;
   /** FIELD_BANK displacement fields, each 784 x-displacements then 784 y-displacements. */
   private readonly bank?: Float32Array;
 
@@ -51,6 +52,14 @@ export class Augmenter {
   ) {
     this.random = new Random(seed);
     if (options.elastic) this.bank = displacementBank(options.elastic.alpha, options.elastic.sigma, this.random);
+  }
+
+  /**
+   * Starts a new random stream for the next images (the elastic field bank, drawn from the
+   * constructor's seed, stays): what a batch gets then depends on this seed alone.
+   */
+  reseed(seed: number): void {
+    this.random = new Random(seed);
   }
 
   /** Distorts `count` images of `images` (count × 784, values in [0, 1]) into `out`. */
@@ -166,13 +175,20 @@ function smooth(field: Float32Array, scratch: Float32Array, kernel: Float32Array
   }
 }
 
-/** Wraps a batch source (sync or async) so that every batch comes out distorted, labels unchanged. */
-export function augmentBatches(next: () => LabelledBatch | Promise<LabelledBatch>, options: AugmentOptions, seed: number): () => Promise<LabelledBatch> {
+/**
+ * Wraps a batch source (sync or async) so that every batch comes out distorted, labels unchanged.
+ * The n-th batch is the one of global step `firstStep + n`, distorted by a stream derived from
+ * (seed, that step) alone: a run resumed at step k distorts its batches exactly as the
+ * uninterrupted run did.
+ */
+export function augmentBatches(next: () => LabelledBatch | Promise<LabelledBatch>, options: AugmentOptions, seed: number, firstStep = 0): () => Promise<LabelledBatch> {
   const augmenter = new Augmenter(options, seed);
+  let step = firstStep;
   let out = new Float32Array(0);
   return async () => {
     const batch = await next();
     if (out.length !== batch.images.length) out = new Float32Array(batch.images.length);
+    augmenter.reseed(deriveSeed(seed, step++));
     augmenter.apply(batch.images, batch.labels.length, out);
     return { images: out, labels: batch.labels };
   };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import type { Regularizer } from '../variables/regularizers.js';
 import { VariableStore } from '../variables/store.js';
+import { deriveSeed } from '../pipeline/random.js';
 import { execute } from './execute.js';
 import { GraphBuilder, type Graph } from './graph.js';
 import type { TrainDefaults } from '../train/config.js';
@@ -23,7 +24,8 @@ export interface ModelDefinition {
 
 /** A built model: its variables (in a VariableStore) and its graph. */
 export class Model {
-  private dropoutCalls = 0;
+  /** Training calls made without a step: each draws other dropout masks. */
+  private unsteppedCalls = 0;
 
   constructor(
     readonly definition: ModelDefinition,
@@ -31,25 +33,34 @@ export class Model {
     readonly graph: Graph,
     readonly input: string,
     readonly output: string,
+    /** The run's seed: initial weights, and with the global step every dropout mask. */
+    readonly seed = 1,
   ) {}
 
   static build(definition: ModelDefinition, opts: BuildOptions & { seed?: number } = {}): Model {
-    const store = new VariableStore(opts.seed ?? 1);
+    const seed = opts.seed ?? 1;
+    const store = new VariableStore(seed);
     const builder = new GraphBuilder(store);
     const { input, logits } = definition.build(builder, opts);
-    return new Model(definition, store, builder.graph, input, logits);
+    return new Model(definition, store, builder.graph, input, logits, seed);
   }
 
   get name(): string {
     return this.definition.name;
   }
 
-  /** Logits for a batch of flattened 28×28 images ([n, 784] in [0, 1]). */
-  logits(images: tf.Tensor2D, training = false): tf.Tensor2D {
+  /**
+   * Logits for a batch of flattened 28×28 images ([n, 784] in [0, 1]). When training, the dropout
+   * masks come from (seed, `step`, which dropout) alone — no state carried between calls — so a
+   * run resumed at a step draws the masks the uninterrupted run drew there.
+   */
+  logits(images: tf.Tensor2D, training = false, step?: number): tf.Tensor2D {
+    const stepSeed = deriveSeed(this.seed, step ?? 0x80000000 + this.unsteppedCalls++);
+    let dropouts = 0;
     const [out] = execute(this.graph, { [this.input]: images }, [this.output], {
       training,
       variable: (name) => this.variableTensor(name),
-      dropoutSeed: () => 1 + this.dropoutCalls++,
+      dropoutSeed: () => deriveSeed(stepSeed, dropouts++),
     });
     return out as tf.Tensor2D;
   }

@@ -105,6 +105,13 @@ export class ShuffledBatches {
     this.y = new Float32Array(batchSize);
   }
 
+  /** Draws and drops `batches` batches (a resumed run's buffer and stream at its global step). */
+  skip(batches: number): void {
+    for (let n = 0; n < batches * this.batchSize; n++) {
+      this.buffer[this.random.int(this.buffer.length)] = this.pull();
+    }
+  }
+
   /** The next batch, written into `this.x` ([batch, T]) and `this.y` ([batch]); the arrays are reused. */
   next(): { x: Float32Array; y: Float32Array } {
     const T = this.data.timeSteps;

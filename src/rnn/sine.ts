@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CheckpointReader } from '../checkpoint/reader.js';
-import { Saver } from '../checkpoint/saver.js';
+import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { int64Scalar, restoreVariables, tensorsToCheckpoint, type SaveValue } from '../checkpoint/tf-variables.js';
 import { float32Repr } from '../util/float32-repr.js';
 import { Adagrad } from './adagrad.js';
@@ -62,6 +62,17 @@ export interface SineRunResult extends SineEvaluation {
   checkpoint?: string;
 }
 
+/** How a training run starts and stops, beside its hyper-parameters. */
+export interface SineTrainControl {
+  /**
+   * Go on from the newest checkpoint in `modelDir` (variables, Adagrad slots, global step) when
+   * there is one; the run then ends exactly as an uninterrupted one would.
+   */
+  resume?: boolean;
+  /** Checked before every step: true stops the run there, with a checkpoint. */
+  shouldStop?: () => boolean;
+}
+
 /** Creates the book's model with these options (variables initialised, not trained). */
 export function createSineModel(opts: Pick<SineOptions, 'hiddenSize' | 'numLayers' | 'layout' | 'seed'>): SineModel {
   return new SineModel({ hiddenSize: opts.hiddenSize, numLayers: opts.numLayers, timeSteps: SINE_BOOK.timeSteps, layout: opts.layout, seed: opts.seed });
@@ -71,19 +82,44 @@ export function createSineModel(opts: Pick<SineOptions, 'hiddenSize' | 'numLayer
  * The book's train(): Adagrad(0.1) on the mean squared error of batches drawn from
  * dataset.repeat().shuffle(1000).batch(32), one step per batch, the loss printed every 1000 steps.
  */
-export async function trainSine(model: SineModel, data: WindowedData, opts: SineOptions, reporter: SineReporter): Promise<{ losses: Array<[number, number]>; trainMs: number; checkpoint?: string }> {
+export async function trainSine(
+  model: SineModel,
+  data: WindowedData,
+  opts: SineOptions,
+  reporter: SineReporter,
+  control: SineTrainControl = {},
+): Promise<{ losses: Array<[number, number]>; trainMs: number; checkpoint?: string; firstStep: number; globalStep: number }> {
   const variables = model.variables();
   const varList = [...variables.values()];
   const optimizer = new Adagrad(opts.learningRate);
   optimizer.createSlots(variables);
+  const resumeFrom = control.resume && opts.modelDir ? latestCheckpoint(opts.modelDir) : null;
+  let firstStep = 0;
+  if (resumeFrom) {
+    const reader = CheckpointReader.open(resumeFrom);
+    restoreVariables(reader, new Map([...variables, ...optimizer.slots()]));
+    firstStep = readGlobalStep(reader);
+    reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${firstStep}.`);
+  }
   const batches = new ShuffledBatches(data, opts.batchSize, opts.shuffleBuffer, opts.seed);
+  // The shuffle buffer's state at step k is that of k batches drawn from the seed.
+  batches.skip(firstStep);
   const saver = opts.modelDir ? new Saver() : undefined;
   const losses: Array<[number, number]> = [];
   let checkpoint: string | undefined;
+  let savedAt = firstStep;
   const started = performance.now();
   let savingMs = 0;
+  const save = async (done: number) => {
+    if (!saver || !opts.modelDir) return;
+    const t0 = performance.now();
+    checkpoint = await saveSineCheckpoint(saver, opts.modelDir, model, optimizer, done);
+    savedAt = done;
+    savingMs += performance.now() - t0;
+  };
+  let step = firstStep;
   try {
-    for (let step = 0; step < opts.steps; step++) {
+    for (; step < opts.steps && !control.shouldStop?.(); step++) {
       const { x, y } = batches.next();
       const logNow = opts.logEvery > 0 && step % opts.logEvery === 0;
       const loss = tf.tidy(() => {
@@ -99,16 +135,17 @@ export async function trainSine(model: SineModel, data: WindowedData, opts: Sine
       }
       reporter.step?.(step + 1, opts.steps);
       const done = step + 1;
-      if (saver && opts.modelDir && ((opts.checkpointEvery > 0 && done % opts.checkpointEvery === 0) || done === opts.steps)) {
-        const t0 = performance.now();
-        checkpoint = await saveSineCheckpoint(saver, opts.modelDir, model, optimizer, done);
-        savingMs += performance.now() - t0;
-      }
+      if ((opts.checkpointEvery > 0 && done % opts.checkpointEvery === 0) || done === opts.steps) await save(done);
     }
+    if (step > savedAt) await save(step);
   } finally {
     optimizer.dispose();
   }
-  return { losses, trainMs: performance.now() - started - savingMs, checkpoint };
+  return { losses, trainMs: performance.now() - started - savingMs, checkpoint: checkpoint ?? resumeFrom ?? undefined, firstStep, globalStep: step };
+}
+
+function readGlobalStep(reader: CheckpointReader): number {
+  return reader.has(GLOBAL_STEP) ? Number((reader.tensor(GLOBAL_STEP).data as BigInt64Array)[0]) : 0;
 }
 
 /**
@@ -154,6 +191,5 @@ export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: 
 export function restoreSineModel(model: SineModel, prefixOrDir: string): { checkpoint: string; globalStep: number } {
   const reader = CheckpointReader.open(prefixOrDir);
   restoreVariables(reader, model.variables());
-  const step = reader.has(GLOBAL_STEP) ? Number((reader.tensor(GLOBAL_STEP).data as BigInt64Array)[0]) : 0;
-  return { checkpoint: reader.prefix, globalStep: step };
+  return { checkpoint: reader.prefix, globalStep: readGlobalStep(reader) };
 }

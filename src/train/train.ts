@@ -96,19 +96,20 @@ export function readGlobalStep(reader: CheckpointReader): number {
 /**
  * One optimizer step on a batch: loss = cross-entropy + the `losses` collection (L2), its gradients
  * for the trainable variables, applied at `learningRate`. Returns the loss (the caller disposes it).
+ * `globalStep` (the step before this update) seeds the dropout masks, so a resumed run draws the same ones.
  *
  * An L2 term on a trainable variable stays off the gradient tape: the optimizer folds its gradient
  * λ·w into the update and measures its value λ·Σw²/2 in the same pass over the weights (instead of
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
  */
-export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number): tf.Scalar {
+export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
   return tf.tidy(() => {
     const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
     const ys = tf.tensor1d(batch.labels, 'int32');
     const { value, grads } = tf.variableGrads(() => {
-      let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true), ys);
+      let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true, globalStep), ys);
       for (const v of onTape) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
       return loss;
     }, trainable.map((v) => v.variable));
@@ -172,8 +173,8 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     recipe: recipeOf(opts, opts.augmentKind),
   });
 
-  const plainBatch = opts.batches ?? batchSource(data, opts, globalStep);
-  const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed + globalStep) : plainBatch;
+  const plainBatch = opts.batches ? skipping(opts.batches, globalStep) : batchSource(data, opts, globalStep);
+  const nextBatch = opts.augment ? augmentBatches(plainBatch, opts.augment, opts.seed, globalStep) : plainBatch;
   const decaySteps = opts.decaySteps ?? Math.max(1, Math.floor((data?.count ?? 55000) / opts.batchSize));
   const saver = new Saver({ maxToKeep: 5 });
   const state = trainingState(model, ema, optimizer);
@@ -207,7 +208,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   while (globalStep < opts.steps && !opts.shouldStop?.() && !stopEarly) {
     const batch = await nextBatch();
     const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
-    const lossTensor = gradientStep(model, optimizer, batch, learningRate);
+    const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
     globalStep++;
     ema?.apply(trainable, globalStep);
     lastLoss = (await lossTensor.data())[0];
@@ -247,4 +248,17 @@ function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalSte
   // Resuming continues the same data order from where the run stopped.
   iterator.skip(globalStep);
   return () => iterator.next();
+}
+
+/**
+ * A batch source whose first `steps` batches are drawn and dropped before the first one is
+ * served: a resumed run goes on where the stream of an uninterrupted run would be (the source
+ * must be seeded, e.g. TFRecord shuffling).
+ */
+function skipping(next: () => Batch | Promise<Batch>, steps: number): () => Batch | Promise<Batch> {
+  let toSkip = steps;
+  return async () => {
+    for (; toSkip > 0; toSkip--) await next();
+    return next();
+  };
 }

@@ -9,6 +9,7 @@ import { execute } from '../models/execute.js';
 import { GraphBuilder, type Graph } from '../models/graph.js';
 import { sparseSoftmaxCrossEntropy } from '../train/loss.js';
 import { createOptimizer } from '../train/optimizers.js';
+import { deriveSeed } from '../pipeline/random.js';
 import { Random } from '../util/random.js';
 import { truncatedNormal, zeros } from '../variables/initializers.js';
 import { VariableStore } from '../variables/store.js';
@@ -78,21 +79,27 @@ export interface FinalLayerTraining {
   evalEvery: number;
   /** Called after every step; `validation` is set on evaluation steps. Return to continue. */
   onStep?: (info: { step: number; loss: number; validation?: number }) => void | Promise<void>;
+  /** Checked before every step: true ends the training there. */
+  shouldStop?: () => boolean;
 }
 
 /**
  * retrain.py's loop: each step a random batch of training bottlenecks (drawn with replacement,
- * so any set size works), one gradient-descent update.
+ * so any set size works), one gradient-descent update. Step n's batch is drawn from (seed, n)
+ * alone, so training resumed `fromStep` (the restored layer's global step) ends as an
+ * uninterrupted run does. Returns the last step trained.
  */
-export async function trainFinalLayer(layer: FinalLayer, training: LabelledVectors, validation: LabelledVectors, opts: FinalLayerTraining, fromStep = 0): Promise<void> {
+export async function trainFinalLayer(layer: FinalLayer, training: LabelledVectors, validation: LabelledVectors, opts: FinalLayerTraining, fromStep = 0): Promise<number> {
   if (!training.vectors.length) throw new Error('no training bottlenecks');
   const trainable = layer.store.trainable();
   const optimizer = createOptimizer('sgd', { momentum: 0 });
-  const random = new Random(opts.seed + fromStep);
   const size = layer.bottleneckSize;
   const xs = new Float32Array(opts.batchSize * size);
   const ys = new Int32Array(opts.batchSize);
-  for (let step = fromStep + 1; step <= opts.steps; step++) {
+  let step = fromStep;
+  while (step < opts.steps && !opts.shouldStop?.()) {
+    step++;
+    const random = new Random(deriveSeed(opts.seed, step));
     for (let i = 0; i < opts.batchSize; i++) {
       const pick = Math.floor(random.next() * training.vectors.length);
       xs.set(training.vectors[pick], i * size);
@@ -110,4 +117,5 @@ export async function trainFinalLayer(layer: FinalLayer, training: LabelledVecto
     await opts.onStep?.({ step, loss, validation: evaluate ? layer.accuracy(validation) : undefined });
   }
   optimizer.dispose();
+  return step;
 }

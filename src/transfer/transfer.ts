@@ -5,11 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Saver } from '../checkpoint/saver.js';
+import { CheckpointReader } from '../checkpoint/reader.js';
+import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
+import { restoreVariables } from '../checkpoint/tf-variables.js';
 import { encodeGraphDef } from '../formats/graphdef.js';
 import { openGraph } from '../graph/load.js';
 import { FrozenGraph } from '../graph/tfjs-model.js';
-import { saveCheckpoint } from '../train/train.js';
+import { readGlobalStep, saveCheckpoint } from '../train/train.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { BottleneckCache, BottleneckGraph, computeBottlenecks, type BottleneckStats } from './bottlenecks.js';
 import { FinalLayer, trainFinalLayer, type LabelledVectors } from './final-layer.js';
@@ -34,6 +36,10 @@ export interface TransferOptions {
   inputMean: number;
   inputStd: number;
   seed: number;
+  /** Go on from the newest checkpoint in modelDir (the new layer and its step) up to `steps`. */
+  resume?: boolean;
+  /** Checked before every step: true stops training there (with a checkpoint). */
+  shouldStop?: () => boolean;
 }
 
 /** The book's retraining settings (retrain.py's defaults). */
@@ -106,15 +112,24 @@ export async function runTransfer(opts: TransferOptions, reporter: TransferRepor
     const layer = FinalLayer.build(graph.size, folders.classes.length, opts.seed);
     const saver = new Saver({ maxToKeep: 5 });
     const state = new Map(layer.store.all().map((v) => [v.name, v.variable]));
-    let checkpoint = '';
+    const resumeFrom = opts.resume ? latestCheckpoint(opts.modelDir) : null;
+    let fromStep = 0;
+    if (resumeFrom) {
+      const reader = CheckpointReader.open(resumeFrom);
+      restoreVariables(reader, state);
+      fromStep = readGlobalStep(reader);
+      reporter.log?.(`Resuming from ${path.basename(resumeFrom)} at step ${fromStep}.`);
+    }
+    let checkpoint = resumeFrom ?? '';
     let validationAccuracy = NaN;
     reporter.trainStart?.(opts.steps);
-    await trainFinalLayer(layer, sets.training, sets.validation, {
+    const lastStep = await trainFinalLayer(layer, sets.training, sets.validation, {
       steps: opts.steps,
       batchSize: opts.batchSize,
       learningRate: opts.learningRate,
       seed: opts.seed,
       evalEvery: opts.evalEvery,
+      shouldStop: opts.shouldStop,
       onStep: async (info) => {
         reporter.step?.(info);
         if (info.validation !== undefined) {
@@ -123,7 +138,8 @@ export async function runTransfer(opts: TransferOptions, reporter: TransferRepor
         }
         if (info.step % opts.checkpointEvery === 0 || info.step === opts.steps) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, info.step);
       },
-    });
+    }, fromStep);
+    if (lastStep > fromStep && !checkpoint.endsWith(`-${lastStep}`)) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, lastStep);
     reporter.stop?.();
     const testAccuracy = layer.accuracy(sets.testing);
     layer.dispose();

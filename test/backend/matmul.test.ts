@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/requirements.js';
 import { assertParity, nativeOrSkip } from './parity-helpers.js';
 
 const skip = nativeOrSkip();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/requirements.js';
 import { nativeOrSkip } from './parity-helpers.js';
 
 const skip = nativeOrSkip();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/requirements.js';
 import { fusedAdam, fusedMomentum, fusedSgd } from '../../src/backend/optimizers.js';
 import { maxRelError, nativeOrSkip, randomValues, TOLERANCE } from './parity-helpers.js';
 

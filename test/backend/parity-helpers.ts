@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { registerNativeBackend } from '../../src/backend/native.js';
+import { requirement } from '../helpers/requirements.js';
 
 /**
- * Whether parity tests can run. Without the addon they fail (CI builds it), unless
- * MNIST_ALLOW_NO_NATIVE=1 says a missing addon is expected: then they skip with the reason.
+ * Whether parity tests can run. Without the addon one test fails with that line (CI builds it) and
+ * the others skip, unless MNIST_ALLOW_NO_NATIVE=1 says a missing addon is expected (never under CI=true).
  */
 export function nativeOrSkip(): string | false {
   const reg = registerNativeBackend();
-  if (reg.ok) return false;
-  if (process.env.MNIST_ALLOW_NO_NATIVE === '1') return `native backend unavailable: ${reg.reason}`;
-  assert.fail(`native backend unavailable: ${reg.reason} (run npm run build:native, or set MNIST_ALLOW_NO_NATIVE=1)`);
+  return requirement('the native backend', reg.ok ? undefined : `${reg.reason}; MNIST_ALLOW_NO_NATIVE=1 skips its tests instead`, { mustHave: process.env.MNIST_ALLOW_NO_NATIVE !== '1' });
 }
 
 /** Deterministic uniform values in [lo, hi). */

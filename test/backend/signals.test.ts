@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/requirements.js';
 import { ADDON_PATH } from '../../src/backend/addon.js';
 import { nativeOrSkip } from './parity-helpers.js';
 

@@ -19,7 +19,8 @@ async function saveThenKill(dir: string, delayMs: number): Promise<number> {
     for (const m of chunk.matchAll(/saved (\d+)/g)) lastReported = Number(m[1]);
     killTimer ??= setTimeout(() => proc.kill('SIGKILL'), delayMs);
   });
-  await new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  // 'close', not 'exit': the last "saved N" line may still be in the pipe when the process exits.
+  await new Promise<void>((resolve) => proc.on('close', () => resolve()));
   clearTimeout(killTimer);
   return lastReported;
 }

@@ -62,6 +62,20 @@ for (const kind of ['affine', 'elastic'] as const) {
   });
 }
 
+for (const kind of ['affine', 'elastic'] as const) {
+  test(`${kind}: batch n of a stream started at step k is batch k + n of one started at 0 (resume)`, async () => {
+    const batch = batches().next();
+    const source = () => ({ images: batch.images, labels: batch.labels });
+    const fromStart = augmentBatches(source, AUGMENT_PRESETS[kind], 11);
+    const straight: Float32Array[] = [];
+    for (let i = 0; i < 4; i++) straight.push((await fromStart()).images.slice());
+    const resumed = augmentBatches(source, AUGMENT_PRESETS[kind], 11, 2);
+    assert.deepEqual((await resumed()).images, straight[2]);
+    assert.deepEqual((await resumed()).images, straight[3]);
+    assert.notDeepEqual(straight[2], straight[3]);
+  });
+}
+
 test('the elastic field alone (no shift, rotation or scale) moves pixels by about a pixel or two', () => {
   const batch = batches().next();
   const elastic = new Augmenter({ maxShift: 0, maxRotation: 0, maxScale: 0, elastic: AUGMENT_PRESETS.elastic.elastic }, 5).apply(batch.images, 50);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { bundledDataDir, loadMnist } from '../../src/data/mnist.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'mnist-e2e-'));
 const modelDir = path.join(work, 'mlp');
@@ -20,9 +20,19 @@ function assertOneLineError(r: { code: number; stderr: string }, pattern: RegExp
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
+/**
+ * The MLP every test below reads, trained once on first use (300 steps): each test asks for it, so
+ * any one of them runs alone or in any order. Tests that train further copy it first.
+ */
+let training: CliResult | undefined;
+function trained(): CliResult {
+  training ??= runCli(['train', '--model-dir', modelDir, '--steps', '300', '--limit', '5000', '--checkpoint-every', '100', '--log-every', '100', '--no-progress'], { timeoutMs: 300_000 });
+  assert.equal(training.code, 0, training.stderr);
+  return training;
+}
+
 test('train a few hundred steps, with checkpoints, the book log lines and an event log', () => {
-  const r = runCli(['train', '--model-dir', modelDir, '--steps', '300', '--limit', '5000', '--checkpoint-every', '100', '--log-every', '100', '--no-progress'], { timeoutMs: 300_000 });
-  assert.equal(r.code, 0, r.stderr);
+  const r = trained();
   assert.match(r.stdout, /^After 100 training step\(s\), loss on training batch is [\d.e+-]+\.$/m);
   assert.match(r.stdout, /^After 300 training step\(s\), loss on training batch is/m);
   const files = readdirSync(modelDir);
@@ -39,6 +49,7 @@ test('train a few hundred steps, with checkpoints, the book log lines and an eve
 });
 
 test('inspect lists the variables, their EMA shadows and the global step', () => {
+  trained();
   const r = runCli(['inspect', modelDir, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const text = r.stdout;
@@ -46,14 +57,17 @@ test('inspect lists the variables, their EMA shadows and the global step', () =>
 });
 
 test('eval --once restores the moving averages and prints the book line', () => {
+  trained();
   const r = runCli(['eval', '--model-dir', modelDir, '--once']);
   assert.equal(r.code, 0, r.stderr);
   const m = /^After 300 training step\(s\), validation accuracy = ([\d.]+)$/m.exec(r.stdout);
   assert.ok(m, r.stdout);
-  assert.ok(Number(m[1]) > 0.85, `validation accuracy ${m[1]}`);
+  // Measured 0.9454 for this seeded run (5,000 images, 300 steps).
+  assert.ok(Number(m[1]) > 0.93, `validation accuracy ${m[1]}`);
 });
 
 test('test reports accuracy and a confusion matrix; --json gives the same numbers', () => {
+  trained();
   const text = runCli(['test', '--model-dir', modelDir, '--limit', '2000']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /Test accuracy = 0\.\d{4} \(\d+\/2000\)/);
@@ -61,7 +75,8 @@ test('test reports accuracy and a confusion matrix; --json gives the same number
   const json = JSON.parse(runCli(['test', '--model-dir', modelDir, '--limit', '2000', '--json']).stdout);
   assert.equal(json.count, 2000);
   assert.equal(json.ema, true);
-  assert.ok(json.accuracy > 0.85, `accuracy ${json.accuracy}`);
+  // Measured 0.9245 on these 2,000 test images.
+  assert.ok(json.accuracy > 0.91, `accuracy ${json.accuracy}`);
   const matrixTotal = json.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0);
   assert.equal(matrixTotal, 2000);
   const diagonal = json.confusionMatrix.reduce((a: number, row: number[], i: number) => a + row[i], 0);
@@ -69,6 +84,7 @@ test('test reports accuracy and a confusion matrix; --json gives the same number
 });
 
 test('predict reads PNGs of test digits (any size, dark on light too) and names the digit', async () => {
+  trained();
   const { test: testSplit } = loadMnist({ limit: 10 });
   const files: string[] = [];
   for (const i of [0, 1, 2]) {
@@ -90,13 +106,17 @@ test('predict reads PNGs of test digits (any size, dark on light too) and names 
 });
 
 test('training resumes from the newest checkpoint', () => {
-  const r = runCli(['train', '--model-dir', modelDir, '--steps', '320', '--limit', '5000', '--no-progress']);
+  trained();
+  const dir = path.join(work, 'resumed');
+  cpSync(modelDir, dir, { recursive: true });
+  const r = runCli(['train', '--model-dir', dir, '--steps', '320', '--limit', '5000', '--no-progress']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /Resuming from model\.ckpt-300 at step 300/);
-  assert.ok(existsSync(path.join(modelDir, 'model.ckpt-320.index')));
+  assert.ok(existsSync(path.join(dir, 'model.ckpt-320.index')));
 });
 
 test('--fresh deletes the earlier run\'s checkpoints; another model without it is refused; nothing left to train is said', () => {
+  trained();
   const dir = path.join(work, 'fresh');
   cpSync(modelDir, dir, { recursive: true });
   const common = ['--model-dir', dir, '--limit', '2000', '--no-progress'];
@@ -105,7 +125,7 @@ test('--fresh deletes the earlier run\'s checkpoints; another model without it i
   assert.doesNotMatch(r.stderr, /Training softmax/);
   r = runCli(['train', '--steps', '100', ...common]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Nothing to train: already at step 320/);
+  assert.match(r.stdout, /Nothing to train: already at step 300/);
   r = runCli(['train', '--fresh', '--model', 'softmax', '--steps', '10', ...common]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Starting afresh: deleted the earlier run's checkpoints/);
@@ -146,6 +166,7 @@ test('a resumed run keeps its recorded model and recipe; flags given again overr
 });
 
 test('bad input gives one-line errors naming the file, and no output', async () => {
+  trained();
   const badData = path.join(work, 'bad-data');
   const source = bundledDataDir();
   const { mkdirSync } = await import('node:fs');
@@ -177,4 +198,3 @@ test('training from sharded TFRecord files (mnist tfrecord write → train --tfr
   const json = JSON.parse(runCli(['test', '--model-dir', dir, '--limit', '2000', '--json']).stdout);
   assert.ok(json.accuracy > 0.85, `accuracy ${json.accuracy}`);
 });
-

@@ -208,6 +208,16 @@ for (const name of CNNS) {
     const differs = (p: Float32Array, q: Float32Array) => p.some((v, i) => Math.abs(v - q[i]) > 1e-4);
     assert.equal(differs(t1, t2), hasDropout, 'two training passes');
     assert.equal(differs(t1, a), hasDropout, 'training vs inference');
+    // Masks are a function of (seed, global step): the same step draws the same masks in any run.
+    const atStep = (m: Model, step: number) => tf.tidy(() => m.logits(x, true, step).dataSync() as Float32Array);
+    const again = build(name);
+    assert.deepEqual(atStep(model, 5), atStep(again, 5), 'the same step in another model instance');
+    assert.equal(differs(atStep(model, 5), atStep(model, 6)), hasDropout, 'another step');
+    const otherSeed = Model.build(getModelDefinition(name), { seed: 2 });
+    for (const v of otherSeed.store.all()) v.variable.assign(model.store.get(v.name)!.variable);
+    assert.equal(differs(atStep(model, 5), atStep(otherSeed, 5)), hasDropout, 'another seed');
+    again.dispose();
+    otherSeed.dispose();
     x.dispose();
     model.dispose();
   });

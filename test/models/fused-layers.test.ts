@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { convLayer, denseLayer, fusedLayersAvailable } from '../../src/models/fused-layers.js';
-import { backendsUnderTest } from '../helpers/backends.js';
+import { nativeSkip } from '../helpers/backends.js';
 
-const skip = (await backendsUnderTest()).includes('native') ? false : 'needs the native backend';
+const skip = await nativeSkip();
 
 function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync();

@@ -23,6 +23,12 @@ describe('mnist sine (CLI)', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /Restored .*model\.ckpt-20 \(step 20\)/);
       assert.match(again.stdout, new RegExp(`Root Mean Square Error: ${rmse}`));
+
+      const more = runCli(['sine', '--steps', '25', '--resume', '--log-every', '10', '--model-dir', dir, '--backend', 'cpu', '--no-progress']);
+      assert.equal(more.code, 0, more.stderr);
+      assert.match(more.stdout, /^Resuming from model\.ckpt-20 at step 20\.$/m);
+      assert.match(more.stdout, /^Trained 5 steps to step 25 in /m);
+      assert.equal(path.basename(CheckpointReader.open(dir).prefix), 'model.ckpt-25');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,6 +12,7 @@ import { renderLinePlotSvg, writeLinePlot } from '../../src/rnn/plot.js';
 import { bookSineData, generateData, linspaceFloat32, ShuffledBatches, SINE_BOOK } from '../../src/rnn/sine-data.js';
 import { createSineModel, evaluateSine, restoreSineModel, saveSineCheckpoint, SINE_DEFAULTS, trainSine } from '../../src/rnn/sine.js';
 import { float32Repr } from '../../src/util/float32-repr.js';
+import { assertSameCheckpoint } from '../helpers/checkpoints.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -119,8 +120,39 @@ describe('the sine model', () => {
     assert.ok(losses[2][1] < losses[0][1] / 10, `loss ${losses[0][1]} → ${losses[2][1]}`);
     const { rmse, predictions } = evaluateSine(model, data.test);
     assert.equal(predictions.length, 1000);
-    assert.ok(rmse < 0.5, `rmse ${rmse}`);
+    // Measured: 0.0752 after these 101 steps (seed 1); the book's figure, 0.0018, takes 11,000 steps (minutes).
+    assert.ok(rmse < 0.1, `rmse ${rmse}`);
     model.dispose();
+  });
+
+  it('a run stopped at step 5 and resumed ends byte for byte like 12 uninterrupted steps (variables, Adagrad slots, step)', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'sine-resume-'));
+    try {
+      const data = bookSineData();
+      const quiet = { log: () => {} };
+      const run = async (dir: string, control: Parameters<typeof trainSine>[4]) => {
+        const model = createSineModel({ ...SINE_DEFAULTS, seed: 4 });
+        const opts = { ...SINE_DEFAULTS, seed: 4, steps: 12, logEvery: 0, checkpointEvery: 0, modelDir: path.join(work, dir) };
+        try {
+          return await trainSine(model, data.train, opts, quiet, control);
+        } finally {
+          model.dispose();
+        }
+      };
+      const straight = await run('straight', {});
+      let calls = 0;
+      const stopped = await run('resumed', { shouldStop: () => calls++ >= 5 });
+      assert.equal(stopped.globalStep, 5);
+      assert.equal(path.basename(stopped.checkpoint!), 'model.ckpt-5');
+      const resumed = await run('resumed', { resume: true });
+      assert.deepEqual([resumed.firstStep, resumed.globalStep], [5, 12]);
+      assertSameCheckpoint(resumed.checkpoint!, straight.checkpoint!);
+      // Without resume the same directory starts over at step 0.
+      const again = await run('resumed', { shouldStop: () => true });
+      assert.equal(again.firstStep, 0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('sequence layout unrolls 10 time steps of one value', () => {

@@ -17,6 +17,7 @@ import { readImageFolders, whichSet } from '../../src/transfer/image-folders.js'
 import { digitsSubset, trainAndFreeze, transferAccuracy, writeDigitFolders } from '../../src/transfer/mnist-demo.js';
 import { predictTransfer } from '../../src/transfer/predict.js';
 import { runTransfer, TRANSFER_DEFAULTS } from '../../src/transfer/transfer.js';
+import { assertSameCheckpoint } from '../helpers/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
 import { fastestBackend } from '../models/backend-for-tests.js';
 
@@ -191,6 +192,26 @@ test('MNIST demonstration in small: an MLP frozen on digits 0–4 transfers to 5
   const cli = runCli(['predict', '--model-dir', modelDir, pngs[0]]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, new RegExp(`^${pngs[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: [5-9]  \\(5:0\\.\\d{3} 6:`));
+});
+
+test('transfer: the final layer stopped at step 7 and resumed ends byte for byte like 20 uninterrupted steps', async () => {
+  const dir = tmp();
+  const pb = path.join(dir, 'digits04.pb');
+  await trainAndFreeze('mlp', digitsSubset(mnist.train, [0, 1, 2, 3, 4]), path.join(dir, 'digits04'), pb, 20);
+  await writeDigitFolders(digitsSubset(mnist.train, [5, 6, 7, 8, 9], 6), path.join(dir, 'digits59'));
+  const options = (out: string) => ({
+    ...TRANSFER_DEFAULTS, graph: pb, input: 'x-input', bottleneck: 'layer1/Relu:0', images: path.join(dir, 'digits59'),
+    bottleneckDir: path.join(dir, 'bottlenecks'), modelDir: path.join(dir, out), steps: 20, batchSize: 8, checkpointEvery: 1000, seed: 3,
+  });
+  const straight = await runTransfer(options('straight'));
+  let calls = 0;
+  const stopped = await runTransfer({ ...options('resumed'), shouldStop: () => calls++ >= 7 });
+  assert.equal(path.basename(stopped.checkpoint), 'model.ckpt-7');
+  const lines: string[] = [];
+  const resumed = await runTransfer({ ...options('resumed'), resume: true }, { log: (l) => lines.push(l) });
+  assert.ok(lines.includes('Resuming from model.ckpt-7 at step 7.'), lines.join('\n'));
+  assert.equal(path.basename(resumed.checkpoint), 'model.ckpt-20');
+  assertSameCheckpoint(resumed.checkpoint, straight.checkpoint);
 });
 
 test('mnist transfer CLI: one-line errors for a missing bottleneck tensor and an empty class folder', async () => {

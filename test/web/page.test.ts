@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, requirement, test } from '../helpers/requirements.js';
 import type { Page } from 'playwright-core';
 import { IMAGE_PIXELS } from '../../src/data/mnist.js';
 import { predictDigits } from '../../src/predict/predict.js';
@@ -18,7 +18,9 @@ const executable = chromiumPath();
 const SCREENSHOT = process.env.MNIST_SCREENSHOT ?? path.join(os.tmpdir(), 'mnist-serve-page.png');
 const SLOW = { timeout: 300_000 };
 
-describe('the web page in Chromium', { skip: executable ? false : 'no Chromium (apt-get install chromium)' }, () => {
+const skip = requirement('Chromium', executable ? undefined : 'not found, or no answer to --version in 20 s (apt-get install chromium, or set CHROMIUM_PATH)');
+
+describe('the web page in Chromium', { skip }, () => {
   let fx: TrainedServer;
   let page: Page;
   let closeBrowser: () => Promise<void>;

@@ -21,6 +21,7 @@ interface SineFlags {
   checkpointEvery: number;
   plot?: string;
   evaluateOnly?: boolean;
+  resume?: boolean;
   backend?: BackendFlag;
   progress?: boolean;
 }
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--log-every <n>', 'print the loss every N steps', positiveInt, SINE_DEFAULTS.logEvery)
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps (0 = only at the end)', nonNegativeInt, SINE_DEFAULTS.checkpointEvery)
     .option('--plot <base>', 'write the plot to BASE.png and BASE.svg (default: MODEL_DIR/sine-predictions)')
+    .option('--resume', 'go on from the latest checkpoint in --model-dir to --steps (the same result as an uninterrupted run with the same flags)')
     .option('--evaluate-only', "don't train: restore the latest checkpoint in --model-dir, evaluate and plot")
     .option('--no-progress', 'no live progress bar, only log lines');
   addBackendOption(cmd);
@@ -58,6 +60,7 @@ Examples:
   mnist sine
   mnist sine --steps 2000 --model-dir /tmp/sine
   mnist sine --layout sequence --model-dir runs/sine-seq
+  mnist sine --steps 11000 --resume --model-dir runs/sine   # after a run stopped earlier
   mnist sine --evaluate-only --model-dir runs/sine`,
   );
   cmd.action(async (flags: SineFlags) => {
@@ -85,8 +88,9 @@ Examples:
         const reporter = progressReporter(flags.progress !== false && Boolean(process.stderr.isTTY));
         const started = performance.now();
         try {
-          const trained = await trainSine(model, data.train, opts, reporter);
-          reporter.log(`Trained ${opts.steps} steps in ${((performance.now() - started) / 1000).toFixed(1)} s on ${backend} (${(trained.trainMs / opts.steps).toFixed(2)} ms/step); saved ${trained.checkpoint}`);
+          const trained = await trainSine(model, data.train, opts, reporter, { resume: flags.resume });
+          const run = trained.globalStep - trained.firstStep;
+          reporter.log(`Trained ${run} steps to step ${trained.globalStep} in ${((performance.now() - started) / 1000).toFixed(1)} s on ${backend} (${(trained.trainMs / Math.max(run, 1)).toFixed(2)} ms/step); saved ${trained.checkpoint}`);
         } finally {
           reporter.stop();
         }

@@ -64,6 +64,7 @@ export function register(program: Command): void {
     .option('--input-mean <x>', 'pixels (0..255) are fed as (p - mean) / std', number, d.inputMean)
     .option('--input-std <x>', 'see --input-mean (0/255 gives [0, 1]; Inception-v3 wants 128/128)', positiveNumber, d.inputStd)
     .option('--seed <n>', 'random seed (initial weights, batches)', positiveInt, d.seed)
+    .option('--resume', "go on from the latest checkpoint in OUTPUT up to --steps (ends as an uninterrupted run with the same flags)")
     .option('--no-progress', 'no progress bars');
   addBackendOption(cmd);
   cmd.addHelpText(
@@ -101,6 +102,7 @@ Examples:
         inputMean: flags.inputMean,
         inputStd: flags.inputStd,
         seed: flags.seed,
+        resume: flags.resume,
       },
       progressReporter(flags.progress && Boolean(process.stderr.isTTY)),
     );

@@ -1,0 +1,135 @@
+/**
+ * Every model's training recipe pinned to the numbers of the book (mnist_train.py, the CNN chapter,
+ * §8.4, §6.5 retrain) and the Deep MNIST tutorial — /work/shared/BOOK.md — or, for mnist-ts's own
+ * models, to the numbers the README documents. A changed default fails here, by name.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Model } from '../../src/models/model.js';
+import { getModelDefinition, modelNames } from '../../src/models/registry.js';
+import { SINE_BOOK } from '../../src/rnn/sine-data.js';
+import { SINE_DEFAULTS } from '../../src/rnn/sine.js';
+import { BOOK_DEFAULTS, type TrainDefaults } from '../../src/train/config.js';
+import { TRANSFER_DEFAULTS } from '../../src/transfer/transfer.js';
+import { runCli } from '../helpers/cli.js';
+
+/** What `mnist train --model NAME` trains with when no flag is given (the CLI's merge). */
+const recipe = (name: string): TrainDefaults => ({ ...BOOK_DEFAULTS, ...getModelDefinition(name).defaults });
+
+/** Variables and their shapes, in creation order: the architecture the recipe trains. */
+const variables = (name: string): string[] => {
+  const model = Model.build(getModelDefinition(name));
+  const list = model.store.all().map((v) => `${v.name} ${v.variable.shape.join('×')}`);
+  model.dispose();
+  return list;
+};
+
+const dropoutRates = (name: string): number[] => {
+  const model = Model.build(getModelDefinition(name));
+  const rates = model.graph.nodes.filter((n) => n.op === 'Dropout').map((n) => n.attrs.rate as number);
+  model.dispose();
+  return rates;
+};
+
+/** Checkpoint and log cadence of mnist_train.py, for every model. */
+const EVERY_1000 = { checkpointEvery: 1000, logEvery: 1000, seed: 1, momentum: 0.9 };
+
+test('mlp: mnist_train.py — lr 0.8 ×0.99 per epoch (staircase), L2 1e-4, EMA 0.99, batch 100, 30,000 steps, SGD; 784-500-10', () => {
+  assert.deepEqual(recipe('mlp'), {
+    batchSize: 100, steps: 30000, learningRate: 0.8, decayRate: 0.99, staircase: true, l2: 1e-4, ema: 0.99, optimizer: 'sgd', ...EVERY_1000,
+  });
+  assert.equal(recipe('mlp').decaySteps, undefined, 'decay every epoch: 55,000 / 100 = 550 steps');
+  assert.deepEqual(variables('mlp'), ['layer1/weights 784×500', 'layer1/biases 500', 'layer2/weights 500×10', 'layer2/biases 10']);
+});
+
+test('softmax: the tutorial — GD 0.5, 1,000 steps × 100, no decay, no L2, no EMA; W, b 784×10', () => {
+  assert.deepEqual(recipe('softmax'), {
+    batchSize: 100, steps: 1000, learningRate: 0.5, decayRate: 1, staircase: true, l2: 0, ema: 0, optimizer: 'sgd', ...EVERY_1000,
+  });
+  assert.deepEqual(variables('softmax'), ['W 784×10', 'b 10']);
+});
+
+test('book-cnn: mnist_train_CNN.py — lr 0.01 ×0.99 per epoch (smooth), L2 1e-4, EMA 0.99, batch 100, 30,000 steps, SGD; dropout 0.5', () => {
+  assert.deepEqual(recipe('book-cnn'), {
+    batchSize: 100, steps: 30000, learningRate: 0.01, decayRate: 0.99, staircase: false, l2: 1e-4, ema: 0.99, optimizer: 'sgd', ...EVERY_1000,
+  });
+  assert.deepEqual(dropoutRates('book-cnn'), [0.5]);
+  assert.deepEqual(variables('book-cnn'), [
+    'layer1-conv1/weight 5×5×1×32', 'layer1-conv1/bias 32', 'layer3-conv2/weight 5×5×32×64', 'layer3-conv2/bias 64',
+    'layer5-fc1/weight 3136×512', 'layer5-fc1/biases 512', 'layer6-fc2/weight 512×10', 'layer6-fc2/biases 10',
+  ]);
+});
+
+test('deep-cnn: mnist_deep.py — Adam 1e-4, batch 50, 20,000 steps, no decay, no L2 (EMA 0.999 is ours); fc 1024, keep 0.5', () => {
+  assert.deepEqual(recipe('deep-cnn'), {
+    batchSize: 50, steps: 20000, learningRate: 1e-4, decayRate: 1, staircase: true, l2: 0, ema: 0.999, optimizer: 'adam', ...EVERY_1000,
+  });
+  assert.deepEqual(dropoutRates('deep-cnn'), [0.5]);
+  assert.deepEqual(variables('deep-cnn'), [
+    'conv1/weights 5×5×1×32', 'conv1/biases 32', 'conv2/weights 5×5×32×64', 'conv2/biases 64',
+    'fc1/weights 3136×1024', 'fc1/biases 1024', 'fc2/weights 1024×10', 'fc2/biases 10',
+  ]);
+});
+
+test('lenet5: Adam 1e-3 ×0.9 per epoch, L2 5e-4, EMA 0.99, batch 100, 12,000 steps; 6 and 16 VALID 5×5 maps, fc 120-84-10', () => {
+  assert.deepEqual(recipe('lenet5'), {
+    batchSize: 100, steps: 12000, learningRate: 0.001, decayRate: 0.9, staircase: true, l2: 5e-4, ema: 0.99, optimizer: 'adam', ...EVERY_1000,
+  });
+  assert.deepEqual(dropoutRates('lenet5'), []);
+  assert.deepEqual(variables('lenet5').filter((v) => v.includes('weight')), [
+    'layer1-conv1/weight 5×5×1×6', 'layer3-conv2/weight 5×5×6×16', 'layer5-fc1/weight 400×120', 'layer6-fc2/weight 120×84', 'layer7-fc3/weight 84×10',
+  ]);
+});
+
+test('inception-mini: Adam 1e-3 ×0.96 per epoch, L2 1e-4, EMA 0.99, batch 100, 6,000 steps; dropout 0.2 before a 896→10 layer', () => {
+  assert.deepEqual(recipe('inception-mini'), {
+    batchSize: 100, steps: 6000, learningRate: 1e-3, decayRate: 0.96, staircase: true, l2: 1e-4, ema: 0.99, optimizer: 'adam', ...EVERY_1000,
+  });
+  assert.deepEqual(dropoutRates('inception-mini'), [0.2]);
+  assert.ok(variables('inception-mini').includes('Logits/weights 896×10'));
+});
+
+test('vgg-cnn: Adam 1e-3 ×0.85 per epoch, batch 100, 11,000 steps (20 epochs), EMA 0.999, no L2; dropout 0.5', () => {
+  assert.deepEqual(recipe('vgg-cnn'), {
+    batchSize: 100, steps: 11000, learningRate: 1e-3, decayRate: 0.85, staircase: true, l2: 0, ema: 0.999, optimizer: 'adam', ...EVERY_1000,
+  });
+  assert.deepEqual(dropoutRates('vgg-cnn'), [0.5]);
+  assert.deepEqual(variables('vgg-cnn').filter((v) => v.includes('weights')), [
+    'conv1_1/weights 3×3×1×32', 'conv1_2/weights 3×3×32×32', 'conv2_1/weights 3×3×32×64', 'conv2_2/weights 3×3×64×64', 'fc1/weights 3136×256', 'fc2/weights 256×10',
+  ]);
+});
+
+test('every registry model has its recipe pinned above', () => {
+  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
+});
+
+test('sine (§8.4): 2 LSTM layers × 30, windows of 10 every 0.01, 10,000/1,000 examples, batch 32, shuffle 1000, Adagrad 0.1, 11,000 steps', () => {
+  assert.deepEqual({ ...SINE_BOOK }, {
+    hiddenSize: 30, numLayers: 2, timeSteps: 10, trainingSteps: 11000, batchSize: 32, trainingExamples: 10000, testingExamples: 1000,
+    sampleGap: 0.01, shuffleBuffer: 1000, learningRate: 0.1,
+  });
+  assert.deepEqual(
+    [SINE_DEFAULTS.steps, SINE_DEFAULTS.batchSize, SINE_DEFAULTS.learningRate, SINE_DEFAULTS.hiddenSize, SINE_DEFAULTS.numLayers, SINE_DEFAULTS.shuffleBuffer, SINE_DEFAULTS.layout, SINE_DEFAULTS.logEvery],
+    [11000, 32, 0.1, 30, 2, 1000, 'book', 1000],
+  );
+});
+
+test('transfer (§6.5): 4,000 steps × 100 bottlenecks, GD 0.01, 10 % validation, 10 % test, accuracy every 100 steps', () => {
+  assert.deepEqual(
+    { steps: TRANSFER_DEFAULTS.steps, batchSize: TRANSFER_DEFAULTS.batchSize, learningRate: TRANSFER_DEFAULTS.learningRate, validationPercent: TRANSFER_DEFAULTS.validationPercent, testingPercent: TRANSFER_DEFAULTS.testingPercent, evalEvery: TRANSFER_DEFAULTS.evalEvery },
+    { steps: 4000, batchSize: 100, learningRate: 0.01, validationPercent: 10, testingPercent: 10, evalEvery: 100 },
+  );
+});
+
+test('mnist train with no recipe flags records the MLP book recipe in mnist-ts.json', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-recipe-')), 'mlp');
+  const r = runCli(['train', '--model-dir', dir, '--steps', '1', '--limit', '100', '--no-progress'], { env: { MNIST_NATIVE_THREADS: '1' } });
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8'));
+  assert.deepEqual({ model: info.model, ...info.recipe }, {
+    model: 'mlp', batchSize: 100, steps: 1, learningRate: 0.8, decayRate: 0.99, staircase: true, l2: 1e-4, ema: 0.99, optimizer: 'sgd', momentum: 0.9, seed: 1,
+  });
+});
