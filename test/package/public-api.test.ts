@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, requirement, test } from '../helpers/requirements.js';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromiumPath, launchChromium } from '../web/browser.js';
@@ -46,6 +46,9 @@ function consumerLock(tarball: string, integrity: string): unknown {
   for (const [key, entry] of Object.entries(ours.packages)) if (key.startsWith('node_modules/') && !entry.dev) packages[key] = entry;
   return { name: 'consumer', lockfileVersion: 3, requires: true, packages };
 }
+
+const executable = chromiumPath();
+const chromiumMissing = requirement('Chromium', executable ? undefined : 'not found, or no answer to --version in 20 s (apt-get install chromium, or set CHROMIUM_PATH)');
 
 describe('the packed package, installed into a fresh project', () => {
   let work: string;
@@ -129,8 +132,7 @@ export async function demo(dir: string): Promise<number> {
     assert.match(bad.stdout, /use\.ts.*Type 'string' is not assignable to type 'number'/);
   });
 
-  const executable = chromiumPath();
-  test('mnist-ts/formats bundled for the browser reads a TensorFlow checkpoint and TFRecords in Chromium', { ...SLOW, skip: executable ? false : 'no Chromium (apt-get install chromium)' }, async () => {
+  test('mnist-ts/formats bundled for the browser reads a TensorFlow checkpoint and TFRecords in Chromium', { ...SLOW, skip: chromiumMissing }, async () => {
     writeFileSync(path.join(project, 'browser-entry.js'), "import * as formats from 'mnist-ts/formats';\nglobalThis.formats = formats;\n");
     const bundle = await build({ entryPoints: [path.join(project, 'browser-entry.js')], bundle: true, platform: 'browser', format: 'iife', write: false, absWorkingDir: project, logLevel: 'silent' });
     const code = bundle.outputFiles[0].text;

@@ -4,7 +4,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, requirement, test } from '../helpers/requirements.js';
 import { HttpError } from '../../src/web/http.js';
 import { hostNameOf, requestGuard } from '../../src/web/request-guard.js';
 import { chromiumPath, launchChromium } from './browser.js';
@@ -26,6 +26,9 @@ function refusal(fn: () => void): string | undefined {
     return err.message;
   }
 }
+
+const executable = chromiumPath();
+const chromiumMissing = requirement('Chromium', executable ? undefined : 'not found, or no answer to --version in 20 s (apt-get install chromium, or set CHROMIUM_PATH)');
 
 describe('request guard rules', () => {
   const guard = requestGuard('127.0.0.1', ['digits.lan']);
@@ -132,8 +135,7 @@ describe('mnist serve refuses cross-site and rebound requests', () => {
     assert.equal(fx.server.job.status().state, 'idle');
   });
 
-  const executable = chromiumPath();
-  test('in Chromium, a page on another origin cannot start or stop training', { skip: executable ? false : 'no Chromium (apt-get install chromium)', timeout: 120_000 }, async () => {
+  test('in Chromium, a page on another origin cannot start or stop training', { skip: chromiumMissing, timeout: 120_000 }, async () => {
     const before = snapshot(fx.dir);
     const target = new URL('/api/train', fx.server.url).href;
     const attackPage = `<!doctype html><body><form id="f" method="POST" action="${target}" enctype="text/plain" target="sink">
