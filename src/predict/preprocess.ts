@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { fileError } from '../errors.js';
+import { decodeGrey } from './decode.js';
 import { IMAGE_PIXELS, IMAGE_SIZE } from '../data/mnist.js';
 
 /** The digit is scaled to fit 20×20, as in the MNIST set, then placed in a 28×28 field. */
@@ -12,34 +13,8 @@ const DIGIT_BOX = 20;
  * its aspect ratio, and centred by centre of mass in 28×28. Returns pixels in [0, 1].
  */
 export async function imageToMnist(bytes: Uint8Array, file: string): Promise<Float32Array> {
-  let grey: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    const background = await backgroundBehindInk(bytes);
-    grey = await sharp(bytes).flatten({ background }).greyscale().raw().toBuffer({ resolveWithObject: true });
-  } catch {
-    throw fileError(file, 'not a readable image (PNG, JPEG, WebP, GIF or TIFF expected)');
-  }
-  const { width, height } = grey.info;
-  return greyToMnist(new Uint8Array(grey.data.buffer, grey.data.byteOffset, width * height), width, height, file);
-}
-
-/**
- * What to put behind transparent pixels: black behind light ink, white behind dark ink, judged by
- * the mean brightness of the opaque pixels (a canvas export is often only ink on transparency).
- */
-async function backgroundBehindInk(bytes: Uint8Array): Promise<string> {
-  const image = sharp(bytes);
-  if (!(await image.metadata()).hasAlpha) return '#ffffff';
-  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-  const channels = info.channels;
-  let brightness = 0;
-  let opaque = 0;
-  for (let i = 0; i < data.length; i += channels) {
-    if (data[i + channels - 1] < 128) continue;
-    brightness += channels >= 3 ? 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2] : data[i];
-    opaque++;
-  }
-  return opaque > 0 && brightness / opaque > 127 ? '#000000' : '#ffffff';
+  const { pixels, width, height } = await decodeGrey(bytes, file);
+  return greyToMnist(pixels, width, height, file);
 }
 
 export async function imageFileToMnist(file: string): Promise<Float32Array> {

@@ -2,13 +2,19 @@ import type { IncomingMessage } from 'node:http';
 import sharp from 'sharp';
 import { IMAGE_PIXELS } from '../data/mnist.js';
 import { UserError } from '../errors.js';
+import { ImageTooLargeError } from '../predict/decode.js';
 import { imageToMnist } from '../predict/preprocess.js';
+import type { DecodeQueue } from './decode-queue.js';
 import { HttpError, mediaType, readBody, readJson, requireObject } from './http.js';
 
 /** Canvas PNGs are a few KiB; JSON with 784 floats is ~16 KiB. */
 export const PREDICT_BODY_LIMIT = 1 << 20;
-/** Decoded size allowed for an uploaded image (a small PNG can expand to gigabytes). */
-export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+/**
+ * Images up to this many pixels (a canvas drawing, a photo crop) decode in a few ms and skip the
+ * decoding queue, so they stay fast while big uploads wait their turn.
+ */
+export const SMALL_IMAGE_PIXELS = 512 * 512;
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/octet-stream']);
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
@@ -24,9 +30,10 @@ export interface PredictInput {
  * (784 numbers in [0, 1], already MNIST-shaped, used as they are) or `image` (a base64 image,
  * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does.
  */
-export async function readPredictInput(req: IncomingMessage): Promise<PredictInput> {
+export async function readPredictInput(req: IncomingMessage, queue?: DecodeQueue): Promise<PredictInput> {
+  const decode = async (bytes: Buffer) => (queue && (await declaredPixels(bytes)) > SMALL_IMAGE_PIXELS ? queue.run(() => imageBytesToMnist(bytes)) : imageBytesToMnist(bytes));
   const type = mediaType(req);
-  if (IMAGE_TYPES.has(type)) return { pixels: await imageBytesToMnist(await readBody(req, PREDICT_BODY_LIMIT)) };
+  if (IMAGE_TYPES.has(type)) return { pixels: await decode(await readBody(req, PREDICT_BODY_LIMIT)) };
   if (type !== 'application/json') {
     throw new HttpError(415, `unsupported content type "${type || '(none)'}": send an image (image/png, image/jpeg) or application/json`);
   }
@@ -37,7 +44,7 @@ export async function readPredictInput(req: IncomingMessage): Promise<PredictInp
   if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint")`);
   if (body.pixels !== undefined && body.image !== undefined) throw new HttpError(400, 'send either "pixels" or "image", not both');
   if (body.pixels !== undefined) return { pixels: parsePixels(body.pixels), checkpoint };
-  if (body.image !== undefined) return { pixels: await imageBytesToMnist(decodeBase64Image(body.image)), checkpoint };
+  if (body.image !== undefined) return { pixels: await decode(decodeBase64Image(body.image)), checkpoint };
   throw new HttpError(400, 'expected "pixels" (784 numbers in [0, 1]) or "image" (a base64 PNG or JPEG)');
 }
 
@@ -69,20 +76,22 @@ function decodeBase64Image(value: unknown): Buffer {
   return bytes;
 }
 
+/** Width × height from the image's header; 0 when unreadable (decoding then says why). */
+async function declaredPixels(bytes: Buffer): Promise<number> {
+  try {
+    const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return (width ?? 0) * (height ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 async function imageBytesToMnist(bytes: Buffer): Promise<Float32Array> {
   if (!bytes.length) throw new HttpError(400, 'request body is empty (expected an image)');
-  let width: number | undefined;
-  let height: number | undefined;
   try {
-    ({ width, height } = await sharp(bytes).metadata());
-  } catch {
-    throw new HttpError(400, 'not a readable image (PNG, JPEG, WebP or GIF expected)');
-  }
-  if (!width || !height) throw new HttpError(400, 'image has no size');
-  if (width * height > MAX_IMAGE_PIXELS) throw new HttpError(413, `image is ${width}×${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels (4096×4096) are accepted`);
-  try {
-    return await imageToMnist(bytes, 'image');
+    return await imageToMnist(bytes, 'upload');
   } catch (err) {
+    if (err instanceof ImageTooLargeError) throw new HttpError(413, err.message);
     if (err instanceof UserError) throw new HttpError(400, err.message);
     throw err;
   }

@@ -160,7 +160,7 @@ describe('POST /api/predict', () => {
     assert.ok(huge.length < 1 << 20, 'the test image is small on the wire');
     const res = await post('/api/predict', huge, 'image/png');
     assert.equal(res.status, 413);
-    assert.match(String(res.json.error), /5000×5000 pixels/);
+    assert.match(String(res.json.error), /image is 5000×5000 \(25 megapixels\); at most 16.8 megapixels/);
   });
 });
 
