@@ -6,6 +6,9 @@ export interface GreyImage {
   pixels: Uint8Array;
   width: number;
   height: number;
+  /** Size of the image before it was shrunk (upright), when it was decoded from a file. */
+  sourceWidth?: number;
+  sourceHeight?: number;
 }
 
 /**
@@ -60,12 +63,13 @@ export async function decodeGrey(bytes: Uint8Array, file: string): Promise<GreyI
       fit: 'inside',
       withoutEnlargement: true,
     });
+    const upright = (meta.orientation ?? 1) >= 5 ? { sourceWidth: height, sourceHeight: width } : { sourceWidth: width, sourceHeight: height };
     if (!meta.hasAlpha) {
       const { data, info } = await image.greyscale().raw().toBuffer({ resolveWithObject: true });
-      return { pixels: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height), width: info.width, height: info.height };
+      return { pixels: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height), width: info.width, height: info.height, ...upright };
     }
     const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-    return { pixels: flattenBehindInk(data, info.channels), width: info.width, height: info.height };
+    return { pixels: flattenBehindInk(data, info.channels), width: info.width, height: info.height, ...upright };
   } catch {
     throw fileError(file, `${EXPECTED.replace('not a readable image', 'cannot decode the image')}`);
   }

@@ -1,88 +1,95 @@
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { fileError } from '../errors.js';
-import { decodeGrey } from './decode.js';
+import { decodeGrey, type GreyImage } from './decode.js';
+import { findDigits, type Box, type DigitInk } from './segment.js';
 import { IMAGE_PIXELS, IMAGE_SIZE } from '../data/mnist.js';
 
 /** The digit is scaled to fit 20×20, as in the MNIST set, then placed in a 28×28 field. */
 const DIGIT_BOX = 20;
 
+export interface DigitInput {
+  /** 784 floats in [0, 1]: the 28×28 image the network sees. */
+  pixels: Float32Array;
+  /** Where the digit is in the image as given (pixels of the original, before any shrinking). */
+  box: { x: number; y: number; width: number; height: number };
+}
+
+export interface ReadOptions {
+  /** Read all the ink as one digit instead of a number of several digits. */
+  single?: boolean;
+}
+
 /**
- * Turns any image into an MNIST-style 28×28 input, the way MNIST was made: grey, digit white
- * on black (a dark-on-light image is inverted), cropped to the ink, scaled into 20×20 keeping
- * its aspect ratio, and centred by centre of mass in 28×28. Returns pixels in [0, 1].
+ * Turns an image into MNIST-style 28×28 inputs, one per digit, left to right. Ink is separated
+ * from the background (see segment.ts), then each digit is made the way MNIST was: white on
+ * black, scaled into 20×20 keeping its aspect ratio, and centred by centre of mass in 28×28.
  */
+export async function imageToDigits(bytes: Uint8Array, file: string, opts: ReadOptions = {}): Promise<DigitInput[]> {
+  return greyToDigits(await decodeGrey(bytes, file), file, opts);
+}
+
+/** One digit from the image: all of its ink (specks aside) read as a single digit. */
 export async function imageToMnist(bytes: Uint8Array, file: string): Promise<Float32Array> {
-  const { pixels, width, height } = await decodeGrey(bytes, file);
-  return greyToMnist(pixels, width, height, file);
+  const [digit] = await imageToDigits(bytes, file, { single: true });
+  return digit.pixels;
+}
+
+export function readImageFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fileError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message);
+  }
 }
 
 export async function imageFileToMnist(file: string): Promise<Float32Array> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw fileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
-  }
-  return imageToMnist(bytes, file);
+  return imageToMnist(readImageFile(file), file);
 }
 
-/** The same conversion from grey pixels (0 = black), exposed for the web page's canvas. */
+export async function imageFileToDigits(file: string, opts: ReadOptions = {}): Promise<DigitInput[]> {
+  return imageToDigits(readImageFile(file), file, opts);
+}
+
+/** The same from grey pixels (0 = black), for images already decoded. */
+export async function greyToDigits(image: GreyImage, file = 'image', opts: ReadOptions = {}): Promise<DigitInput[]> {
+  const digits = findDigits(image, opts);
+  if (!digits.length) throw fileError(file, 'no digit found (the image is blank)');
+  const sx = (image.sourceWidth ?? image.width) / image.width;
+  const sy = (image.sourceHeight ?? image.height) / image.height;
+  return Promise.all(
+    digits.map(async (d) => ({
+      pixels: await digitToMnist(d, file),
+      box: scaleBox(d.box, sx, sy),
+    })),
+  );
+}
+
 export async function greyToMnist(pixels: Uint8Array, width: number, height: number, file = 'image'): Promise<Float32Array> {
-  const ink = toInk(pixels, width, height);
-  const box = inkBox(ink, width, height);
-  if (!box) throw fileError(file, 'no digit found (the image is blank)');
-  const { x0, y0, x1, y1 } = box;
-  const bw = x1 - x0 + 1;
-  const bh = y1 - y0 + 1;
+  const [digit] = await greyToDigits({ pixels, width, height }, file, { single: true });
+  return digit.pixels;
+}
+
+function scaleBox(b: Box, sx: number, sy: number): DigitInput['box'] {
+  const x = Math.floor(b.x0 * sx);
+  const y = Math.floor(b.y0 * sy);
+  return { x, y, width: Math.ceil((b.x1 + 1) * sx) - x, height: Math.ceil((b.y1 + 1) * sy) - y };
+}
+
+async function digitToMnist({ box, ink }: DigitInk, file: string): Promise<Float32Array> {
+  const bw = box.x1 - box.x0 + 1;
+  const bh = box.y1 - box.y0 + 1;
   const scale = DIGIT_BOX / Math.max(bw, bh);
   const tw = Math.max(1, Math.round(bw * scale));
   const th = Math.max(1, Math.round(bh * scale));
-  const cropped = new Uint8Array(bw * bh);
-  for (let y = 0; y < bh; y++) cropped.set(ink.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + bw), y * bw);
   let small: Buffer;
   try {
-    small = await sharp(cropped, { raw: { width: bw, height: bh, channels: 1 } }).resize(tw, th, { kernel: 'lanczos3', fit: 'fill' }).greyscale().raw().toBuffer();
+    small = await sharp(ink, { raw: { width: bw, height: bh, channels: 1 } }).resize(tw, th, { kernel: 'lanczos3', fit: 'fill' }).greyscale().raw().toBuffer();
   } catch (err) {
     throw fileError(file, `cannot resize image (${(err as Error).message})`);
   }
   return centreByMass(small, tw, th);
-}
-
-/** Grey → ink intensity (digit bright); dark-on-light images, judged by their border, are inverted. */
-function toInk(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  let border = 0;
-  let n = 0;
-  for (let x = 0; x < width; x++) {
-    border += pixels[x] + pixels[(height - 1) * width + x];
-    n += 2;
-  }
-  for (let y = 0; y < height; y++) {
-    border += pixels[y * width] + pixels[y * width + width - 1];
-    n += 2;
-  }
-  const invert = border / n > 127;
-  const out = new Uint8Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = invert ? 255 - pixels[i] : pixels[i];
-  return out;
-}
-
-/** Faint background noise (paper texture, JPEG ringing) below this does not count as ink for the crop. */
-const INK_THRESHOLD = 40;
-
-function inkBox(ink: Uint8Array, width: number, height: number): { x0: number; y0: number; x1: number; y1: number } | undefined {
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (ink[y * width + x] > INK_THRESHOLD) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-  }
-  return x1 < 0 ? undefined : { x0, y0, x1, y1 };
 }
 
 function centreByMass(small: Uint8Array, w: number, h: number): Float32Array {
