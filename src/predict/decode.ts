@@ -13,9 +13,10 @@ export interface GreyImage {
 
 /**
  * Longest side of the decoded image. Enough for a row of several digits (a 4000×3000 photo of
- * "2024" keeps digits ~200 pixels tall) and small enough (≤ 1 MiB) to segment in a few ms.
+ * "2024" keeps digits ~100 pixels tall) and small enough (≤ 256 KiB) to segment in a few ms on
+ * the server's main thread.
  */
-export const DECODE_MAX_SIDE = 1024;
+export const DECODE_MAX_SIDE = 512;
 
 /**
  * Most pixels an image may declare. Decoding streams through the resize, so memory stays at a

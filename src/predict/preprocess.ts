@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { fileError } from '../errors.js';
 import { decodeGrey, type GreyImage } from './decode.js';
@@ -58,12 +57,10 @@ export async function greyToDigits(image: GreyImage, file = 'image', opts: ReadO
   if (!digits.length) throw fileError(file, 'no digit found (the image is blank)');
   const sx = (image.sourceWidth ?? image.width) / image.width;
   const sy = (image.sourceHeight ?? image.height) / image.height;
-  return Promise.all(
-    digits.map(async (d) => ({
-      pixels: await digitToMnist(d, file),
-      box: scaleBox(d.box, sx, sy),
-    })),
-  );
+  return digits.map((d) => ({
+      pixels: digitToMnist(d),
+    box: scaleBox(d.box, sx, sy),
+  }));
 }
 
 export async function greyToMnist(pixels: Uint8Array, width: number, height: number, file = 'image'): Promise<Float32Array> {
@@ -77,19 +74,56 @@ function scaleBox(b: Box, sx: number, sy: number): DigitInput['box'] {
   return { x, y, width: Math.ceil((b.x1 + 1) * sx) - x, height: Math.ceil((b.y1 + 1) * sy) - y };
 }
 
-async function digitToMnist({ box, ink }: DigitInk, file: string): Promise<Float32Array> {
+function digitToMnist({ box, ink }: DigitInk): Float32Array {
   const bw = box.x1 - box.x0 + 1;
   const bh = box.y1 - box.y0 + 1;
   const scale = DIGIT_BOX / Math.max(bw, bh);
   const tw = Math.max(1, Math.round(bw * scale));
   const th = Math.max(1, Math.round(bh * scale));
-  let small: Buffer;
-  try {
-    small = await sharp(ink, { raw: { width: bw, height: bh, channels: 1 } }).resize(tw, th, { kernel: 'lanczos3', fit: 'fill' }).greyscale().raw().toBuffer();
-  } catch (err) {
-    throw fileError(file, `cannot resize image (${(err as Error).message})`);
+  return centreByMass(resizeArea(ink, bw, bh, tw, th), tw, th);
+}
+
+/**
+ * Resamples by area: each output pixel is the mean of the input area it covers (fractions of
+ * pixels weighted), so thin strokes fade in proportion instead of vanishing. Separable: rows
+ * first, then columns. Done here rather than in sharp: a 20×20 result is cheaper than a trip
+ * through the image library's thread pool.
+ */
+export function resizeArea(src: Uint8Array, w: number, h: number, tw: number, th: number): Uint8Array {
+  const xs = areaWeights(w, tw);
+  const ys = areaWeights(h, th);
+  const rows = new Float32Array(h * tw);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < tw; x++) {
+      let sum = 0;
+      for (const [i, weight] of xs[x]) sum += weight * src[y * w + i];
+      rows[y * tw + x] = sum;
+    }
   }
-  return centreByMass(small, tw, th);
+  const out = new Uint8Array(tw * th);
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      let sum = 0;
+      for (const [i, weight] of ys[y]) sum += weight * rows[i * tw + x];
+      out[y * tw + x] = Math.min(255, Math.round(sum));
+    }
+  }
+  return out;
+}
+
+/** For each of `m` output samples, the input samples (of `n`) it covers and their weights (summing to 1). */
+function areaWeights(n: number, m: number): Array<Array<[number, number]>> {
+  const ratio = n / m;
+  return Array.from({ length: m }, (_, j) => {
+    const a = j * ratio;
+    const b = a + ratio;
+    const taps: Array<[number, number]> = [];
+    for (let i = Math.floor(a); i < Math.min(n, Math.ceil(b)); i++) {
+      const cover = Math.min(b, i + 1) - Math.max(a, i);
+      if (cover > 0) taps.push([i, cover / ratio]);
+    }
+    return taps;
+  });
 }
 
 function centreByMass(small: Uint8Array, w: number, h: number): Float32Array {

@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { IMAGE_PIXELS } from '../data/mnist.js';
 import { UserError } from '../errors.js';
 import { ImageTooLargeError } from '../predict/decode.js';
-import { imageToMnist } from '../predict/preprocess.js';
+import { imageToDigits, type DigitInput } from '../predict/preprocess.js';
+import { predictDigits } from '../predict/predict.js';
 import type { DecodeQueue } from './decode-queue.js';
 import { HttpError, mediaType, readBody, readJson, requireObject } from './http.js';
 
@@ -20,32 +21,45 @@ const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 export interface PredictInput {
-  /** 784 floats in [0, 1]: the 28×28 image the network sees. */
-  pixels: Float32Array;
+  /** The digits found, left to right (one for `pixels`); each one's 784 floats are what the network sees. */
+  digits: Array<{ pixels: Float32Array; box: DigitInput['box'] | null }>;
   checkpoint?: string;
 }
 
 /**
  * A predict request's image: an image body (`image/png`, …), or JSON with either `pixels`
  * (784 numbers in [0, 1], already MNIST-shaped, used as they are) or `image` (a base64 image,
- * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does.
+ * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does: a number is
+ * cut into its digits unless `single` is set (`?single=1`, or `"single": true` in JSON).
  */
-export async function readPredictInput(req: IncomingMessage, queue?: DecodeQueue): Promise<PredictInput> {
-  const decode = async (bytes: Buffer) => (queue && (await declaredPixels(bytes)) > SMALL_IMAGE_PIXELS ? queue.run(() => imageBytesToMnist(bytes)) : imageBytesToMnist(bytes));
+export async function readPredictInput(req: IncomingMessage, queue?: DecodeQueue, url?: URL): Promise<PredictInput> {
+  let single = optionalBoolean(url?.searchParams.get('single') ?? undefined, 'single');
+  const decode = async (bytes: Buffer) => {
+    const read = () => imageBytesToDigits(bytes, single);
+    return queue && (await declaredPixels(bytes)) > SMALL_IMAGE_PIXELS ? queue.run(read) : read();
+  };
   const type = mediaType(req);
-  if (IMAGE_TYPES.has(type)) return { pixels: await decode(await readBody(req, PREDICT_BODY_LIMIT)) };
+  if (IMAGE_TYPES.has(type)) return { digits: await decode(await readBody(req, PREDICT_BODY_LIMIT)) };
   if (type !== 'application/json') {
     throw new HttpError(415, `unsupported content type "${type || '(none)'}": send an image (image/png, image/jpeg) or application/json`);
   }
   const body = requireObject(await readJson(req, PREDICT_BODY_LIMIT));
   const checkpoint = optionalCheckpoint(body.checkpoint);
-  const known = new Set(['pixels', 'image', 'checkpoint']);
+  const known = new Set(['pixels', 'image', 'checkpoint', 'single']);
   const unknown = Object.keys(body).filter((k) => !known.has(k));
-  if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint")`);
+  if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint" and "single")`);
+  single = optionalBoolean(body.single, 'single') ?? single;
   if (body.pixels !== undefined && body.image !== undefined) throw new HttpError(400, 'send either "pixels" or "image", not both');
-  if (body.pixels !== undefined) return { pixels: parsePixels(body.pixels), checkpoint };
-  if (body.image !== undefined) return { pixels: await decode(decodeBase64Image(body.image)), checkpoint };
+  if (body.pixels !== undefined) return { digits: [{ pixels: parsePixels(body.pixels), box: null }], checkpoint };
+  if (body.image !== undefined) return { digits: await decode(decodeBase64Image(body.image)), checkpoint };
   throw new HttpError(400, 'expected "pixels" (784 numbers in [0, 1]) or "image" (a base64 PNG or JPEG)');
+}
+
+function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new HttpError(400, `"${name}" must be true or false`);
 }
 
 export function optionalCheckpoint(value: unknown): string | undefined {
@@ -86,13 +100,37 @@ async function declaredPixels(bytes: Buffer): Promise<number> {
   }
 }
 
-async function imageBytesToMnist(bytes: Buffer): Promise<Float32Array> {
+async function imageBytesToDigits(bytes: Buffer, single?: boolean): Promise<PredictInput['digits']> {
   if (!bytes.length) throw new HttpError(400, 'request body is empty (expected an image)');
   try {
-    return await imageToMnist(bytes, 'upload');
+    return await imageToDigits(bytes, 'upload', { single });
   } catch (err) {
     if (err instanceof ImageTooLargeError) throw new HttpError(413, err.message);
     if (err instanceof UserError) throw new HttpError(400, err.message);
     throw err;
   }
+}
+
+const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => Math.round(v * 1000) / 1000);
+
+/**
+ * The predict reply: `digit`, `probabilities` and `input` of the first (or only) digit, as before
+ * numbers were read, plus `number` and each digit's result left to right.
+ */
+export function predictReply(model: Parameters<typeof predictDigits>[0], input: PredictInput) {
+  const predictions = predictDigits(model, input.digits.map((d) => d.pixels));
+  const [first] = predictions;
+  return {
+    digit: first.digit,
+    probabilities: first.probabilities,
+    input: rounded(input.digits[0].pixels),
+    number: predictions.map((p) => p.digit).join(''),
+    digits: predictions.map((p, k) => ({
+      digit: p.digit,
+      confidence: p.probabilities[p.digit],
+      probabilities: p.probabilities,
+      input: rounded(input.digits[k].pixels),
+      box: input.digits[k].box,
+    })),
+  };
 }

@@ -10,7 +10,7 @@ import { BOOK_DEFAULTS, type TrainDefaults } from '../train/config.js';
 import { EventFeed, type FeedEvent } from './event-feed.js';
 import { HttpError, optionalInt, optionalNumber, readJson, requireObject, sendError, sendJson } from './http.js';
 import { ModelStore, type ModelStoreOptions } from './model-store.js';
-import { optionalCheckpoint, readPredictInput } from './predict-input.js';
+import { optionalCheckpoint, predictReply, readPredictInput } from './predict-input.js';
 import { DecodeQueue, type DecodeQueueOptions } from './decode-queue.js';
 import { serverOptions, withRetryAfter, type ServerTimeouts } from './limits.js';
 import { DEFAULT_PAGE_DIR, serveStatic } from './static-files.js';
@@ -165,14 +165,11 @@ function info(store: ModelStore, job: TrainJob) {
 }
 
 async function predict(store: ModelStore, decodes: DecodeQueue, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const input = await readPredictInput(req, decodes);
+  const input = await readPredictInput(req, decodes, url);
   const entry = store.resolve(input.checkpoint ?? optionalCheckpoint(url.searchParams.get('checkpoint')));
   const loaded = store.model(entry.name);
-  const [prediction] = predictDigits(loaded.model, [input.pixels]);
   sendJson(res, 200, {
-    digit: prediction.digit,
-    probabilities: prediction.probabilities,
-    input: Array.from(input.pixels, (v) => Math.round(v * 1000) / 1000),
+    ...predictReply(loaded.model, input),
     checkpoint: entry.name,
     step: loaded.globalStep,
     usedEma: loaded.usedEma,
