@@ -80,20 +80,28 @@ console.log(`big uploads: RGBA ${(rgbaBig.length / 1024).toFixed(0)} KiB, grey $
 console.log(`server RSS before the flood: ${mib(idleRss)} (peak so far ${mib(memoryKiB('VmHWM'))})`);
 
 const statuses = new Map<number | string, number>();
-const small: Record<'png' | 'json', number[]> = { png: [], json: [] };
+type Latencies = Record<'png' | 'json', number[]>;
 let flooding = true;
-const t0 = performance.now();
-const smallLoop = (async () => {
+/** Small predictions one after the other, 20 ms apart, until `flooding` is false. */
+async function smallPredictions(into: Latencies): Promise<void> {
   while (flooding) {
     for (const kind of ['png', 'json'] as const) {
       const t = performance.now();
       const status = await send(kind === 'png' ? smallPng : smallJson, kind === 'png' ? 'image/png' : 'application/json');
-      if (status === 200) small[kind].push(performance.now() - t);
+      if (status === 200) into[kind].push(performance.now() - t);
       else statuses.set(`small ${status}`, (statuses.get(`small ${status}`) ?? 0) + 1);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-})();
+}
+// Control: the same small predictions with no flood, to tell the server's queueing from the machine's load.
+const quiet: Latencies = { png: [], json: [] };
+setTimeout(() => (flooding = false), 3000);
+await smallPredictions(quiet);
+flooding = true;
+const small: Latencies = { png: [], json: [] };
+const t0 = performance.now();
+const smallLoop = smallPredictions(small);
 for (let r = 0; r < rounds; r++) {
   await Promise.all(
     Array.from({ length: uploads }, async (_, k) => {
@@ -109,8 +117,11 @@ await smallLoop;
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(1) : '-');
 console.log(`flood took ${floodSeconds.toFixed(1)} s; big uploads answered: ${[...statuses].map(([s, n]) => `${n}× ${s}`).join(', ')}`);
 console.log(`server peak RSS (VmHWM): ${mib(memoryKiB('VmHWM'))}; RSS after: ${mib(memoryKiB('VmRSS'))}`);
-for (const kind of ['png', 'json'] as const) {
-  console.log(`small ${kind.padEnd(4)} predictions during the flood: ${small[kind].length}, p50 ${pct(small[kind], 0.5)} ms, p99 ${pct(small[kind], 0.99)} ms, max ${pct(small[kind], 1)} ms`);
+for (const [when, latencies] of [['without a flood', quiet], ['during the flood', small]] as const) {
+  for (const kind of ['png', 'json'] as const) {
+    const xs = latencies[kind];
+    console.log(`small ${kind.padEnd(4)} predictions ${when.padEnd(16)}: ${String(xs.length).padStart(4)}, p50 ${pct(xs, 0.5)} ms, p99 ${pct(xs, 0.99)} ms, max ${pct(xs, 1)} ms`);
+  }
 }
 child.kill('SIGINT');
 await new Promise((r) => child.once('exit', r));
