@@ -40,8 +40,8 @@ export function findDigits(image: GreyImage, opts: SegmentOptions = {}): DigitIn
   const { labels, components } = connectedComponents(mask, width, height);
   const kept = dropSpecks(components);
   if (!kept.length) return [];
-  const groups = opts.single ? [kept] : groupByColumns(kept);
-  return groups.map((group) => cutDigit(ink, labels, width, group));
+  if (opts.single) return [cutDigit(ink, labels, width, kept)];
+  return groupByColumns(kept).flatMap((group) => splitTouching(labels, width, group).map((columns) => cutDigit(ink, labels, width, group, columns)));
 }
 
 /** Grey → ink intensity with the background dark: light-background images are inverted. */
@@ -253,9 +253,13 @@ function dropSpecks(components: Component[]): Component[] {
   return components.filter((c) => c.area >= Math.max(2, largest / 20) && (c.area >= largest / 6 || heightOf(c.box) >= tallest * 0.4));
 }
 
-/** Components whose columns overlap by half the narrower one's width are parts of one digit. */
+/**
+ * Components whose columns overlap by half the narrower one's width are parts of one digit; a
+ * piece that is small and short beside a close neighbour (the detached top bar of a 5) joins it.
+ */
 function groupByColumns(components: Component[]): Component[][] {
-  const groups: Array<{ box: Box; parts: Component[] }> = [];
+  type Group = { box: Box; area: number; parts: Component[] };
+  const groups: Group[] = [];
   for (const c of [...components].sort((a, b) => a.box.x0 - b.box.x0)) {
     const home = groups.find((g) => {
       const overlap = Math.min(g.box.x1, c.box.x1) - Math.max(g.box.x0, c.box.x0) + 1;
@@ -264,26 +268,102 @@ function groupByColumns(components: Component[]): Component[][] {
     if (home) {
       home.parts.push(c);
       home.box = union(home.box, c.box);
+      home.area += c.area;
     } else {
-      groups.push({ box: { ...c.box }, parts: [c] });
+      groups.push({ box: { ...c.box }, area: c.area, parts: [c] });
     }
   }
-  return groups.sort((a, b) => a.box.x0 - b.box.x0).map((g) => g.parts);
+  groups.sort((a, b) => a.box.x0 - b.box.x0);
+  const isPiece = (g: Group, of: Group) => g.area < 0.4 * of.area && heightOf(g.box) < 0.5 * heightOf(of.box);
+  const gap = (a: Group, b: Group) => Math.max(a.box.x0, b.box.x0) - Math.min(a.box.x1, b.box.x1) - 1;
+  for (let i = 0; i < groups.length; ) {
+    const g = groups[i];
+    const near = [groups[i - 1], groups[i + 1]].filter((n): n is Group => n !== undefined && isPiece(g, n) && gap(g, n) <= 0.25 * heightOf(n.box));
+    const into = near.sort((a, b) => gap(g, a) - gap(g, b))[0];
+    if (!into) {
+      i++;
+      continue;
+    }
+    into.parts.push(...g.parts);
+    into.box = union(into.box, g.box);
+    into.area += g.area;
+    groups.splice(i, 1);
+    i = Math.max(0, i - 1);
+  }
+  return groups.map((g) => g.parts);
+}
+
+/** The box narrowed to the rows that hold ink of the group within its columns. */
+function inkRows(isOwn: (q: number) => boolean, width: number, box: Box): Box {
+  let y0 = box.y1;
+  let y1 = box.y0;
+  for (let y = box.y0; y <= box.y1; y++) {
+    for (let x = box.x0; x <= box.x1; x++) {
+      if (isOwn(y * width + x)) {
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+        break;
+      }
+    }
+  }
+  return y1 >= y0 ? { ...box, y0, y1 } : box;
 }
 
 function union(a: Box, b: Box): Box {
   return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
 }
 
-/**
- * The digit's ink inside its box: pixels of its own components (and their immediate
- * neighbours, which hold the anti-aliased edge), scaled so its strokes reach full brightness.
- */
-function cutDigit(ink: Uint8Array, labels: Int32Array, width: number, parts: Component[]): DigitInk {
-  const box = parts.map((p) => p.box).reduce(union);
+/** Marks the labels of a group's components, for `labels[q]` lookups. */
+function ownLabels(labels: Int32Array, parts: Component[]): (q: number) => boolean {
   const own = new Uint8Array(Math.max(...parts.map((p) => p.label)) + 1);
   for (const p of parts) own[p.label] = 1;
-  const isOwn = (q: number) => labels[q] < own.length && own[labels[q]] === 1;
+  return (q: number) => labels[q] < own.length && own[labels[q]] === 1;
+}
+
+/** A digit this much wider than tall is taken for several touching digits, if a thin join is found. */
+const TOUCHING_ASPECT = 1.2;
+/** Expected width of one digit, as a share of the height (MNIST digits are ~0.4–0.9). */
+const DIGIT_ASPECT = 0.7;
+
+/**
+ * Column ranges of the digits in a group: one range, or — for a group much wider than tall —
+ * one per digit, cut where the ink is thinnest near the evenly spaced positions (a join between
+ * touching digits is one thin stroke; the middle of a wide single digit has two or three).
+ */
+function splitTouching(labels: Int32Array, width: number, parts: Component[]): Array<[number, number]> {
+  const box = parts.map((p) => p.box).reduce(union);
+  const w = widthOf(box);
+  const h = heightOf(box);
+  const whole: Array<[number, number]> = [[box.x0, box.x1]];
+  if (w <= TOUCHING_ASPECT * h) return whole;
+  const k = Math.max(2, Math.round(w / (DIGIT_ASPECT * h)));
+  const isOwn = ownLabels(labels, parts);
+  const columns = new Array<number>(w).fill(0);
+  for (let y = box.y0; y <= box.y1; y++) for (let x = box.x0; x <= box.x1; x++) if (isOwn(y * width + x)) columns[x - box.x0]++;
+  const inked = columns.filter((c) => c > 0).sort((a, b) => a - b);
+  const typical = inked[inked.length >> 1] ?? 0;
+  const cuts: number[] = [];
+  for (let j = 1; j < k; j++) {
+    const centre = Math.round((j * w) / k);
+    const reach = Math.max(1, Math.round((0.4 * w) / k));
+    let best = centre;
+    for (let x = Math.max(1, centre - reach); x <= Math.min(w - 2, centre + reach); x++) if (columns[x] < columns[best]) best = x;
+    if (columns[best] <= 0.15 * typical) cuts.push(best);
+  }
+  if (!cuts.length) return whole;
+  const edges = [0, ...cuts, w];
+  return edges.slice(1).map((end, i) => [box.x0 + edges[i] + (i ? 1 : 0), box.x0 + end - (end === w ? 1 : 0)]);
+}
+
+/**
+ * The digit's ink inside its box: pixels of its own components (and their immediate
+ * neighbours, which hold the anti-aliased edge) within its columns, scaled so its strokes reach
+ * full brightness.
+ */
+function cutDigit(ink: Uint8Array, labels: Int32Array, width: number, parts: Component[], columns?: [number, number]): DigitInk {
+  const isOwn = ownLabels(labels, parts);
+  let box = parts.map((p) => p.box).reduce(union);
+  if (columns) box = inkRows(isOwn, width, { ...box, x0: columns[0], x1: columns[1] });
   const w = widthOf(box);
   const h = heightOf(box);
   const height = labels.length / width;
