@@ -2,13 +2,20 @@ import type { IncomingMessage } from 'node:http';
 import sharp from 'sharp';
 import { IMAGE_PIXELS } from '../data/mnist.js';
 import { UserError } from '../errors.js';
-import { imageToMnist } from '../predict/preprocess.js';
+import { ImageTooLargeError } from '../predict/decode.js';
+import { imageToDigits, type DigitInput } from '../predict/preprocess.js';
+import { predictDigits } from '../predict/predict.js';
+import type { DecodeQueue } from './decode-queue.js';
 import { HttpError, mediaType, readBody, readJson, requireObject } from './http.js';
 
 /** Canvas PNGs are a few KiB; JSON with 784 floats is ~16 KiB. */
 export const PREDICT_BODY_LIMIT = 1 << 20;
-/** Decoded size allowed for an uploaded image (a small PNG can expand to gigabytes). */
-export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+/**
+ * Images up to this many pixels (a canvas drawing, a photo crop) decode in a few ms and skip the
+ * decoding queue, so they stay fast while big uploads wait their turn.
+ */
+export const SMALL_IMAGE_PIXELS = 512 * 512;
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/octet-stream']);
 /** What POST /api/predict accepts (none is a CORS-safelisted type, so other sites cannot send them unasked). */
@@ -16,31 +23,45 @@ export const PREDICT_TYPES: ReadonlySet<string> = new Set([...IMAGE_TYPES, 'appl
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 export interface PredictInput {
-  /** 784 floats in [0, 1]: the 28×28 image the network sees. */
-  pixels: Float32Array;
+  /** The digits found, left to right (one for `pixels`); each one's 784 floats are what the network sees. */
+  digits: Array<{ pixels: Float32Array; box: DigitInput['box'] | null }>;
   checkpoint?: string;
 }
 
 /**
  * A predict request's image: an image body (`image/png`, …), or JSON with either `pixels`
  * (784 numbers in [0, 1], already MNIST-shaped, used as they are) or `image` (a base64 image,
- * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does.
+ * optionally a data: URL). Images are preprocessed exactly as `mnist predict` does: a number is
+ * cut into its digits unless `single` is set (`?single=1`, or `"single": true` in JSON).
  */
-export async function readPredictInput(req: IncomingMessage): Promise<PredictInput> {
+export async function readPredictInput(req: IncomingMessage, queue?: DecodeQueue, url?: URL): Promise<PredictInput> {
+  let single = optionalBoolean(url?.searchParams.get('single') ?? undefined, 'single');
+  const decode = async (bytes: Buffer) => {
+    const read = () => imageBytesToDigits(bytes, single);
+    return queue && (await declaredPixels(bytes)) > SMALL_IMAGE_PIXELS ? queue.run(read) : read();
+  };
   const type = mediaType(req);
-  if (IMAGE_TYPES.has(type)) return { pixels: await imageBytesToMnist(await readBody(req, PREDICT_BODY_LIMIT)) };
+  if (IMAGE_TYPES.has(type)) return { digits: await decode(await readBody(req, PREDICT_BODY_LIMIT)) };
   if (type !== 'application/json') {
     throw new HttpError(415, `unsupported content type "${type || '(none)'}": send an image (image/png, image/jpeg) or application/json`);
   }
   const body = requireObject(await readJson(req, PREDICT_BODY_LIMIT));
   const checkpoint = optionalCheckpoint(body.checkpoint);
-  const known = new Set(['pixels', 'image', 'checkpoint']);
+  const known = new Set(['pixels', 'image', 'checkpoint', 'single']);
   const unknown = Object.keys(body).filter((k) => !known.has(k));
-  if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint")`);
+  if (unknown.length) throw new HttpError(400, `unknown field "${unknown[0]}" (expected "pixels" or "image", and optionally "checkpoint" and "single")`);
+  single = optionalBoolean(body.single, 'single') ?? single;
   if (body.pixels !== undefined && body.image !== undefined) throw new HttpError(400, 'send either "pixels" or "image", not both');
-  if (body.pixels !== undefined) return { pixels: parsePixels(body.pixels), checkpoint };
-  if (body.image !== undefined) return { pixels: await imageBytesToMnist(decodeBase64Image(body.image)), checkpoint };
+  if (body.pixels !== undefined) return { digits: [{ pixels: parsePixels(body.pixels), box: null }], checkpoint };
+  if (body.image !== undefined) return { digits: await decode(decodeBase64Image(body.image)), checkpoint };
   throw new HttpError(400, 'expected "pixels" (784 numbers in [0, 1]) or "image" (a base64 PNG or JPEG)');
+}
+
+function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new HttpError(400, `"${name}" must be true or false`);
 }
 
 export function optionalCheckpoint(value: unknown): string | undefined {
@@ -71,21 +92,47 @@ function decodeBase64Image(value: unknown): Buffer {
   return bytes;
 }
 
-async function imageBytesToMnist(bytes: Buffer): Promise<Float32Array> {
-  if (!bytes.length) throw new HttpError(400, 'request body is empty (expected an image)');
-  let width: number | undefined;
-  let height: number | undefined;
+/** Width × height from the image's header; 0 when unreadable (decoding then says why). */
+async function declaredPixels(bytes: Buffer): Promise<number> {
   try {
-    ({ width, height } = await sharp(bytes).metadata());
+    const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return (width ?? 0) * (height ?? 0);
   } catch {
-    throw new HttpError(400, 'not a readable image (PNG, JPEG, WebP or GIF expected)');
+    return 0;
   }
-  if (!width || !height) throw new HttpError(400, 'image has no size');
-  if (width * height > MAX_IMAGE_PIXELS) throw new HttpError(413, `image is ${width}×${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels (4096×4096) are accepted`);
+}
+
+async function imageBytesToDigits(bytes: Buffer, single?: boolean): Promise<PredictInput['digits']> {
+  if (!bytes.length) throw new HttpError(400, 'request body is empty (expected an image)');
   try {
-    return await imageToMnist(bytes, 'image');
+    return await imageToDigits(bytes, 'upload', { single });
   } catch (err) {
+    if (err instanceof ImageTooLargeError) throw new HttpError(413, err.message);
     if (err instanceof UserError) throw new HttpError(400, err.message);
     throw err;
   }
+}
+
+const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => Math.round(v * 1000) / 1000);
+
+/**
+ * The predict reply: `digit`, `probabilities` and `input` of the first (or only) digit, as before
+ * numbers were read, plus `number` and each digit's result left to right.
+ */
+export function predictReply(model: Parameters<typeof predictDigits>[0], input: PredictInput) {
+  const predictions = predictDigits(model, input.digits.map((d) => d.pixels));
+  const [first] = predictions;
+  return {
+    digit: first.digit,
+    probabilities: first.probabilities,
+    input: rounded(input.digits[0].pixels),
+    number: predictions.map((p) => p.digit).join(''),
+    digits: predictions.map((p, k) => ({
+      digit: p.digit,
+      confidence: p.probabilities[p.digit],
+      probabilities: p.probabilities,
+      input: rounded(input.digits[k].pixels),
+      box: input.digits[k].box,
+    })),
+  };
 }

@@ -11,8 +11,10 @@ import { resolveRecipe } from '../train/recipe.js';
 import { EventFeed, type FeedEvent } from './event-feed.js';
 import { HttpError, optionalInt, optionalNumber, readJson, requireObject, sendError, sendJson } from './http.js';
 import { ModelStore, type ModelStoreOptions } from './model-store.js';
-import { optionalCheckpoint, PREDICT_TYPES, readPredictInput } from './predict-input.js';
+import { optionalCheckpoint, PREDICT_TYPES, predictReply, readPredictInput } from './predict-input.js';
 import { requestGuard } from './request-guard.js';
+import { DecodeQueue, type DecodeQueueOptions } from './decode-queue.js';
+import { serverOptions, withRetryAfter, type ServerTimeouts } from './limits.js';
 import { DEFAULT_PAGE_DIR, serveStatic } from './static-files.js';
 import { TrainJob, type JobStatus } from './train-job.js';
 
@@ -27,6 +29,8 @@ export interface ServeOptions extends ModelStoreOptions {
   log?: (line: string) => void;
   /** Host names accepted besides loopback and the bound address (`--allowed-host`). */
   allowedHosts?: readonly string[];
+  /** Bounds on uploaded images (decoding queue) and on slow clients (timeouts); see limits.ts. */
+  limits?: { queue?: DecodeQueueOptions; timeouts?: Partial<ServerTimeouts> };
 }
 
 export interface RunningServer {
@@ -62,6 +66,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const streams = new Set<ServerResponse>();
   const validations = validationQueue(store, feed, log);
+  const decodes = new DecodeQueue(opts.limits?.queue);
 
   job.onChange((status) => {
     // The worker appended its events before telling us: take them first, so a stream shows
@@ -76,7 +81,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const bodyTypes: Record<string, ReadonlySet<string>> = { '/api/predict': PREDICT_TYPES };
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     '/api/info': { GET: (_req, res) => sendJson(res, 200, { ...info(store, job), allowedHosts: [...guard.allowedHosts] }) },
-    '/api/predict': { POST: (req, res, url) => predict(store, req, res, url) },
+    '/api/predict': { POST: (req, res, url) => withRetryAfter(res, () => predict(store, decodes, req, res, url)) },
     '/api/checkpoints': { GET: async (_req, res, url) => sendJson(res, 200, await checkpoints(store, url)) },
     '/api/mistakes': { GET: async (_req, res, url) => sendJson(res, 200, await mistakes(store, url)) },
     '/api/events': { GET: (req, res) => events(req, res, feed, job, streams) },
@@ -87,7 +92,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     '/api/train/stop': { POST: (_req, res) => sendJson(res, 200, { stopping: job.stop(), status: job.status() }) },
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(serverOptions(opts.limits?.timeouts), (req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendError(res, err.status, err.message);
       if (err instanceof UserError) return sendError(res, 400, err.message);
@@ -119,7 +124,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => {
@@ -176,15 +180,12 @@ function info(store: ModelStore, job: TrainJob) {
   };
 }
 
-async function predict(store: ModelStore, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const input = await readPredictInput(req);
+async function predict(store: ModelStore, decodes: DecodeQueue, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const input = await readPredictInput(req, decodes, url);
   const entry = store.resolve(input.checkpoint ?? optionalCheckpoint(url.searchParams.get('checkpoint')));
   const loaded = store.model(entry.name);
-  const [prediction] = predictDigits(loaded.model, [input.pixels]);
   sendJson(res, 200, {
-    digit: prediction.digit,
-    probabilities: prediction.probabilities,
-    input: Array.from(input.pixels, (v) => Math.round(v * 1000) / 1000),
+    ...predictReply(loaded.model, input),
     checkpoint: entry.name,
     step: loaded.globalStep,
     usedEma: loaded.usedEma,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -96,6 +97,30 @@ describe('POST /api/predict', () => {
     assert.equal(b64.json.digit, label);
   });
 
+  test('a number is read digit by digit, left to right; the first digit keeps the old fields; single=1 reads one digit', async () => {
+    const png = readFileSync('examples/digits/2024.png');
+    const { status, json } = await post('/api/predict', png, 'image/png');
+    assert.equal(status, 200, JSON.stringify(json));
+    const digits = json.digits as Array<{ digit: number; confidence: number; probabilities: number[]; input: number[]; box: { x: number; width: number } }>;
+    assert.equal(digits.length, 4);
+    assert.equal(json.number, digits.map((d) => d.digit).join(''));
+    assert.equal(json.digit, digits[0].digit);
+    assert.deepEqual(json.probabilities, digits[0].probabilities);
+    assert.deepEqual(json.input, digits[0].input);
+    for (const [k, d] of digits.entries()) {
+      assert.equal(d.confidence, d.probabilities[d.digit]);
+      assert.equal(d.input.length, IMAGE_PIXELS);
+      if (k) assert.ok(d.box.x > digits[k - 1].box.x + digits[k - 1].box.width - 2);
+    }
+    const single = await post('/api/predict?single=1', png, 'image/png');
+    assert.equal((single.json.digits as unknown[]).length, 1);
+    const singleJson = await post('/api/predict', JSON.stringify({ image: png.toString('base64'), single: true }), 'application/json');
+    assert.equal((singleJson.json.digits as unknown[]).length, 1);
+    const bad = await post('/api/predict?single=maybe', png, 'image/png');
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.json.error), /"single" must be true or false/);
+  });
+
   test('an older checkpoint can be picked by name; an unknown one is a 404', async () => {
     const pixels = Array.from(testImage(0).raw, (v) => v / 255);
     const old = await post('/api/predict?checkpoint=model.ckpt-100', JSON.stringify({ pixels }), 'application/json');
@@ -161,7 +186,7 @@ describe('POST /api/predict', () => {
     assert.ok(huge.length < 1 << 20, 'the test image is small on the wire');
     const res = await post('/api/predict', huge, 'image/png');
     assert.equal(res.status, 413);
-    assert.match(String(res.json.error), /5000×5000 pixels/);
+    assert.match(String(res.json.error), /image is 5000×5000 \(25 megapixels\); at most 16.8 megapixels/);
   });
 });
 

@@ -1,10 +1,21 @@
 /** The server's JSON API (src/web/server.ts), as the page uses it. */
 
+export interface DigitResult {
+  digit: number;
+  confidence: number;
+  probabilities: number[];
+  input: number[];
+  box: { x: number; y: number; width: number; height: number } | null;
+}
+
 export interface PredictResult {
+  /** The first (or only) digit's result; `number` and `digits` have them all, left to right. */
   digit: number;
   probabilities: number[];
   /** 784 values in [0, 1]: the 28×28 image the network saw. */
   input: number[];
+  number?: string;
+  digits?: DigitResult[];
   checkpoint: string;
   step: number;
   usedEma: boolean;

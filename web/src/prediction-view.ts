@@ -48,11 +48,18 @@ export class PredictionView {
     this.reset('Draw a digit');
   }
 
+  /** One digit: it and its probabilities. A number: the number, each digit's confidence, and the first digit's bars. */
   show(result: PredictResult): void {
-    this.digitEl.textContent = String(result.digit);
+    const digits = result.digits ?? [];
+    const number = result.number ?? String(result.digit);
+    this.digitEl.textContent = number;
     this.digitEl.dataset.digit = String(result.digit);
+    this.digitEl.dataset.number = number;
+    this.digitEl.style.fontSize = number.length > 2 ? `${Math.max(36, Math.round(224 / number.length))}px` : '';
     this.digitEl.classList.remove('placeholder');
-    this.confidenceEl.textContent = `${(result.probabilities[result.digit] * 100).toFixed(1)}% sure`;
+    const sure = (p: number) => `${(p * 100).toFixed(1)}%`;
+    this.confidenceEl.textContent =
+      digits.length > 1 ? `${digits.map((d) => `${d.digit}: ${sure(d.confidence)}`).join(' · ')} sure (bars: first digit)` : `${sure(result.probabilities[result.digit])} sure`;
     result.probabilities.forEach((p, d) => {
       const bar = this.bars[d];
       bar.fill.style.width = `${(p * 100).toFixed(2)}%`;
@@ -65,7 +72,9 @@ export class PredictionView {
 
   reset(message: string): void {
     this.digitEl.textContent = '?';
+    this.digitEl.style.fontSize = '';
     delete this.digitEl.dataset.digit;
+    delete this.digitEl.dataset.number;
     this.digitEl.classList.add('placeholder');
     this.confidenceEl.textContent = message;
     for (const bar of this.bars) {
