@@ -71,7 +71,7 @@ export function validateGraph(graph: GraphDef, file: string): void {
       if (control || !producer || !producerDef) continue;
       const outputs = argsCount(producerDef.output_arg, producer);
       if (outputs !== undefined && index >= outputs) {
-        const has = outputs === 0 ? 'no outputs' : `output${outputs === 1 ? '' : 's'} 0${outputs > 1 ? `..${outputs - 1}` : ''} only`;
+        const has = outputs === 0 ? 'no outputs' : `only ${outputs} output${outputs === 1 ? '' : 's'}`;
         throw fileError(file, `${where} reads ${quoted(input)}, but ${quoted(from)} (${producer.op}) has ${has} (damaged graph?)`);
       }
     }

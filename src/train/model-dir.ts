@@ -42,7 +42,7 @@ export function readModelDirInfo(dir: string): ModelDirInfo | undefined {
 /** Why JSON.parse refused `text`, in a few words (V8's own message quotes the text, newlines and all). */
 function jsonProblem(err: Error, text: string): string {
   const position = /at position (\d+)/.exec(err.message);
-  if (/end of JSON input/.test(err.message) || (position && Number(position[1]) >= text.length)) return 'it ends early (truncated?)';
+  if (/end of JSON input/.test(err.message) || (position && Number(position[1]) >= text.length)) return 'it ends early; truncated?';
   const token = /Unexpected token '(.+?)'/s.exec(err.message);
   let at = '';
   if (position) {
