@@ -14,12 +14,14 @@ import { quoted, UserError } from '../../src/errors.js';
 import { readBundleIndex } from '../../src/formats/bundle.js';
 import { parseCheckpointState } from '../../src/formats/checkpoint-state.js';
 import { decodeExample } from '../../src/formats/example.js';
-import { attr, decodeGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
+import { attr, decodeGraphDef, encodeGraphDef, tensorFromProto, type GraphDef } from '../../src/formats/graphdef.js';
 import { protoType } from '../../src/formats/protos.js';
 import { TableBuilder, TableReader } from '../../src/formats/sstable.js';
 import { encodeTFRecords, readTFRecordFileSync, readTFRecords } from '../../src/formats/tfrecord.js';
 import { encodeVarint64 } from '../../src/formats/varint.js';
 import { openGraph } from '../../src/graph/load.js';
+import { parseJsonArray } from '../../src/graph/feeds.js';
+import { tfjsModelFiles } from '../../src/graph/tfjs-export.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { INFO_FILE, readModelDirInfo } from '../../src/train/model-dir.js';
 
@@ -123,9 +125,54 @@ describe('graphs', () => {
     }
   });
 
+  it('a dimension whose size TensorFlow left out (proto3 zero) is 0, not NaN', () => {
+    const value = tensorFromProto({ dtype: 'DT_FLOAT', tensor_shape: { dim: [{} as { size: number }, { size: 3 }] } }, 'x.pb');
+    assert.deepEqual(value.shape, [0, 3]);
+    assert.equal(value.data.length, 0);
+  });
+
   it('names from the file are quoted with their garbage escaped', () => {
     assert.equal(quoted('Id\u0000en\ufffdtity\n'), '"Id\\u0000en\\ufffdtity\\n"');
     assert.equal(quoted('x'.repeat(100), 10), `"${'x'.repeat(10)}…"`);
+  });
+});
+
+describe('TensorFlow.js model.json and JSON feeds', () => {
+  const graph = () => decodeGraphDef(readFileSync(FROZEN), FROZEN);
+
+  function modelJsonWith(name: string, change: (json: Record<string, any>) => void): string {
+    const folder = path.join(dir, name);
+    mkdirSync(folder, { recursive: true });
+    const { modelJson, weights } = tfjsModelFiles(graph(), FROZEN);
+    const json = JSON.parse(modelJson) as Record<string, any>;
+    change(json);
+    writeFileSync(path.join(folder, 'weights.bin'), weights);
+    return fileWith(`${name}/model.json`, JSON.stringify(json));
+  }
+
+  it('a damaged manifest or topology is named, never "[object Object]" or a TypeError', async () => {
+    const cases: Array<[string, (json: Record<string, any>) => void, RegExp]> = [
+      ['manifest-object', (j) => (j.weightsManifest = {}), /bad weightsManifest: the manifest should be a list, not an object/],
+      ['weight-list', (j) => (j.weightsManifest[0].weights[1] = []), /bad weightsManifest: weight 1 of group 0 has no name/],
+      ['weight-dtype', (j) => delete j.weightsManifest[0].weights[0].dtype, /weight "Variable" has no dtype/],
+      ['weight-shape', (j) => (j.weightsManifest[0].weights[0].shape = [784, -10]), /weight "Variable" has no valid shape/],
+      ['weight-path', (j) => (j.weightsManifest[0].paths = ['wei\ufffd.bin']), /has a file path with unprintable characters/],
+      ['input-object', (j) => (j.modelTopology.node[2].input = [{}]), /modelTopology is not a GraphDef \(node "Variable\/read" has inputs that are not a list of names\)/],
+      ['placeholder-shape', (j) => (j.modelTopology.node[0].attr.shape.shape.dim[1] = { size: '-5' }), /node "input" \("Placeholder"\): attribute "shape" holds an impossible shape/],
+    ];
+    for (const [name, change, problem] of cases) {
+      const file = modelJsonWith(name, change);
+      await assert.rejects(loadAndRun(file), (err) => isClean(err, file, problem), name);
+    }
+  });
+
+  it('broken JSON gives one line, without quoting the text', () => {
+    const file = fileWith('broken-model.json', '{\n  "format": "graph-model",\n  "modelTopology": {\n x\n}\n');
+    assert.throws(() => openGraph(file), (err) => isClean(err, file, /not valid JSON \(/));
+    const feed = fileWith('broken-feed.json', '[[1, 2],\n [3, \u0001]]\n');
+    assert.throws(() => parseJsonArray(readFileSync(feed, 'utf8'), feed), (err) => isClean(err, feed, /not valid JSON/));
+    const strings = fileWith('strings-feed.json', JSON.stringify([['x'.repeat(1000)]]));
+    assert.throws(() => parseJsonArray(readFileSync(strings, 'utf8'), strings), (err) => isClean(err, strings, /expected numbers or booleans, found a string$/));
   });
 });
 
