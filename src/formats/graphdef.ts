@@ -129,7 +129,10 @@ const DECODE_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: Stri
 function decodeMessage<T>(typeName: string, bytes: Uint8Array, file: string, what: string): T {
   const type = protoType(typeName);
   const decoded = decodeProto(type, bytes);
-  if ('problem' in decoded) throw fileError(file, `not a ${what} (${decoded.problem}; truncated or another kind of file?)`);
+  if ('problem' in decoded) {
+    const hint = decoded.problem.endsWith('has no value') ? 'damaged file?' : 'truncated or another kind of file?';
+    throw fileError(file, `not a ${what} (${decoded.problem}; ${hint})`);
+  }
   return type.toObject(decoded.message, DECODE_OPTIONS) as T;
 }
 

@@ -4,7 +4,7 @@
  * internal, and nothing may be allocated from a size the file cannot back.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +24,7 @@ import { parseJsonArray } from '../../src/graph/feeds.js';
 import { tfjsModelFiles } from '../../src/graph/tfjs-export.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { INFO_FILE, readModelDirInfo } from '../../src/train/model-dir.js';
+import { runCli } from '../helpers/cli.js';
 
 const FROZEN = 'test/fixtures/pb_softmax_mnist/frozen_model.pb';
 const dir = mkdtempSync(path.join(tmpdir(), 'damaged-'));
@@ -281,5 +282,31 @@ describe(`a model directory's ${INFO_FILE}`, () => {
     const model = path.join(dir, 'folder-info');
     mkdirSync(path.join(model, INFO_FILE), { recursive: true });
     assert.throws(() => readModelDirInfo(model), (err) => isClean(err, path.join(model, INFO_FILE), /is a directory, not a model description/));
+  });
+});
+
+describe('the CLI prints each of these as one "error:" line and exits with 1', () => {
+  it('run-graph on a flipped bit, tfrecord read on a directory, test on a damaged mnist-ts.json', () => {
+    const flipped = Buffer.from(readFileSync(FROZEN));
+    flipped[203 >> 3] ^= 1 << (203 & 7);
+    const pb = fileWith('cli-flipped.pb', flipped);
+    const model = path.join(dir, 'cli-model');
+    cpSync('test/fixtures/ckpt_v1_v2', model, { recursive: true });
+    writeFileSync(path.join(model, 'checkpoint'), 'model_checkpoint_path: "model.ckpt"\n');
+    writeFileSync(path.join(model, INFO_FILE), '{\n  "model": "mlp",\n  "l2": 0.0\u00ff1\n}\n');
+    const cases: Array<[string[], string, RegExp]> = [
+      [['run-graph', pb, '--backend', 'cpu'], pb, /not a TensorFlow GraphDef \(GraphDef\.node "input"\.attr\[.*\] has no value; damaged file\?\)$/],
+      [['tfrecord', 'read', dir], dir, /is a directory, not a TFRecord file$/],
+      [['test', '--model-dir', model, '--limit', '10', '--backend', 'cpu'], path.join(model, INFO_FILE), /not a valid model description: not valid JSON \(bad syntax at line 3, column 12\)$/],
+    ];
+    for (const [args, file, problem] of cases) {
+      const { code, stdout, stderr } = runCli(args, { timeoutMs: 60_000 });
+      assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+      assert.equal(stdout, '');
+      const lines = stderr.split('\n').filter((l) => l.trim());
+      assert.equal(lines.length, 1, stderr);
+      assert.ok(lines[0].startsWith(`error: ${file}: `), lines[0]);
+      assert.match(lines[0], problem);
+    }
   });
 });
