@@ -14,7 +14,7 @@
  */
 import { crc32c, crc32cExtend, maskCrc, unmaskCrc } from './crc32c.js';
 import { fileError, quoted } from '../errors.js';
-import { protoType } from './protos.js';
+import { decodeFailure, protoType } from './protos.js';
 import { compareBytes, TableBuilder, TableReader, type TableOptions } from './sstable.js';
 import { ByteReader, ByteWriter, TruncatedError, writeFixed32 } from './varint.js';
 
@@ -236,8 +236,8 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
   let h: Record<string, any>;
   try {
     h = Header.toObject(Header.decode(first.value), { longs: String, defaults: true, enums: Number });
-  } catch {
-    throw fileError(fileName, 'bundle header is not a valid BundleHeaderProto');
+  } catch (err) {
+    throw fileError(fileName, `bundle header is not a valid BundleHeaderProto (${decodeFailure(err)})`);
   }
   const header: BundleHeader = {
     numShards: h.num_shards,
@@ -260,8 +260,8 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
     let m: Record<string, any>;
     try {
       m = Entry.toObject(Entry.decode(e.value), { longs: String, defaults: true, enums: Number });
-    } catch {
-      return bad('entry is not a valid BundleEntryProto');
+    } catch (err) {
+      return bad(`entry is not a valid BundleEntryProto (${decodeFailure(err)})`);
     }
     // int64 fields come as decimal strings: a damaged varint may exceed 2^53 or wrap to a negative.
     const size64 = (text: string, what: string): number => {

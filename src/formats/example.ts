@@ -7,7 +7,7 @@
  * when it is a safe integer. Map entries are encoded in sorted key order (protobuf's
  * deterministic serialization), so the same Example always gives the same bytes.
  */
-import { protoType } from './protos.js';
+import { decodeFailure, protoType } from './protos.js';
 import { fileError, UserError } from '../errors.js';
 
 export type Feature =
@@ -68,7 +68,7 @@ export function decodeExample(bytes: Uint8Array, source = 'example'): Record<str
   try {
     msg = protoType('tensorflow.Example').decode(bytes);
   } catch (e) {
-    throw fileError(source, `not a tf.train.Example (${(e as Error).message})`);
+    throw fileError(source, `not a tf.train.Example (${decodeFailure(e)})`);
   }
   const out: Record<string, DecodedFeature> = {};
   const map: Record<string, any> = msg.features?.feature ?? {};

@@ -129,7 +129,10 @@ const DECODE_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: Stri
 function decodeMessage<T>(typeName: string, bytes: Uint8Array, file: string, what: string): T {
   const type = protoType(typeName);
   const decoded = decodeProto(type, bytes);
-  if ('problem' in decoded) throw fileError(file, `not a ${what} (${decoded.problem}; truncated or another kind of file?)`);
+  if ('problem' in decoded) {
+    const hint = decoded.problem.endsWith('has no value') ? 'damaged file?' : 'truncated or another kind of file?';
+    throw fileError(file, `not a ${what} (${decoded.problem}; ${hint})`);
+  }
   return type.toObject(decoded.message, DECODE_OPTIONS) as T;
 }
 
@@ -188,8 +191,28 @@ function snakeCaseKeys(value: unknown, key = ''): unknown {
   return out;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The node list of a protobuf-JSON GraphDef has the right shape (protobufjs would turn `{}` into "[object Object]"). */
+function checkJsonNodes(json: unknown, file: string): void {
+  const bad = (where: string, problem: string): never => {
+    throw fileError(file, `modelTopology is not a GraphDef (${where} ${problem})`);
+  };
+  if (!isObject(json)) bad('modelTopology', 'is not an object');
+  const nodes = (json as Record<string, unknown>).node;
+  if (!Array.isArray(nodes)) return bad('modelTopology.node', 'is not a list');
+  nodes.forEach((n: unknown, i) => {
+    if (!isObject(n)) return bad(`node ${i}`, 'is not an object');
+    if (typeof n.name !== 'string' || typeof n.op !== 'string') bad(`node ${i}`, 'has no name or op');
+    const where = `node ${quoted(n.name as string)}`;
+    if (n.input !== undefined && !(Array.isArray(n.input) && n.input.every((x) => typeof x === 'string'))) bad(where, 'has inputs that are not a list of names');
+    if (n.attr !== undefined && !(isObject(n.attr) && Object.values(n.attr).every(isObject))) bad(where, 'has attributes that are not objects');
+  });
+}
+
 /** A GraphDef in protobuf-JSON form (a TensorFlow.js `modelTopology`): base64 bytes, enum names, int64 strings. */
 export function graphDefFromJson(json: unknown, file: string): GraphDef {
+  checkJsonNodes(json, file);
   const type = protoType('tensorflow.GraphDef');
   let graph: GraphDef;
   try {
@@ -263,7 +286,7 @@ export function shapeProto(shape: ReadonlyArray<number | null>): TensorShapeProt
 /** Dimensions of a shape (-1 for unknown), or undefined for an unknown rank. */
 export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | undefined {
   if (!shape || shape.unknown_rank) return undefined;
-  return (shape.dim ?? []).map((d) => Number(d.size));
+  return (shape.dim ?? []).map((d) => Number(d.size ?? 0));
 }
 
 const BYTES_PER_ELEMENT: Partial<Record<TensorDType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, int8: 1, int16: 2, bool: 1 };

@@ -35,16 +35,17 @@ export function decodeProto(type: protobuf.Type, bytes: Uint8Array): { message: 
   try {
     message = type.decode(bytes);
   } catch (err) {
-    if (err instanceof RangeError && /call stack/i.test(err.message)) return { problem: 'messages nested too deeply' };
-    return { problem: decodeFailure((err as Error).message) };
+    return { problem: decodeFailure(err) };
   }
   const missing = findMissingValue(type, message as unknown as Fields, type.name);
   if (missing) return { problem: `${missing} has no value` };
   return { message };
 }
 
-/** protobufjs's reasons in the reader's words. */
-function decodeFailure(message: string): string {
+/** Why protobufjs could not decode a message, in a few words of ours. */
+export function decodeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /call stack/i.test(message)) return 'messages nested too deeply';
   const wireType = /invalid wire type (\d+) at offset (\d+)/.exec(message);
   if (wireType) return `invalid field encoding (wire type ${wireType[1]}) at byte ${wireType[2]}`;
   if (/index out of range/.test(message)) return 'a field runs past the end of its message';

@@ -20,6 +20,11 @@ export function snappyUncompress(input: Uint8Array): Uint8Array {
     if (err instanceof TruncatedError) throw new SnappyError('snappy: bad length header');
     throw err;
   }
+  // Checked before allocating: no element yields more than 64 bytes from 3, so a header beyond
+  // that ratio claims more than the block can hold (and up to 4 GiB could be asked for).
+  if (length > Math.ceil(((input.length - r.pos) * 64) / 3)) {
+    throw new SnappyError(`snappy: header claims ${length} bytes, more than a ${input.length}-byte block can expand to`);
+  }
   const out = new Uint8Array(length);
   let op = 0;
   let ip = r.pos;

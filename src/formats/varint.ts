@@ -103,24 +103,28 @@ export class ByteReader {
     return this.end - this.pos;
   }
 
+  /** A varint below 2^32; a longer or larger one (LevelDB would silently drop the high bits) throws. */
   varint32(): number {
     let result = 0;
     for (let shift = 0; shift <= 28; shift += 7) {
       if (this.pos >= this.end) throw new TruncatedError('varint runs past the end of the data');
       const b = this.data[this.pos++];
-      result |= (b & 0x7f) << shift;
-      if (b < 0x80) return result >>> 0;
+      if (shift === 28 && b > 0x0f) throw new TruncatedError('varint32 value does not fit in 32 bits');
+      result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return result;
     }
     throw new TruncatedError('varint32 longer than 5 bytes');
   }
 
+  /** A varint below 2^64; one with bits beyond (which protobuf would silently drop) throws. */
   varint64(): bigint {
     let result = 0n;
     for (let shift = 0n; shift <= 63n; shift += 7n) {
       if (this.pos >= this.end) throw new TruncatedError('varint runs past the end of the data');
       const b = this.data[this.pos++];
+      if (shift === 63n && b > 0x01) throw new TruncatedError('varint64 value does not fit in 64 bits');
       result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return result & 0xffffffffffffffffn;
+      if (b < 0x80) return result;
     }
     throw new TruncatedError('varint64 longer than 10 bytes');
   }

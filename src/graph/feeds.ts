@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileError, UserError } from '../errors.js';
 import { imageFileToMnist } from '../predict/preprocess.js';
 import { readFileOrFail } from '../util/read-file.js';
+import { jsonKind, parseJsonText } from '../util/json-text.js';
 
 export interface FeedValue {
   dtype: 'float32' | 'int32';
@@ -25,12 +26,7 @@ export function parseInputFlag(flag: string): { name: string; files: string[] } 
 
 /** A nested JSON array of numbers (or booleans, as 1/0), or a single one → flat values and shape. */
 export function parseJsonArray(text: string, file: string): FeedValue {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw fileError(file, `not valid JSON (${(err as Error).message})`);
-  }
+  const value = parseJsonText(text, file);
   const shape: number[] = [];
   for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
   const flat: number[] = [];
@@ -38,7 +34,7 @@ export function parseJsonArray(text: string, file: string): FeedValue {
     if (depth === shape.length) {
       if (typeof v === 'boolean') flat.push(v ? 1 : 0);
       else if (typeof v === 'number' && Number.isFinite(v)) flat.push(v);
-      else throw fileError(file, `expected numbers or booleans, found ${JSON.stringify(v)}`);
+      else throw fileError(file, `expected numbers or booleans, found ${jsonKind(v)}`);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) throw fileError(file, 'not a rectangular array of numbers');

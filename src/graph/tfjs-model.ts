@@ -132,7 +132,7 @@ export class FrozenGraph {
       .map((n) => ({
         name: n.name,
         dtype: n.attr?.dtype?.type ?? 'DT_FLOAT',
-        shape: n.attr?.shape?.shape && !n.attr.shape.shape.unknown_rank ? (n.attr.shape.shape.dim ?? []).map((d) => Number(d.size)) : undefined,
+        shape: n.attr?.shape?.shape && !n.attr.shape.shape.unknown_rank ? (n.attr.shape.shape.dim ?? []).map((d) => Number(d.size ?? 0)) : undefined,
       }));
   }
 

@@ -64,6 +64,13 @@ export function validateGraph(graph: GraphDef, file: string): void {
         throw fileError(file, `${where} has ${got} input${got === 1 ? '' : 's'}, but ${node.op} takes ${expected} (damaged graph?)`);
       }
     }
+    for (const [name, value] of Object.entries(node.attr ?? {})) {
+      for (const shape of [value.shape, ...(value.list?.shape ?? [])]) {
+        if (shape?.dim?.some((d) => !Number.isSafeInteger(Number(d.size ?? 0)) || Number(d.size ?? 0) < -1)) {
+          throw fileError(file, `${where}: attribute ${quoted(name)} holds an impossible shape (damaged graph?)`);
+        }
+      }
+    }
     for (const input of node.input ?? []) {
       const { node: from, index, control } = parseTensorName(input);
       const producer = byName.get(from);
@@ -71,7 +78,7 @@ export function validateGraph(graph: GraphDef, file: string): void {
       if (control || !producer || !producerDef) continue;
       const outputs = argsCount(producerDef.output_arg, producer);
       if (outputs !== undefined && index >= outputs) {
-        const has = outputs === 0 ? 'no outputs' : `output${outputs === 1 ? '' : 's'} 0${outputs > 1 ? `..${outputs - 1}` : ''} only`;
+        const has = outputs === 0 ? 'no outputs' : `only ${outputs} output${outputs === 1 ? '' : 's'}`;
         throw fileError(file, `${where} reads ${quoted(input)}, but ${quoted(from)} (${producer.op}) has ${has} (damaged graph?)`);
       }
     }

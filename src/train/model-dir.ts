@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileError, quoted, UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { readFileOrFail } from '../util/read-file.js';
+import { jsonKind, parseJsonText } from '../util/json-text.js';
 import type { AugmentKind } from '../data/augment.js';
 import type { TrainDefaults } from './config.js';
 import { TRANSFER_INFO_FILE } from '../transfer/model-dir.js';
@@ -40,19 +41,6 @@ export function readModelDirInfo(dir: string): ModelDirInfo | undefined {
   return parseModelDirInfo(readFileOrFail(file, 'a model description').toString('utf8'), file);
 }
 
-/** Why JSON.parse refused `text`, in a few words (V8's own message quotes the text, newlines and all). */
-function jsonProblem(err: Error, text: string): string {
-  const position = /at position (\d+)/.exec(err.message);
-  if (/end of JSON input/.test(err.message) || (position && Number(position[1]) >= text.length)) return 'it ends early (truncated?)';
-  const token = /Unexpected token '(.+?)'/s.exec(err.message);
-  let at = '';
-  if (position) {
-    const before = text.slice(0, Number(position[1])).split('\n');
-    at = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
-  }
-  return token ? `unexpected ${quoted(token[1])}${at}` : `bad syntax${at}`;
-}
-
 const RECIPE_TYPES: Record<string, 'number' | 'boolean' | 'string'> = {
   batchSize: 'number', steps: 'number', learningRate: 'number', decayRate: 'number', decaySteps: 'number', staircase: 'boolean',
   l2: 'number', ema: 'number', optimizer: 'string', momentum: 'number', seed: 'number', augment: 'string',
@@ -65,15 +53,15 @@ export function parseModelDirInfo(text: string, file: string): ModelDirInfo {
   };
   let info: Record<string, unknown>;
   try {
-    info = JSON.parse(text) as Record<string, unknown>;
+    info = parseJsonText(text, file) as Record<string, unknown>;
   } catch (err) {
-    return bad(`not valid JSON (${jsonProblem(err as Error, text)})`);
+    return bad((err as Error).message.slice(file.length + 2));
   }
   if (!info || typeof info !== 'object' || Array.isArray(info)) return bad('not a JSON object');
   const check = (value: unknown, type: string, name: string): void => {
     if (value === undefined) return;
     const ok = type === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === type;
-    if (!ok) bad(`"${name}" should be a ${type}, not ${quoted(JSON.stringify(value) ?? String(value), 40)}`);
+    if (!ok) bad(`"${name}" should be a ${type}, not ${jsonKind(value)}`);
   };
   if (typeof info.model !== 'string') bad('no "model" field');
   if (!/^[A-Za-z0-9][\w.-]*$/.test(info.model as string)) bad(`${quoted(info.model as string)} is not a model name`);

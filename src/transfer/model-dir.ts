@@ -2,10 +2,12 @@
  * A transfer-learning model directory: the frozen graph it builds on (`graph.pb`), what to feed
  * and read (`transfer.json`), and TensorFlow checkpoints of the new final layer.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { parseJsonText } from '../util/json-text.js';
+import { readFileOrFail } from '../util/read-file.js';
 import type { InputSpec } from './bottlenecks.js';
 
 export const TRANSFER_INFO_FILE = 'transfer.json';
@@ -30,13 +32,8 @@ export function isTransferModelDir(dir: string): boolean {
 
 export function readTransferInfo(dir: string): TransferInfo {
   const file = path.join(dir, TRANSFER_INFO_FILE);
-  let info: TransferInfo;
-  try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as TransferInfo;
-  } catch (err) {
-    throw fileError(file, `not a valid transfer model description (${(err as Error).message})`);
-  }
-  if (info.kind !== 'transfer' || !Array.isArray(info.classes) || typeof info.bottleneck !== 'string' || typeof info.input !== 'string') {
+  const info = parseJsonText(readFileOrFail(file, 'a transfer model description').toString('utf8'), file) as TransferInfo;
+  if (!info || info.kind !== 'transfer' || !Array.isArray(info.classes) || typeof info.bottleneck !== 'string' || typeof info.input !== 'string') {
     throw fileError(file, 'not a transfer model description (missing kind, classes, input or bottleneck)');
   }
   return info;

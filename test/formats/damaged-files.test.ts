@@ -4,7 +4,7 @@
  * internal, and nothing may be allocated from a size the file cannot back.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,14 +14,17 @@ import { quoted, UserError } from '../../src/errors.js';
 import { readBundleIndex } from '../../src/formats/bundle.js';
 import { parseCheckpointState } from '../../src/formats/checkpoint-state.js';
 import { decodeExample } from '../../src/formats/example.js';
-import { attr, decodeGraphDef, encodeGraphDef, type GraphDef } from '../../src/formats/graphdef.js';
+import { attr, decodeGraphDef, encodeGraphDef, tensorFromProto, type GraphDef } from '../../src/formats/graphdef.js';
 import { protoType } from '../../src/formats/protos.js';
 import { TableBuilder, TableReader } from '../../src/formats/sstable.js';
 import { encodeTFRecords, readTFRecordFileSync, readTFRecords } from '../../src/formats/tfrecord.js';
 import { encodeVarint64 } from '../../src/formats/varint.js';
 import { openGraph } from '../../src/graph/load.js';
+import { parseJsonArray } from '../../src/graph/feeds.js';
+import { tfjsModelFiles } from '../../src/graph/tfjs-export.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { INFO_FILE, readModelDirInfo } from '../../src/train/model-dir.js';
+import { runCli } from '../helpers/cli.js';
 
 const FROZEN = 'test/fixtures/pb_softmax_mnist/frozen_model.pb';
 const dir = mkdtempSync(path.join(tmpdir(), 'damaged-'));
@@ -109,7 +112,7 @@ describe('graphs', () => {
   it('damage TensorFlow.js would trip over is named by node and op', async () => {
     const original = decodeGraphDef(readFileSync(FROZEN), FROZEN);
     const cases: Array<[string, (g: GraphDef) => void, RegExp]> = [
-      ['missing-output', (g) => (g.node.find((n) => n.name === 'add')!.input = ['MatMul:3', 'Variable_1/read']), /node "add" \("Add"\) reads "MatMul:3", but "MatMul" \(MatMul\) has output 0 only/],
+      ['missing-output', (g) => (g.node.find((n) => n.name === 'add')!.input = ['MatMul:3', 'Variable_1/read']), /node "add" \("Add"\) reads "MatMul:3", but "MatMul" \(MatMul\) has only 1 output/],
       ['lost-attr', (g) => delete g.node.find((n) => n.name === 'MatMul')!.attr!.T, /node "MatMul" \("MatMul"\) has no attribute "T", which MatMul requires/],
       ['wrong-op', (g) => (g.node.find((n) => n.name === 'MatMul')!.op = 'Conv2D'), /node "MatMul" \("Conv2D"\) has no attribute "strides", which Conv2D requires/],
       ['input-count', (g) => g.node.find((n) => n.name === 'add')!.input!.pop(), /node "add" \("Add"\) has 1 input, but Add takes 2/],
@@ -123,9 +126,54 @@ describe('graphs', () => {
     }
   });
 
+  it('a dimension whose size TensorFlow left out (proto3 zero) is 0, not NaN', () => {
+    const value = tensorFromProto({ dtype: 'DT_FLOAT', tensor_shape: { dim: [{} as { size: number }, { size: 3 }] } }, 'x.pb');
+    assert.deepEqual(value.shape, [0, 3]);
+    assert.equal(value.data.length, 0);
+  });
+
   it('names from the file are quoted with their garbage escaped', () => {
     assert.equal(quoted('Id\u0000en\ufffdtity\n'), '"Id\\u0000en\\ufffdtity\\n"');
     assert.equal(quoted('x'.repeat(100), 10), `"${'x'.repeat(10)}…"`);
+  });
+});
+
+describe('TensorFlow.js model.json and JSON feeds', () => {
+  const graph = () => decodeGraphDef(readFileSync(FROZEN), FROZEN);
+
+  function modelJsonWith(name: string, change: (json: Record<string, any>) => void): string {
+    const folder = path.join(dir, name);
+    mkdirSync(folder, { recursive: true });
+    const { modelJson, weights } = tfjsModelFiles(graph(), FROZEN);
+    const json = JSON.parse(modelJson) as Record<string, any>;
+    change(json);
+    writeFileSync(path.join(folder, 'weights.bin'), weights);
+    return fileWith(`${name}/model.json`, JSON.stringify(json));
+  }
+
+  it('a damaged manifest or topology is named, never "[object Object]" or a TypeError', async () => {
+    const cases: Array<[string, (json: Record<string, any>) => void, RegExp]> = [
+      ['manifest-object', (j) => (j.weightsManifest = {}), /bad weightsManifest: the manifest should be a list, not an object/],
+      ['weight-list', (j) => (j.weightsManifest[0].weights[1] = []), /bad weightsManifest: weight 1 of group 0 has no name/],
+      ['weight-dtype', (j) => delete j.weightsManifest[0].weights[0].dtype, /weight "Variable" has no dtype/],
+      ['weight-shape', (j) => (j.weightsManifest[0].weights[0].shape = [784, -10]), /weight "Variable" has no valid shape/],
+      ['weight-path', (j) => (j.weightsManifest[0].paths = ['wei\ufffd.bin']), /has a file path with unprintable characters/],
+      ['input-object', (j) => (j.modelTopology.node[2].input = [{}]), /modelTopology is not a GraphDef \(node "Variable\/read" has inputs that are not a list of names\)/],
+      ['placeholder-shape', (j) => (j.modelTopology.node[0].attr.shape.shape.dim[1] = { size: '-5' }), /node "input" \("Placeholder"\): attribute "shape" holds an impossible shape/],
+    ];
+    for (const [name, change, problem] of cases) {
+      const file = modelJsonWith(name, change);
+      await assert.rejects(loadAndRun(file), (err) => isClean(err, file, problem), name);
+    }
+  });
+
+  it('broken JSON gives one line, without quoting the text', () => {
+    const file = fileWith('broken-model.json', '{\n  "format": "graph-model",\n  "modelTopology": {\n x\n}\n');
+    assert.throws(() => openGraph(file), (err) => isClean(err, file, /not valid JSON \(/));
+    const feed = fileWith('broken-feed.json', '[[1, 2],\n [3, \u0001]]\n');
+    assert.throws(() => parseJsonArray(readFileSync(feed, 'utf8'), feed), (err) => isClean(err, feed, /not valid JSON/));
+    const strings = fileWith('strings-feed.json', JSON.stringify([['x'.repeat(1000)]]));
+    assert.throws(() => parseJsonArray(readFileSync(strings, 'utf8'), strings), (err) => isClean(err, strings, /expected numbers or booleans, found a string$/));
   });
 });
 
@@ -217,7 +265,7 @@ describe(`a model directory's ${INFO_FILE}`, () => {
 
   it('each field is checked', () => {
     const cases: Array<[string, RegExp]> = [
-      [good.slice(0, 40), /not valid JSON \(it ends early/],
+      [good.slice(0, 40), /not valid JSON \(it ends early; truncated\?\)/],
       ['[1, 2]', /not a JSON object/],
       [good.replace('"mlp"', '"ml\\u0000p"'), /"ml\\u0000p" is not a model name/],
       [good.replace('0.99', '"0.99"'), /"ema" should be a number/],
@@ -234,5 +282,31 @@ describe(`a model directory's ${INFO_FILE}`, () => {
     const model = path.join(dir, 'folder-info');
     mkdirSync(path.join(model, INFO_FILE), { recursive: true });
     assert.throws(() => readModelDirInfo(model), (err) => isClean(err, path.join(model, INFO_FILE), /is a directory, not a model description/));
+  });
+});
+
+describe('the CLI prints each of these as one "error:" line and exits with 1', () => {
+  it('run-graph on a flipped bit, tfrecord read on a directory, test on a damaged mnist-ts.json', () => {
+    const flipped = Buffer.from(readFileSync(FROZEN));
+    flipped[203 >> 3] ^= 1 << (203 & 7);
+    const pb = fileWith('cli-flipped.pb', flipped);
+    const model = path.join(dir, 'cli-model');
+    cpSync('test/fixtures/ckpt_v1_v2', model, { recursive: true });
+    writeFileSync(path.join(model, 'checkpoint'), 'model_checkpoint_path: "model.ckpt"\n');
+    writeFileSync(path.join(model, INFO_FILE), '{\n  "model": "mlp",\n  "l2": 0.0\u00ff1\n}\n');
+    const cases: Array<[string[], string, RegExp]> = [
+      [['run-graph', pb, '--backend', 'cpu'], pb, /not a TensorFlow GraphDef \(GraphDef\.node "input"\.attr\[.*\] has no value; damaged file\?\)$/],
+      [['tfrecord', 'read', dir], dir, /is a directory, not a TFRecord file$/],
+      [['test', '--model-dir', model, '--limit', '10', '--backend', 'cpu'], path.join(model, INFO_FILE), /not a valid model description: not valid JSON \(bad syntax at line 3, column 12\)$/],
+    ];
+    for (const [args, file, problem] of cases) {
+      const { code, stdout, stderr } = runCli(args, { timeoutMs: 60_000 });
+      assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+      assert.equal(stdout, '');
+      const lines = stderr.split('\n').filter((l) => l.trim());
+      assert.equal(lines.length, 1, stderr);
+      assert.ok(lines[0].startsWith(`error: ${file}: `), lines[0]);
+      assert.match(lines[0], problem);
+    }
   });
 });

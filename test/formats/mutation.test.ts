@@ -20,6 +20,7 @@ import { TableBuilder, TableReader } from '../../src/formats/sstable.js';
 import { decodeTFRecords, encodeTFRecords, readTFRecords } from '../../src/formats/tfrecord.js';
 import { encodeVarint64 } from '../../src/formats/varint.js';
 import { openGraph } from '../../src/graph/load.js';
+import { tfjsModelFiles } from '../../src/graph/tfjs-export.js';
 import { FrozenGraph } from '../../src/graph/tfjs-model.js';
 import { INFO_FILE, readModelDirInfo } from '../../src/train/model-dir.js';
 import { Random } from '../../src/util/random.js';
@@ -79,6 +80,23 @@ const MUTATOR_NAMES = Object.keys(mutators);
 
 function mutate(bytes: Uint8Array, r: Random): { what: string; bytes: Uint8Array } {
   return mutators[MUTATOR_NAMES[r.int(MUTATOR_NAMES.length)]](bytes, r);
+}
+
+/** A value somewhere in a JSON document replaced by one of another kind (or a huge or negative number). */
+function mutateJson(text: string, r: Random): { what: string; bytes: Uint8Array } {
+  const doc = JSON.parse(text) as unknown;
+  const paths: Array<Array<string | number>> = [];
+  const walk = (v: unknown, at: Array<string | number>): void => {
+    paths.push(at);
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...at, Array.isArray(v) ? Number(k) : k]);
+  };
+  walk(doc, []);
+  const at = paths[1 + r.int(paths.length - 1)] ?? [];
+  const replacement = [null, -1, 2 ** 62, 0.5, 'x', '\u0000', {}, [], true, [[1]], { paths: 7 }][r.int(11)];
+  let parent = doc as Record<string | number, unknown>;
+  for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  if (at.length) parent[at[at.length - 1]] = replacement;
+  return { what: `${at.join('.')} set to ${JSON.stringify(replacement)}`, bytes: new TextEncoder().encode(JSON.stringify(doc)) };
 }
 
 // ---------------------------------------------------------------- what counts as a clean error
@@ -309,6 +327,32 @@ describe(`mutated TensorFlow files give one-line UserErrors (seed ${SEED})`, () 
     assertClean('meta graph');
   });
 
+  it('TensorFlow.js model.json (as text and as JSON) and weights.bin, through TensorFlow.js', async () => {
+    const original = decodeGraphDef(readFileSync(path.join(FIXTURES, 'pb_softmax_mnist/frozen_model.pb')), 'frozen_model.pb');
+    const { modelJson, weights } = tfjsModelFiles(original, 'frozen_model.pb');
+    const dir = path.join(work, 'tfjs');
+    mkdirSync(dir, { recursive: true });
+    const json = path.join(dir, 'model.json');
+    for (let i = 0; i < 60 * SCALE; i++) {
+      let m: { what: string; bytes: Uint8Array };
+      writeFileSync(path.join(dir, 'weights.bin'), weights);
+      writeFileSync(json, modelJson);
+      if (i % 3 === 0) {
+        m = mutateJson(modelJson, r);
+        writeFileSync(json, m.bytes);
+      } else if (i % 3 === 1) {
+        m = mutate(new TextEncoder().encode(modelJson), r);
+        writeFileSync(json, m.bytes);
+      } else {
+        m = mutate(weights, r);
+        m.what = `weights.bin: ${m.what}`;
+        writeFileSync(path.join(dir, 'weights.bin'), m.bytes);
+      }
+      await check('tfjs model', m.what, () => runGraph(json));
+    }
+    assertClean('tfjs model');
+  });
+
   it('TFRecord files: raw bytes, and Examples re-framed with valid CRCs', async () => {
     const original = readFileSync(path.join(FIXTURES, 'tfrecord_ij_small/data.tfrecords-00000-of-00002'));
     const file = path.join(work, 'data.tfrecords');
@@ -325,7 +369,7 @@ describe(`mutated TensorFlow files give one-line UserErrors (seed ${SEED})`, () 
     mkdirSync(dir, { recursive: true });
     const info = JSON.stringify({ model: 'mlp', l2: 0.0001, ema: 0.99, optimizer: 'sgd', createdBy: 'mnist-ts', recipe: { batchSize: 100, steps: 30000, seed: 1 } }, null, 2) + '\n';
     for (let i = 0; i < 40 * SCALE; i++) {
-      const m = mutate(new TextEncoder().encode(info), r);
+      const m = i % 2 ? mutateJson(info, r) : mutate(new TextEncoder().encode(info), r);
       writeFileSync(path.join(dir, INFO_FILE), m.bytes);
       await check('model info', m.what, () => readModelDirInfo(dir));
     }

@@ -33,3 +33,8 @@ test('corrupt streams are rejected', () => {
   assert.throws(() => snappyUncompress(Uint8Array.from([9, 0, 1])), SnappyError); // shorter than header
   assert.throws(() => snappyUncompress(Uint8Array.from([0x80])), SnappyError); // bad header
 });
+
+test('a length header beyond what the block can expand to is refused before allocating', () => {
+  // 0xffffffff as the uncompressed length of a 3-byte block: 4 GiB would be allocated otherwise.
+  assert.throws(() => snappyUncompress(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 97])), /header claims 4294967295 bytes/);
+});

@@ -68,3 +68,11 @@ test('fixed32 and fixed64 are little-endian', () => {
   writeFixed32(b, 0, 0xffffffff);
   assert.equal(readFixed32(b, 0), 0xffffffff);
 });
+
+test('varints with bits beyond their width are refused, not wrapped', () => {
+  // 2^32 as a varint32, and a 10th byte carrying bits beyond 2^64: LevelDB/protobuf drop them silently.
+  assert.throws(() => new ByteReader(Uint8Array.from([0x80, 0x80, 0x80, 0x80, 0x10])).varint32(), /does not fit in 32 bits/);
+  assert.equal(new ByteReader(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f])).varint32(), 0xffffffff);
+  assert.throws(() => new ByteReader(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).varint64(), /does not fit in 64 bits/);
+  assert.throws(() => new ByteReader(encodeVarint64(2n ** 53n)).varint64Number(), TruncatedError);
+});
