@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileOrFail } from '../util/read-file.js';
 import { fileError } from '../errors.js';
 import { decodeGrey, type GreyImage } from './decode.js';
 import { findDigits, type Box, type DigitInk } from './segment.js';
@@ -35,12 +35,7 @@ export async function imageToMnist(bytes: Uint8Array, file: string): Promise<Flo
 }
 
 export function readImageFile(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw fileError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message);
-  }
+  return readFileOrFail(file, 'an image');
 }
 
 export async function imageFileToMnist(file: string): Promise<Float32Array> {
