@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { wasmConv2DBackpropFilter } from './wasm-conv-filter-grad.js';
+import { wasmConv2DBackpropFilter, wasmConv2DBackpropInput } from './wasm-conv-grads.js';
 import type { KernelBackend, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
 /**
@@ -8,7 +8,7 @@ import type { KernelBackend, KernelFunc, NamedTensorInfoMap, TensorInfo } from '
  * registers an adapter that copies the inputs out of the wasm heap into the cpu backend, runs the
  * cpu backend's kernel there, and copies the outputs back: slow, but every model trains.
  * `Conv2DBackpropFilter`, which every CNN needs and the cpu backend does very slowly, gets a
- * version built from wasm's own kernels instead.
+ * version built from wasm's own kernels instead, and so does wasm's slow `Conv2DBackpropInput`.
  * Returns the kernel names it added (none on a second call).
  */
 export function registerCpuFallbacksForWasm(): string[] {
@@ -20,8 +20,16 @@ export function registerCpuFallbacksForWasm(): string[] {
     tf.registerKernel({ kernelName: kernel.kernelName, backendName: 'wasm', kernelFunc });
     added.push(kernel.kernelName);
   }
+  const own = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (own && !replaced) {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({ ...own, kernelFunc: wasmConv2DBackpropInput(own.kernelFunc) });
+    replaced = true;
+  }
   return added;
 }
+
+let replaced = false;
 
 /** complex64 tensors cannot live on wasm, and Draw paints a browser canvas. */
 const UNSUPPORTED = new Set(['Complex', 'ComplexAbs', 'Real', 'Imag', 'FFT', 'IFFT', 'Draw']);
