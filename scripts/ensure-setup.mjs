@@ -8,7 +8,7 @@
 //   successful build (dist/.build-stamp, written only when `npm run build` succeeded).
 // A second `npm start` therefore starts training at once instead of reinstalling and rebuilding.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,6 +84,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   else done.push('native addon');
   if (process.argv.includes('--build')) {
     if (buildStale()) {
+      rmSync('dist', { recursive: true, force: true }); // no output of a deleted or renamed source survives
       run(['run', 'build']);
       writeFileSync(BUILD_STAMP, `${new Date().toISOString()}\n`);
     } else done.push('build');
