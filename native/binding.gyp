@@ -15,8 +15,9 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"],
-      "libraries": ["-ldnnl", "-lgomp"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-mavx2", "-mfma", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"],
+      "libraries": ["-ldnnl", "-lgomp"],
+      "ldflags": ["-Wl,--disable-new-dtags", "-Wl,-rpath,'$$ORIGIN'"]
     }
   ]
 }

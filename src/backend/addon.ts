@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 /** The C++ functions of native/src (see the comments there for argument order). */
 export interface NativeAddon {
@@ -36,19 +36,72 @@ export interface NativeAddon {
     decay?: number): number;
 }
 
-export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release',
-  'mnist_native.node');
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The addon built from source in this checkout (`npm run build:native`). */
+export const ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'mnist_native.node');
+
+/**
+ * The prebuilt addon's package (oneDNN and its OpenMP runtime beside the `.node` file), an optional
+ * dependency npm installs only on the platform it was built for; see docs/packaging.md.
+ */
+export const PLATFORM_PACKAGE = 'mnist-ts-linux-x64-gnu';
+
+/** Whether this copy of mnist-ts was installed as a package (inside node_modules), not cloned. */
+export const INSTALLED_AS_PACKAGE = PACKAGE_ROOT.split(sep).includes('node_modules');
+
+/**
+ * Where the addon is: a build from source wins (whoever built it wants it), else the prebuilt one
+ * from the platform package; undefined when neither exists.
+ */
+export function findAddon(): string | undefined {
+  if (existsSync(ADDON_PATH)) return ADDON_PATH;
+  try {
+    const dir = dirname(createRequire(join(PACKAGE_ROOT, 'package.json')).resolve(`${PLATFORM_PACKAGE}/package.json`));
+    const prebuilt = join(dir, 'mnist_native.node');
+    return existsSync(prebuilt) ? prebuilt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One sentence saying how to get the native backend where it is missing, for this kind of install. */
+export function nativeHint(asPackage = INSTALLED_AS_PACKAGE): string {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return `The native backend exists for Linux x64 only (this is ${process.platform}-${process.arch}).`;
+  }
+  if (!asPackage) return 'To get it: npm run build:native (installs oneDNN with apt when run as root).';
+  let version = '';
+  try {
+    version = `@${(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
+  } catch {
+    // any version will tell the user what is wrong
+  }
+  return `To get it: npm install ${PLATFORM_PACKAGE}${version} (the prebuilt addon for glibc Linux, left out when ` +
+    `optional dependencies are omitted), or build it from source: node ${join(PACKAGE_ROOT, 'scripts', 'build-native.mjs')}`;
+}
 
 /** Barrier spin iterations; see loadAddon. Override with GOMP_SPINCOUNT or OMP_WAIT_POLICY. */
 export const DEFAULT_SPINCOUNT = '1000';
 
-let cached: { addon?: NativeAddon; error?: string } | undefined;
+let cached: { addon?: NativeAddon; error?: string; path?: string } | undefined;
+
+/**
+ * MNIST_CPU_ISA=avx2 makes the native backend run as on a CPU without AVX-512: it caps oneDNN's
+ * run-time code generation (DNNL_MAX_CPU_ISA, read when oneDNN first runs). Our own kernels are
+ * compiled for the AVX2+FMA baseline only, so they need no switch. For tests and comparisons.
+ */
+function capIsa(): void {
+  const cap = process.env.MNIST_CPU_ISA;
+  if (cap && process.env.DNNL_MAX_CPU_ISA === undefined) process.env.DNNL_MAX_CPU_ISA = cap.toUpperCase();
+}
 
 /** Loads the addon once; on failure returns a one-line reason instead of throwing. */
-export function loadAddon(): { addon?: NativeAddon; error?: string } {
+export function loadAddon(): { addon?: NativeAddon; error?: string; path?: string } {
   if (cached) return cached;
-  if (!existsSync(ADDON_PATH)) {
-    cached = { error: 'addon not built (run: npm run build:native)' };
+  const path = findAddon();
+  if (!path) {
+    cached = { error: INSTALLED_AS_PACKAGE ? `the prebuilt addon (${PLATFORM_PACKAGE}) is not installed` : 'the addon is not built' };
   } else {
     try {
       // OpenMP's default is to spin ~300k iterations at every barrier; on a machine shared with
@@ -58,7 +111,8 @@ export function loadAddon(): { addon?: NativeAddon; error?: string } {
       if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
         process.env.GOMP_SPINCOUNT = DEFAULT_SPINCOUNT;
       }
-      cached = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
+      capIsa();
+      cached = { addon: createRequire(import.meta.url)(path) as NativeAddon, path };
     } catch (err) {
       cached = { error: `addon failed to load: ${String((err as Error).message).split('\n')[0]}` };
     }

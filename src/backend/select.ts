@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { loadAddon } from './addon.js';
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { loadAddon, nativeHint } from './addon.js';
 import { NATIVE_BACKEND, NATIVE_KERNELS, registerNativeBackend, threadChoice } from './native.js';
+import { registerCpuFallbacksForWasm } from './wasm-fallback.js';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
@@ -25,6 +27,7 @@ async function useWasm(): Promise<void> {
     // In Node the .wasm files are read from disk next to the package's own JavaScript.
     const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(`${dirname(entry)}/`);
+    registerCpuFallbacksForWasm();
     wasmRegistered = true;
   }
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
@@ -57,7 +60,7 @@ export async function selectBackend(requested: BackendChoice = 'auto'): Promise<
       await useNative();
       return { name: NATIVE_BACKEND };
     } catch (err) {
-      note = `native backend unavailable (${(err as Error).message}); using wasm`;
+      note = wasmFallbackNote((err as Error).message);
     }
     try {
       await useWasm();
@@ -68,6 +71,12 @@ export async function selectBackend(requested: BackendChoice = 'auto'): Promise<
     return { name: tf.getBackend(), note };
   }
   return { name: tf.getBackend() };
+}
+
+/** The speeds are measured in docs/packaging.md. */
+function wasmFallbackNote(reason: string): string {
+  return `Using the wasm backend (WebAssembly): the native oneDNN backend is unavailable because ${reason}. ` +
+    'Training works, about 15x slower (measured on the book MLP and CNN). ' + nativeHint();
 }
 
 export interface BackendInfo {
@@ -81,13 +90,16 @@ export interface BackendInfo {
     threadsReason?: string;
     isa?: string;
     compiledFor?: string;
+    /** The addon file, and the oneDNN library the process actually mapped (from /proc/self/maps). */
+    addon?: string;
+    onednnLibrary?: string;
     kernels: string[];
   };
 }
 
 /** What `mnist info` prints: the active backend and what the native addon offers on this machine. */
 export function backendInfo(): BackendInfo {
-  const { addon, error } = loadAddon();
+  const { addon, error, path } = loadAddon();
   const kernels = NATIVE_KERNELS.map((k) => k.kernelName).sort();
   let backend = 'none';
   try {
@@ -102,7 +114,20 @@ export function backendInfo(): BackendInfo {
     native: {
       available: true, onednn: i.onednn, runtime: i.cpuRuntime, threads: i.threads,
       threadsReason: threadChoice.reason || undefined, isa: i.isa,
-      compiledFor: i.compiledFor, kernels,
+      compiledFor: i.compiledFor, addon: path, onednnLibrary: mappedLibrary('libdnnl.so'), kernels,
     },
   };
+}
+
+/** The file of a shared library loaded into this process whose name starts with `prefix` (Linux). */
+function mappedLibrary(prefix: string): string | undefined {
+  try {
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const file = line.slice(line.indexOf('/'));
+      if (line.includes('/') && basename(file).startsWith(prefix)) return file;
+    }
+  } catch {
+    // not Linux
+  }
+  return undefined;
 }

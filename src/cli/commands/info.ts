@@ -24,7 +24,8 @@ Examples:
       const lines: Array<[string, string]> = [['backend', info.backend]];
       if (note) lines.push(['note', note]);
       if (n.available) {
-        lines.push(['oneDNN', `${n.onednn} (${n.runtime})`]);
+        lines.push(['oneDNN', `${n.onednn} (${n.runtime})${n.onednnLibrary ? ` from ${n.onednnLibrary}` : ''}`]);
+        if (n.addon) lines.push(['addon', n.addon]);
         lines.push(['threads', n.threadsReason ? `${n.threads} (${n.threadsReason})` : String(n.threads)]);
         lines.push(['CPU ISA', `${n.isa} (addon compiled for ${n.compiledFor})`]);
       } else {
