@@ -263,7 +263,8 @@ export function shapeProto(shape: ReadonlyArray<number | null>): TensorShapeProt
 /** Dimensions of a shape (-1 for unknown), or undefined for an unknown rank. */
 export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | undefined {
   if (!shape || shape.unknown_rank) return undefined;
-  return (shape.dim ?? []).map((d) => Number(d.size));
+  // proto3 leaves a zero size out.
+  return (shape.dim ?? []).map((d) => Number(d.size ?? 0));
 }
 
 const BYTES_PER_ELEMENT: Partial<Record<TensorDType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, int8: 1, int16: 2, bool: 1 };
