@@ -27,18 +27,33 @@ function fixedBatch(shape: number[] | undefined): number | undefined {
   return shape.slice(1).reduce((a, b) => a * b, 1) === IMAGE_PIXELS ? shape[0] : undefined;
 }
 
-export async function predictWithGraph(file: string, images: Float32Array[], onNote: (line: string) => void = (l) => console.error(l)): Promise<Prediction[]> {
+export interface GraphPredictOptions {
+  /** The placeholder fed the images (default: the graph's only one). */
+  input?: string;
+  /** The tensor holding the 10 scores (default: `probabilities`, else the graph's only output). */
+  output?: string;
+  /** Receives notes (padding to a fixed batch size); default: stderr. */
+  onNote?: (line: string) => void;
+}
+
+/** Images in one run at most (a CNN's activations for all 10,000 test images would not fit). */
+const MAX_BATCH = 1000;
+
+export async function predictWithGraph(file: string, images: Float32Array[], options: GraphPredictOptions = {}): Promise<Prediction[]> {
   if (!images.length) return [];
-  const frozen = FrozenGraph.load(openGraph(file), file);
+  const onNote = options.onNote ?? ((l: string) => console.error(l));
+  const frozen = FrozenGraph.load(openGraph(file, options.output ? { outputs: [options.output] } : {}), file);
   try {
     const placeholders = frozen.inputs;
-    if (placeholders.length !== 1) throw fileError(file, `expected one input placeholder for the image, found ${placeholders.length} (${placeholders.map((p) => p.name).join(', ')}); use mnist run-graph`);
-    const [input] = placeholders;
-    const hasProbabilities = frozen.graph.node.some((n) => n.name === DEFAULT_PROBABILITIES_NODE);
-    const outputs = hasProbabilities ? [`${DEFAULT_PROBABILITIES_NODE}:0`] : frozen.defaultOutputs;
-    if (outputs.length !== 1) throw fileError(file, `cannot tell which output holds the digit scores (${outputs.join(', ')}); use mnist run-graph --output`);
+    const named = options.input === undefined ? undefined : placeholders.find((p) => p.name === options.input!.replace(/:0$/, ''));
+    if (options.input !== undefined && !named) throw fileError(file, `no placeholder named "${options.input}" (placeholders: ${placeholders.map((p) => p.name).join(', ') || 'none'})`);
+    if (!named && placeholders.length !== 1) throw fileError(file, `expected one input placeholder for the image, found ${placeholders.length} (${placeholders.map((p) => p.name).join(', ')}); name it with --input`);
+    const input = named ?? placeholders[0];
+    const hasProbabilities = !options.output && frozen.graph.node.some((n) => n.name === DEFAULT_PROBABILITIES_NODE);
+    const outputs = options.output ? [options.output.includes(':') ? options.output : `${options.output}:0`] : hasProbabilities ? [`${DEFAULT_PROBABILITIES_NODE}:0`] : frozen.defaultOutputs;
+    if (outputs.length !== 1) throw fileError(file, `cannot tell which output holds the digit scores (${outputs.join(', ')}); name it with --output`);
     const batch = fixedBatch(input.shape);
-    const chunk = batch ?? images.length;
+    const chunk = batch ?? Math.min(images.length, MAX_BATCH);
     const padding = (chunk - (images.length % chunk)) % chunk;
     if (batch && padding) onNote(`note: ${file}: placeholder ${input.name} takes batches of exactly ${batch} images; padded with ${padding} blank image(s), whose results are dropped`);
     const scores: number[][] = [];

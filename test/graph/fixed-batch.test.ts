@@ -21,17 +21,17 @@ function fixedBatchGraph(batch: number): string {
 
 test('a placeholder of a fixed batch size: images go in chunks of it, padding dropped, with a one-line note', async () => {
   const { test: split } = loadMnist({ limit: 7 });
-  const images = Array.from({ length: 7 }, (_, i) => split.images.subarray(i * 784, (i + 1) * 784));
+  const images = Array.from({ length: 7 }, (_, i) => Float32Array.from(split.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
   const want = await predictWithGraph(FROZEN, images);
   const notes: string[] = [];
   const fixed = fixedBatchGraph(4);
-  const got = await predictWithGraph(fixed, images, (l) => notes.push(l));
+  const got = await predictWithGraph(fixed, images, { onNote: (l) => notes.push(l) });
   assert.deepEqual(got.map((p) => p.digit), want.map((p) => p.digit));
   got.forEach((p, i) => p.probabilities.forEach((v, k) => assert.ok(Math.abs(v - want[i].probabilities[k]) < 1e-6)));
   assert.equal(notes.length, 1);
   assert.match(notes[0], /^note: .*softmax-4\.pb: placeholder input takes batches of exactly 4 images; padded with 1 blank image\(s\), whose results are dropped$/);
   notes.length = 0;
-  assert.equal((await predictWithGraph(fixed, images.slice(0, 4), (l) => notes.push(l))).length, 4);
+  assert.equal((await predictWithGraph(fixed, images.slice(0, 4), { onNote: (l) => notes.push(l) })).length, 4);
   assert.equal(notes.length, 0, 'no padding, no note');
-  assert.equal((await predictWithGraph(fixedBatchGraph(100), images.slice(0, 1), (l) => notes.push(l)))[0].digit, want[0].digit);
+  assert.equal((await predictWithGraph(fixedBatchGraph(100), images.slice(0, 1), { onNote: (l) => notes.push(l) }))[0].digit, want[0].digit);
 });
