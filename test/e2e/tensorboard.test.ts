@@ -57,3 +57,11 @@ test('mnist events: a directory without event files and a file that is not one a
   assert.match(r.stderr, /^error: .*checkpoint: not a TensorBoard event file/m);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('a run with nothing left to train adds no event file', () => {
+  const before = readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).length;
+  const r = runCli(['train', '--model-dir', dir, '--steps', '30', '--limit', '1000', '--no-progress']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Nothing to train/);
+  assert.equal(readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).length, before);
+});

@@ -116,7 +116,7 @@ Examples:
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
       const validation = evaluate(result.model, data.validation);
-      appendScalars(result.eventFile, result.globalStep, { [SCALAR_TAGS.validationAccuracy]: validation.accuracy });
+      if (result.eventFile) appendScalars(result.eventFile, result.globalStep, { [SCALAR_TAGS.validationAccuracy]: validation.accuracy });
       const rate = result.stepsRun / Math.max(result.seconds, 1e-9);
       const done = result.stepsRun > 0
         ? `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`
