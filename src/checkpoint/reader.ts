@@ -22,6 +22,7 @@ import {
 } from '../formats/bundle.js';
 import { latestCheckpoint } from './state.js';
 import { readFailure } from '../util/read-file.js';
+import { findV1Checkpoint, v1AsBundle } from './v1-reader.js';
 
 export interface TensorInfo {
   dtype: CkptDType;
@@ -56,6 +57,12 @@ export class CheckpointReader {
 
   /** Opens a checkpoint by prefix (`runs/mlp/model.ckpt-1000`), by one of its files, or by directory (→ latest). */
   static open(prefixOrDir: string): CheckpointReader {
+    const v1 = findV1Checkpoint(prefixOrDir);
+    if (v1) {
+      const bundle = v1AsBundle(v1.files);
+      const index = readBundleIndex(bundle.index, v1.prefix);
+      return new CheckpointReader(v1.prefix, index.header, index.entries, [bundle.data]);
+    }
     const prefix = resolveCheckpointPrefix(prefixOrDir);
     const indexFile = indexFileName(prefix);
     const index = readBundleIndex(readOrFail(indexFile, 'index file'), indexFile);

@@ -286,6 +286,7 @@ export function shapeProto(shape: ReadonlyArray<number | null>): TensorShapeProt
 /** Dimensions of a shape (-1 for unknown), or undefined for an unknown rank. */
 export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | undefined {
   if (!shape || shape.unknown_rank) return undefined;
+  // proto3 leaves a zero size out.
   return (shape.dim ?? []).map((d) => Number(d.size ?? 0));
 }
 

@@ -296,6 +296,158 @@ const descriptor = {
       "DT_UINT64": 23
      }
     },
+    "Event": {
+     "oneofs": {
+      "what": {
+       "oneof": [
+        "file_version",
+        "graph_def",
+        "summary",
+        "log_message",
+        "session_log",
+        "tagged_run_metadata",
+        "meta_graph_def"
+       ]
+      }
+     },
+     "fields": {
+      "wall_time": {
+       "type": "double",
+       "id": 1
+      },
+      "step": {
+       "type": "int64",
+       "id": 2
+      },
+      "file_version": {
+       "type": "string",
+       "id": 3
+      },
+      "graph_def": {
+       "type": "bytes",
+       "id": 4
+      },
+      "summary": {
+       "type": "Summary",
+       "id": 5
+      },
+      "log_message": {
+       "type": "LogMessage",
+       "id": 6
+      },
+      "session_log": {
+       "type": "SessionLog",
+       "id": 7
+      },
+      "tagged_run_metadata": {
+       "type": "TaggedRunMetadata",
+       "id": 8
+      },
+      "meta_graph_def": {
+       "type": "bytes",
+       "id": 9
+      }
+     }
+    },
+    "LogMessage": {
+     "fields": {
+      "level": {
+       "type": "int32",
+       "id": 1
+      },
+      "message": {
+       "type": "string",
+       "id": 2
+      }
+     }
+    },
+    "SessionLog": {
+     "fields": {
+      "status": {
+       "type": "int32",
+       "id": 1
+      },
+      "checkpoint_path": {
+       "type": "string",
+       "id": 2
+      },
+      "msg": {
+       "type": "string",
+       "id": 3
+      }
+     }
+    },
+    "TaggedRunMetadata": {
+     "fields": {
+      "tag": {
+       "type": "string",
+       "id": 1
+      },
+      "run_metadata": {
+       "type": "bytes",
+       "id": 2
+      }
+     }
+    },
+    "Summary": {
+     "fields": {
+      "value": {
+       "rule": "repeated",
+       "type": "Value",
+       "id": 1
+      }
+     },
+     "nested": {
+      "Value": {
+       "oneofs": {
+        "value": {
+         "oneof": [
+          "simple_value",
+          "obsolete_old_style_histogram",
+          "image",
+          "histo",
+          "audio",
+          "tensor"
+         ]
+        }
+       },
+       "fields": {
+        "node_name": {
+         "type": "string",
+         "id": 7
+        },
+        "tag": {
+         "type": "string",
+         "id": 1
+        },
+        "simple_value": {
+         "type": "float",
+         "id": 2
+        },
+        "obsolete_old_style_histogram": {
+         "type": "bytes",
+         "id": 3
+        },
+        "image": {
+         "type": "bytes",
+         "id": 4
+        },
+        "histo": {
+         "type": "bytes",
+         "id": 5
+        },
+        "audio": {
+         "type": "bytes",
+         "id": 6
+        },
+        "tensor": {
+         "type": "TensorProto",
+         "id": 8
+        }
+       }
+      }
+     }
+    },
     "Example": {
      "fields": {
       "features": {
@@ -796,6 +948,111 @@ const descriptor = {
       }
      }
     },
+    "SavedModel": {
+     "fields": {
+      "saved_model_schema_version": {
+       "type": "int64",
+       "id": 1
+      },
+      "meta_graphs": {
+       "rule": "repeated",
+       "type": "MetaGraphDef",
+       "id": 2
+      }
+     }
+    },
+    "SavedSliceMeta": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      },
+      "shape": {
+       "type": "TensorShapeProto",
+       "id": 2
+      },
+      "type": {
+       "type": "DataType",
+       "id": 3
+      },
+      "slice": {
+       "rule": "repeated",
+       "type": "TensorSliceProto",
+       "id": 4
+      }
+     }
+    },
+    "SavedTensorSliceMeta": {
+     "fields": {
+      "tensor": {
+       "rule": "repeated",
+       "type": "SavedSliceMeta",
+       "id": 1
+      },
+      "versions": {
+       "type": "VersionDef",
+       "id": 2
+      }
+     }
+    },
+    "SavedSlice": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      },
+      "slice": {
+       "type": "TensorSliceProto",
+       "id": 2
+      },
+      "data": {
+       "type": "TensorProto",
+       "id": 3
+      }
+     }
+    },
+    "SavedTensorSlices": {
+     "fields": {
+      "meta": {
+       "type": "SavedTensorSliceMeta",
+       "id": 1
+      },
+      "data": {
+       "type": "SavedSlice",
+       "id": 2
+      }
+     }
+    },
+    "TensorSliceProto": {
+     "fields": {
+      "extent": {
+       "rule": "repeated",
+       "type": "Extent",
+       "id": 1
+      }
+     },
+     "nested": {
+      "Extent": {
+       "oneofs": {
+        "has_length": {
+         "oneof": [
+          "length"
+         ]
+        }
+       },
+       "fields": {
+        "start": {
+         "type": "int64",
+         "id": 1
+        },
+        "length": {
+         "type": "int64",
+         "id": 2
+        }
+       }
+      }
+     }
+    },
     "BundleHeaderProto": {
      "fields": {
       "num_shards": {
@@ -850,36 +1107,6 @@ const descriptor = {
        "rule": "repeated",
        "type": "TensorSliceProto",
        "id": 7
-      }
-     }
-    },
-    "TensorSliceProto": {
-     "fields": {
-      "extent": {
-       "rule": "repeated",
-       "type": "Extent",
-       "id": 1
-      }
-     },
-     "nested": {
-      "Extent": {
-       "oneofs": {
-        "has_length": {
-         "oneof": [
-          "length"
-         ]
-        }
-       },
-       "fields": {
-        "start": {
-         "type": "int64",
-         "id": 1
-        },
-        "length": {
-         "type": "int64",
-         "id": 2
-        }
-       }
       }
      }
     },

@@ -1,7 +1,7 @@
 /**
  * Opens a graph file the way the CLI takes one: a frozen GraphDef (`.pb`, ours or TensorFlow's),
  * a MetaGraphDef (`.meta`) plus the checkpoint beside it — import_meta_graph and restore — or a
- * TensorFlow.js graph model (`model.json` + weights).
+ * TensorFlow.js graph model (`model.json` + weights), or a SavedModel's `serving_default` signature.
  */
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { UserError } from '../errors.js';
@@ -9,6 +9,7 @@ import { decodeGraphDef, decodeMetaGraphDef, type GraphDef } from '../formats/gr
 import { restoreMetaGraph } from './meta-import.js';
 import { readTfjsGraphModel } from './tfjs-import.js';
 import { readFileOrFail } from '../util/read-file.js';
+import { isSavedModel, openSavedModelSignature } from './saved-model.js';
 
 export interface OpenGraphOptions {
   /** For a `.meta` file: the checkpoint prefix to restore (default: the `.meta` path without `.meta`). */
@@ -32,6 +33,7 @@ export function isMetaGraphFile(file: string): boolean {
 /** A runnable (frozen) GraphDef from a `.pb`, a `.meta` + checkpoint, or a TensorFlow.js `model.json`. */
 export function openGraph(file: string, options: OpenGraphOptions = {}): GraphDef {
   if (file.endsWith('.json')) return readTfjsGraphModel(file);
+  if (isSavedModel(file)) return openSavedModelSignature(file).graph;
   const bytes = readGraphBytes(file);
   if (!isMetaGraphFile(file)) return decodeGraphDef(bytes, file);
   const meta = decodeMetaGraphDef(bytes, file);

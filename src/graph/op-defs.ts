@@ -74,6 +74,7 @@ const unary = (name: string) => op(name, ['x:T'], ['y:T'], ['T:type']);
 const OP_DEFS: OpDef[] = [
   op('Abs', ['x:T'], ['y:T'], ['T:type']),
   op('Add', ['x:T', 'y:T'], ['z:T'], ['T:type']),
+  op('ArgMax', ['input:T', 'dimension:Tidx'], ['output:output_type'], ['T:type', 'Tidx:type=int32', 'output_type:type=int64']),
   op('Assign', ['ref:&T', 'value:T'], ['output_ref:&T'], ['T:type', 'validate_shape:bool=true', 'use_locking:bool=true'], { allows_uninitialized_input: true }),
   op('AvgPool', ['value:T'], ['output:T'], POOL_ATTRS),
   op('BiasAdd', ['value:T', 'bias:T'], ['output:T'], ['T:type', 'data_format:string=NHWC']),

@@ -17,6 +17,7 @@ import { exponentialDecay, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
 import { appendEvent } from './events.js';
+import { openRunEvents, SCALAR_TAGS } from './tensorboard.js';
 import { readModelDirInfo, recipeOf, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
@@ -65,6 +66,8 @@ export interface TrainResult {
   seconds: number;
   stepsRun: number;
   checkpoint: string;
+  /** The run's TensorBoard event file (closed; more scalars may be appended); none when nothing was trained. */
+  eventFile?: string;
 }
 
 export const GLOBAL_STEP = 'global_step';
@@ -191,12 +194,15 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
+  // A run with nothing left to train adds no event file.
+  const tensorboard = globalStep < opts.steps ? openRunEvents(opts.modelDir, metaGraph) : undefined;
   const checkpointNow = async () => {
     // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
     const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(globalStep);
     const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
     await watch?.afterSave();
     stopEarly ??= verdict?.stop;
+    tensorboard?.flush();
     appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
     return written;
   };
@@ -218,6 +224,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     if (now - sampleTime >= EVENT_INTERVAL_MS || globalStep === opts.steps) {
       const examplesPerSec = ((globalStep - sampleStep) * opts.batchSize * 1000) / Math.max(now - sampleTime, 1e-6);
       appendEvent(opts.modelDir, { type: 'step', time: Date.now(), step: globalStep, loss: lastLoss, learningRate, examplesPerSec });
+      tensorboard?.addScalars(globalStep, { [SCALAR_TAGS.loss]: lastLoss, [SCALAR_TAGS.learningRate]: learningRate, [SCALAR_TAGS.examplesPerSec]: examplesPerSec });
       sampleTime = now;
       sampleStep = globalStep;
     }
@@ -229,6 +236,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
   if (stopEarly && globalStep < opts.steps) reporter.log(stopEarly);
   reporter.stop();
+  tensorboard?.close();
   appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
   optimizer.dispose();
   return {
@@ -239,6 +247,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     seconds: (performance.now() - started) / 1000,
     stepsRun: globalStep - firstStep,
     checkpoint,
+    eventFile: tensorboard?.file,
   };
 }
 

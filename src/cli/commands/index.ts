@@ -4,6 +4,7 @@ import { register as evaluate } from './eval.js';
 import { register as test } from './test.js';
 import { register as predict } from './predict.js';
 import { register as tfrecord } from './tfrecord.js';
+import { register as events } from './events.js';
 import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as serve } from './serve.js';
@@ -21,6 +22,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   test,
   predict,
   tfrecord,
+  events,
   image,
   info,
   serve,

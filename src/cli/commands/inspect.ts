@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CheckpointReader } from '../../checkpoint/reader.js';
+import { describeSavedModel, isSavedModel, readSavedModel } from '../../graph/saved-model.js';
 import { formatShape, formatTensorTable, formatTensorValues, tensorTable, tensorToNested } from '../../checkpoint/inspect.js';
 
 interface InspectFlags {
@@ -13,7 +14,7 @@ export function register(program: Command): void {
   program
     .command('inspect')
     .description("list a checkpoint's tensors (name, dtype, shape) or print their values, like TensorFlow's inspect_checkpoint")
-    .argument('<checkpoint>', 'a checkpoint prefix (runs/mlp/model.ckpt-1000), one of its files, or a directory (its latest checkpoint)')
+    .argument('<checkpoint>', 'a checkpoint prefix (runs/mlp/model.ckpt-1000), one of its files, a directory (its latest checkpoint), or a SavedModel directory')
     .option('-t, --tensor <name>', 'print the values of this tensor')
     .option('-a, --all', 'print the values of every tensor')
     .option('--json', 'machine-readable output')
@@ -21,16 +22,22 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Reads TensorFlow V2 checkpoints (.index + .data-*), whether written by mnist-ts or by TensorFlow.
+Reads TensorFlow V2 checkpoints (.index + .data-*) and V1 ones (a single model.ckpt file), whether
+written by mnist-ts or by TensorFlow, and lists a SavedModel's tag sets, signatures and variables.
 Every block and tensor checksum is verified; damage is reported as one line naming the file.
 
 Examples:
   $ mnist inspect runs/mlp                          # latest checkpoint in the directory
   $ mnist inspect runs/mlp/model.ckpt-30000
   $ mnist inspect runs/mlp --tensor layer1/biases
-  $ mnist inspect runs/mlp --tensor global_step --json`,
+  $ mnist inspect runs/mlp --tensor global_step --json
+  $ mnist inspect export/1                          # a SavedModel: tags, signatures, variables`,
     )
     .action((checkpoint: string, flags: InspectFlags) => {
+      if (isSavedModel(checkpoint)) {
+        for (const line of describeSavedModel(readSavedModel(checkpoint))) console.log(line);
+        return;
+      }
       const reader = CheckpointReader.open(checkpoint);
       if (flags.verify || flags.all) reader.verifyAll();
       const rows = tensorTable(reader);

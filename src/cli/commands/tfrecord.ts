@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { loadMnist, sliceSplit } from '../../data/mnist.js';
 import { decodeExample, type DecodedFeature } from '../../formats/example.js';
 import { readTFRecords, type TFRecordCompression } from '../../formats/tfrecord.js';
+import { decodeEvent, isEventFileHead, summarizeEvents, type EventFileSummary, type TFEvent } from '../../formats/events.js';
 import { writeMnistTFRecords } from '../../pipeline/mnist-tfrecord.js';
 import { matchFiles } from '../../pipeline/files.js';
 import { nonNegativeInt, positiveInt } from '../options.js';
@@ -85,19 +86,32 @@ Examples:
     const files = matchFiles(patterns);
     const summary = new Summary();
     const dumped: Array<{ file: string; index: number; features: Record<string, unknown> }> = [];
+    const eventFiles: Array<{ file: string; summary: EventFileSummary }> = [];
     for (const file of files) {
       let index = 0;
       const onWarning = (m: string) => {
         summary.skipped++;
         console.error(`warning: ${m}`);
       };
+      let events: TFEvent[] | undefined;
       for await (const rec of readTFRecords(file, { skipCorrupt: flags.skipCorrupt, compression: flags.compression, onWarning })) {
+        if (index === 0 && isEventFileHead(rec)) events = [];
+        if (events) {
+          events.push(decodeEvent(rec, `${file}: record ${index++}`));
+          continue;
+        }
         const features = decodeExample(rec, `${file}: record ${index}`);
         summary.add(file, rec.length, features);
         if (flags.dump !== undefined && dumped.length < flags.dump) dumped.push({ file, index, features: showFeatures(features, !!flags.json) });
         index++;
       }
-      summary.endFile(file);
+      if (events) eventFiles.push({ file, summary: summarizeEvents(events) });
+      else summary.endFile(file);
+    }
+    if (eventFiles.length) {
+      if (flags.json) console.log(JSON.stringify(eventFiles.map(({ file, summary: s }) => ({ file, ...s, tags: Object.fromEntries(s.tags) })), null, 2));
+      else for (const { file, summary: s } of eventFiles) printEventSummary(file, s);
+      if (eventFiles.length === files.length) return;
     }
     if (flags.dump !== undefined) {
       if (flags.json) console.log(JSON.stringify(dumped, null, 2));
@@ -107,6 +121,18 @@ Examples:
     if (flags.json) console.log(JSON.stringify(summary.toJSON(), null, 2));
     else summary.print();
   });
+}
+
+/** An event file: what TensorBoard would show of it. */
+function printEventSummary(file: string, s: EventFileSummary): void {
+  const time = (t: number) => new Date(t * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  console.log(`${file}: TensorBoard event file (${s.fileVersion}), ${s.records} records, all CRCs OK`);
+  if (s.firstWallTime !== undefined && s.lastWallTime !== undefined) {
+    console.log(`  wall time: ${time(s.firstWallTime)} .. ${time(s.lastWallTime)} (${(s.lastWallTime - s.firstWallTime).toFixed(1)} s)`);
+  }
+  if (s.graphs || s.metaGraphs) console.log(`  graphs: ${s.graphs} GraphDef, ${s.metaGraphs} MetaGraphDef`);
+  if (s.firstStep !== undefined) console.log(`  steps: ${s.firstStep} .. ${s.lastStep}`);
+  for (const [tag, t] of s.tags) console.log(`  ${tag}: ${t.count} ${t.kind} value(s)`);
 }
 
 function kindOf(f: DecodedFeature): string {

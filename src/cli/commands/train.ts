@@ -8,6 +8,7 @@ import { evaluate } from '../../eval/evaluate.js';
 import type { OptimizerName, TrainDefaults } from '../../train/config.js';
 import { resolveRecipe } from '../../train/recipe.js';
 import { train, type TrainReporter } from '../../train/train.js';
+import { appendScalars, SCALAR_TAGS } from '../../train/tensorboard.js';
 import { onStopSignals, signalExitCode } from '../stop-signals.js';
 import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
@@ -115,6 +116,7 @@ Examples:
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
       const validation = evaluate(result.model, data.validation);
+      if (result.eventFile) appendScalars(result.eventFile, result.globalStep, { [SCALAR_TAGS.validationAccuracy]: validation.accuracy });
       const rate = result.stepsRun / Math.max(result.seconds, 1e-9);
       const done = result.stepsRun > 0
         ? `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`

@@ -1,11 +1,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { predictTransfer } from '../../transfer/predict.js';
+import { findBottleneck, findInputPlaceholder } from '../../transfer/endpoints.js';
+import { openGraph } from '../../graph/load.js';
 import { formatAccuracy, runTransfer, TRANSFER_DEFAULTS, type TransferOptions, type TransferReporter } from '../../transfer/transfer.js';
 import { addBackendOption, nonNegativeNumber, positiveInt, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 /** The run's options as commander parses them: `-o` names the model directory. */
-interface TransferFlags extends Omit<TransferOptions, 'modelDir'> {
+interface TransferFlags extends Omit<TransferOptions, 'modelDir' | 'input' | 'bottleneck'> {
+  input?: string;
+  bottleneck?: string;
   output: string;
   progress: boolean;
   backend?: BackendFlag;
@@ -49,8 +53,8 @@ export function register(program: Command): void {
     .command('transfer')
     .description("transfer learning (the book's §6.5): a frozen graph's bottleneck vectors, cached, feed a new softmax layer trained on your labelled image folders")
     .requiredOption('--graph <file>', 'frozen image-classification graph (.pb from mnist freeze, or TensorFlow\'s)')
-    .requiredOption('--input <name>', 'the placeholder that takes the image (e.g. x-input)')
-    .requiredOption('--bottleneck <name:0>', 'the tensor whose values become the features (e.g. layer6-fc2/Relu:0, pool_3/_reshape:0)')
+    .option('--input <name>', 'the placeholder that takes the image (e.g. x-input; default: the graph\'s only placeholder)')
+    .option('--bottleneck <name:0>', 'the tensor whose values become the features (e.g. layer6-fc2/Relu:0, pool_3/_reshape:0; default: the input of the final fully-connected layer)')
     .requiredOption('--images <dir>', 'one sub-folder of JPEG/PNG images per class; the folder names are the class names')
     .requiredOption('-o, --output <dir>', 'model directory to write (graph.pb, transfer.json, checkpoints, bottlenecks/)')
     .option('--bottleneck-dir <dir>', 'bottleneck cache (default: OUTPUT/bottlenecks)')
@@ -77,6 +81,7 @@ is recomputed. Only the new layer (final_training_ops/weights, /biases) is train
 
 Examples:
   mnist freeze --model-dir runs/digits04 -o digits04.pb
+  mnist transfer --graph digits04.pb --images digits59/ -o runs/digits59      # input and bottleneck found
   mnist transfer --graph digits04.pb --input x-input --bottleneck layer6-fc2/Relu:0 --images digits59/ -o runs/digits59
   mnist predict --model-dir runs/digits59 some-digit.png
   mnist transfer --graph tensorflow_inception_graph.pb --input Mul --bottleneck pool_3/_reshape:0 \\
@@ -84,11 +89,17 @@ Examples:
   );
   cmd.action(async (flags: TransferFlags) => {
     await useBackend(flags.backend, true);
+    if (flags.input === undefined || flags.bottleneck === undefined) {
+      const graph = openGraph(flags.graph);
+      flags.input ??= findInputPlaceholder(graph, flags.graph);
+      flags.bottleneck ??= findBottleneck(graph, flags.graph);
+      console.error(`Input placeholder ${flags.input}, bottleneck ${flags.bottleneck} (override with --input / --bottleneck)`);
+    }
     const result = await runTransfer(
       {
         graph: flags.graph,
-        input: flags.input,
-        bottleneck: flags.bottleneck,
+        input: flags.input!,
+        bottleneck: flags.bottleneck!,
         images: flags.images,
         modelDir: flags.output,
         bottleneckDir: flags.bottleneckDir,
