@@ -7,7 +7,7 @@ import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { ExponentialMovingAverage } from '../train/ema.js';
 import { resolveModelName, requireModelDir } from '../train/model-dir.js';
-import { readGlobalStep } from '../train/train.js';
+import { readGlobalStep } from '../checkpoint/global-step.js';
 
 export interface LoadedModel {
   model: Model;

@@ -2,14 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
-import { int64Scalar, restoreVariables, tensorsToCheckpoint, type SaveValue } from '../checkpoint/tf-variables.js';
+import { readGlobalStep, saveTrainingCheckpoint } from '../checkpoint/global-step.js';
+import { restoreVariables, type SaveValue } from '../checkpoint/tf-variables.js';
 import { float32Repr } from '../util/float32-repr.js';
 import { Adagrad } from './adagrad.js';
 import { bookSineData, ShuffledBatches, SINE_BOOK, type SineData, type WindowedData } from './sine-data.js';
 import { SineModel, type SineLayout } from './sine-model.js';
 
-export const SINE_CHECKPOINT_BASENAME = 'model.ckpt';
-export const GLOBAL_STEP = 'global_step';
 export const LEARNING_RATE = 'model/OptimizeLoss/learning_rate';
 
 export interface SineOptions {
@@ -144,9 +143,6 @@ export async function trainSine(
   return { losses, trainMs: performance.now() - started - savingMs, checkpoint: checkpoint ?? resumeFrom ?? undefined, firstStep, globalStep: step };
 }
 
-function readGlobalStep(reader: CheckpointReader): number {
-  return reader.has(GLOBAL_STEP) ? Number((reader.tensor(GLOBAL_STEP).data as BigInt64Array)[0]) : 0;
-}
 
 /**
  * The book's run_eval(): predictions for every test window (the book feeds them one at a time;
@@ -183,8 +179,7 @@ export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: 
     for (const [name, slot] of optimizer.slots()) named.set(name, slot);
     named.set(LEARNING_RATE, { dtype: 'float32', shape: [], data: Float32Array.of(optimizer.learningRate) });
   }
-  named.set(GLOBAL_STEP, int64Scalar(globalStep));
-  return saver.save(path.join(modelDir, SINE_CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep });
+  return saveTrainingCheckpoint(saver, modelDir, named, globalStep);
 }
 
 /** Loads the model's variables from a checkpoint (prefix, file or directory → latest); returns its global step. */

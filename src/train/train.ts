@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import type { CheckpointReader } from '../checkpoint/reader.js';
+import { CHECKPOINT_BASENAME, GLOBAL_STEP, readGlobalStep, saveTrainingCheckpoint } from '../checkpoint/global-step.js';
 import { openForResume } from '../checkpoint/select.js';
 import { deleteAllCheckpoints, latestCheckpoint, Saver } from '../checkpoint/saver.js';
-import { restoreVariables, tensorsToCheckpoint } from '../checkpoint/tf-variables.js';
-import type { CkptTensor } from '../formats/bundle.js';
+import { restoreVariables } from '../checkpoint/tf-variables.js';
 import { augmentBatches, type AugmentKind, type AugmentOptions } from '../data/augment.js';
 import { BatchIterator, type Batch } from '../data/batches.js';
 import type { MnistSplit } from '../data/mnist.js';
@@ -70,10 +69,8 @@ export interface TrainResult {
   eventFile?: string;
 }
 
-export const GLOBAL_STEP = 'global_step';
 /** How often a step sample goes to the event log (the web page's live charts). */
 const EVENT_INTERVAL_MS = 250;
-export const CHECKPOINT_BASENAME = 'model.ckpt';
 
 /** Everything a checkpoint of a training run holds, by TensorFlow name. */
 export function trainingState(model: Model, ema: ExponentialMovingAverage | undefined, optimizer: Optimizer | undefined): Map<string, tf.Variable> {
@@ -85,15 +82,7 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
 }
 
 export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<string, tf.Variable>, globalStep: number, metaGraph?: Uint8Array): Promise<string> {
-  const named = new Map<string, tf.Tensor | CkptTensor>(state);
-  named.set(GLOBAL_STEP, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(globalStep)) });
-  return saver.save(path.join(modelDir, CHECKPOINT_BASENAME), await tensorsToCheckpoint(named), { globalStep, metaGraph });
-}
-
-export function readGlobalStep(reader: CheckpointReader): number {
-  if (!reader.has(GLOBAL_STEP)) return 0;
-  const t = reader.tensor(GLOBAL_STEP);
-  return Number((t.data as BigInt64Array | Int32Array)[0]);
+  return saveTrainingCheckpoint(saver, modelDir, state, globalStep, metaGraph);
 }
 
 /**

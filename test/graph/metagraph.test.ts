@@ -14,7 +14,8 @@ import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { createOptimizer } from '../../src/train/optimizers.js';
-import { GLOBAL_STEP, saveCheckpoint, trainingState } from '../../src/train/train.js';
+import { GLOBAL_STEP } from '../../src/checkpoint/global-step.js';
+import { saveCheckpoint, trainingState } from '../../src/train/train.js';
 import { l2Regularizer } from '../../src/variables/regularizers.js';
 
 before(async () => {
