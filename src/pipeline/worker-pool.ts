@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../util/worker.js';
 import os from 'node:os';
 
 /**
@@ -91,17 +92,9 @@ export interface WorkerReply<Out> {
   error?: { name: string; message: string };
 }
 
-/**
- * Starts `<name>.js` next to this module (compiled) or, when running from TypeScript sources under
- * tsx, `<name>.ts` behind a tiny bootstrap that registers tsx first: Node 20 workers don't inherit
- * `--import tsx` loader hooks.
- */
+/** Starts one of this folder's worker modules (see util/worker.ts). */
 export function spawnWorker(name: string, workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL(`./${name}.ts`, import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return startModuleWorker(import.meta.url, name, workerData);
 }
 
 /** Ends a worker and waits for it; a timer keeps the event loop alive meanwhile (see close()). */

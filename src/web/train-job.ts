@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../util/worker.js';
 import type { BackendChoice } from '../backend/select.js';
 import type { TrainOptions } from '../train/train.js';
 import type { TrainWorkerData, TrainWorkerMessage } from './train-worker.js';
@@ -99,14 +100,6 @@ export class TrainJob {
   }
 }
 
-/**
- * The compiled worker, or under tsx its TypeScript source behind a bootstrap that registers tsx
- * first (Node 20 workers don't inherit `--import tsx` loader hooks).
- */
 function spawnTrainWorker(workerData: TrainWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData });
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./train-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return startModuleWorker(import.meta.url, 'train-worker', workerData);
 }
