@@ -4,7 +4,7 @@ import { mlp, softmax } from './mlp.js';
 import { bookCnn, deepCnn, lenet5, vggCnn } from './cnn.js';
 import { inceptionMini } from './inception.js';
 
-/** Every model `--model NAME` accepts. Later models (CNNs, LSTM…) add one line here. */
+/** Every model `--model NAME` accepts; a new model adds one line here. */
 const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn, inceptionMini, vggCnn];
 
 export function modelNames(): string[] {
@@ -15,11 +15,6 @@ export function getModelDefinition(name: string): ModelDefinition {
   const def = MODELS.find((m) => m.name === name);
   if (!def) throw new UserError(`unknown model "${name}" (known: ${modelNames().join(', ')})`);
   return def;
-}
-
-export function registerModel(def: ModelDefinition): void {
-  if (MODELS.some((m) => m.name === def.name)) throw new Error(`model ${def.name} registered twice`);
-  MODELS.push(def);
 }
 
 export function listModels(): ModelDefinition[] {
