@@ -17,6 +17,8 @@ export interface TrainDefaults {
   optimizer: OptimizerName;
   momentum: number;
   checkpointEvery: number;
+  /** Measure validation accuracy every N steps (default: at each checkpoint); 0 = only at the end. */
+  validateEvery?: number;
   logEvery: number;
   seed: number;
 }

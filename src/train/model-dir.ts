@@ -6,7 +6,7 @@ import type { AugmentKind } from '../data/augment.js';
 import type { TrainDefaults } from './config.js';
 
 /** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
-export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery'> & { augment?: AugmentKind };
+export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery' | 'validateEvery'> & { augment?: AugmentKind };
 
 const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed'] as const;
 

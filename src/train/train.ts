@@ -20,6 +20,7 @@ import { readModelDirInfo, recipeOf, writeModelDirInfo } from './model-dir.js';
 import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
+import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -34,6 +35,11 @@ export interface TrainOptions extends TrainDefaults {
   augment?: AugmentOptions;
   /** The preset `augment` came from, recorded in the model directory for resumed runs. */
   augmentKind?: AugmentKind;
+  /**
+   * The model's validation accuracy (a fraction), measured every `validateEvery` steps and at the
+   * end; each accuracy milestone a measurement passes is logged with the training time it took.
+   */
+  validate?: (model: Model) => number;
 }
 
 export interface StepInfo {
@@ -55,6 +61,12 @@ export interface TrainResult {
   globalStep: number;
   lastLoss: number;
   seconds: number;
+  /** Part of `seconds` spent measuring validation accuracy. */
+  validationSeconds: number;
+  /** The accuracy milestones passed in this run (with `validate`). */
+  milestones: Milestone[];
+  /** The last validation accuracy measured, and at which step (with `validate`). */
+  validation?: { accuracy: number; step: number };
   stepsRun: number;
   checkpoint: string;
 }
@@ -181,6 +193,18 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     return written;
   };
 
+  const milestones = new MilestoneTracker();
+  const validateEvery = opts.validate ? (opts.validateEvery ?? opts.checkpointEvery) : 0;
+  let validatingMs = 0;
+  let validation: TrainResult['validation'];
+  const validateNow = (validate: (model: Model) => number) => {
+    const t0 = performance.now();
+    const trainingSeconds = (t0 - started - validatingMs) / 1000;
+    validation = { accuracy: validate(model), step: globalStep };
+    validatingMs += performance.now() - t0;
+    for (const m of milestones.observe(validation.accuracy, globalStep, trainingSeconds)) reporter.log(formatMilestone(m));
+  };
+
   reporter.start(globalStep, opts.steps);
   appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
   let sampleTime = performance.now();
@@ -203,10 +227,12 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     }
     if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
     if (globalStep % opts.checkpointEvery === 0) checkpoint = await checkpointNow();
+    if (opts.validate && validateEvery > 0 && globalStep % validateEvery === 0) validateNow(opts.validate);
     // Every step so far awaited only settled promises; let the event loop run so Ctrl-C is seen.
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
+  if (opts.validate && globalStep > firstStep && validation?.step !== globalStep) validateNow(opts.validate);
   reporter.stop();
   appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
   optimizer.dispose();
@@ -216,6 +242,9 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     globalStep,
     lastLoss,
     seconds: (performance.now() - started) / 1000,
+    validationSeconds: validatingMs / 1000,
+    milestones: milestones.reached,
+    validation,
     stepsRun: globalStep - firstStep,
     checkpoint,
   };

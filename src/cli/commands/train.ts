@@ -26,6 +26,7 @@ interface TrainFlags {
   optimizer?: OptimizerName;
   momentum?: number;
   checkpointEvery?: number;
+  validateEvery?: number;
   logEvery?: number;
   seed?: number;
   fresh?: boolean;
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'momentum', 'adam']))
     .option('--momentum <x>', 'momentum for --optimizer momentum', nonNegativeNumber)
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps', positiveInt)
+    .option('--validate-every <n>', 'measure validation accuracy every N steps, reporting each accuracy milestone passed (default: at each checkpoint; 0 = only at the end)', nonNegativeInt)
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
     .option('--seed <n>', 'seed for initial weights and batch order', nonNegativeInt)
     .option('--fresh', 'start from scratch: delete the model directory\'s checkpoints first')
@@ -104,14 +106,17 @@ Examples:
         {
           ...config, model: modelName, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
           augment: augmentKind ? AUGMENT_PRESETS[augmentKind] : undefined, augmentKind,
+          validate: data.validation.count > 0 ? (model) => evaluate(model, data.validation).accuracy : undefined,
         },
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
-      const validation = evaluate(result.model, data.validation);
-      const rate = result.stepsRun / Math.max(result.seconds, 1e-9);
+      const validation = result.validation?.step === result.globalStep ? result.validation : evaluate(result.model, data.validation);
+      const trainingSeconds = result.seconds - result.validationSeconds;
+      const rate = result.stepsRun / Math.max(trainingSeconds, 1e-9);
+      const validating = result.validationSeconds > 0 ? ` + ${result.validationSeconds.toFixed(1)} s validating` : '';
       const done = result.stepsRun > 0
-        ? `Trained to step ${result.globalStep} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`
+        ? `Trained to step ${result.globalStep} in ${trainingSeconds.toFixed(1)} s${validating} (${rate.toFixed(1)} steps/s)`
         : `Nothing to train: already at step ${result.globalStep} (${stepsSource(flags.steps, config.steps, recipe.carried !== undefined)})`;
       console.log(`${done}; validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}; checkpoint ${result.checkpoint}`);
       result.model.dispose();
@@ -146,7 +151,7 @@ function describeRecipe(c: TrainDefaults, augment: AugmentKind | undefined): str
 
 function definedOnly(flags: TrainFlags): Partial<TrainDefaults> {
   const keys: Array<keyof TrainDefaults> = [
-    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'l2', 'ema', 'optimizer', 'momentum', 'checkpointEvery', 'logEvery', 'seed',
+    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'l2', 'ema', 'optimizer', 'momentum', 'checkpointEvery', 'validateEvery', 'logEvery', 'seed',
   ];
   const out: Record<string, unknown> = {};
   for (const k of keys) if ((flags as unknown as Record<string, unknown>)[k] !== undefined) out[k] = (flags as unknown as Record<string, unknown>)[k];
