@@ -12,7 +12,7 @@ import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { l2Regularizer, regularizationLoss } from '../variables/regularizers.js';
 import { GraphKeys, type VariableEntry } from '../variables/store.js';
-import { exponentialDecay, type TrainDefaults } from './config.js';
+import { learningRateAt, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
 import { appendEvent } from './events.js';
@@ -61,6 +61,8 @@ export interface TrainResult {
   globalStep: number;
   lastLoss: number;
   seconds: number;
+  /** CPU time of the whole process (all threads) during the run: on a shared machine, the work done. */
+  cpuSeconds: number;
   /** Part of `seconds` spent measuring validation accuracy. */
   validationSeconds: number;
   /** The accuracy milestones passed in this run (with `validate`). */
@@ -155,7 +157,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const resumeFrom = checkpointToResume(opts.modelDir, opts.model, opts.fresh);
   const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
   const trainable = model.store.trainable();
-  const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum });
+  const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum, beta1: opts.beta1, beta2: opts.beta2 });
   const ema = opts.ema > 0 ? new ExponentialMovingAverage(opts.ema) : undefined;
   // Shadows (starting at the initial values) and optimizer slots exist before a restore fills them.
   ema?.createShadows(trainable);
@@ -184,6 +186,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   // The graph does not change during a run: its MetaGraphDef is built once and written with every checkpoint.
   const metaGraph = modelMetaGraph(model, state, { globalStep: GLOBAL_STEP, maxToKeep: saver.maxToKeep });
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
@@ -211,7 +214,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   let sampleStep = globalStep;
   while (globalStep < opts.steps && !opts.shouldStop?.()) {
     const batch = await nextBatch();
-    const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
+    const learningRate = learningRateAt(opts, globalStep, decaySteps);
     const lossTensor = gradientStep(model, optimizer, batch, learningRate);
     globalStep++;
     ema?.apply(trainable, globalStep);
@@ -242,12 +245,18 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     globalStep,
     lastLoss,
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsSince(cpuStarted),
     validationSeconds: validatingMs / 1000,
     milestones: milestones.reached,
     validation,
     stepsRun: globalStep - firstStep,
     checkpoint,
   };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalStep: number): () => Batch {
