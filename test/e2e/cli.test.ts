@@ -172,6 +172,8 @@ test('bad input gives one-line errors naming the file, and no output', async () 
   assertOneLineError(runCli(['predict', '--model-dir', modelDir, notImage]), /notes\.png: not a readable image/);
   assertOneLineError(runCli(['predict', '--model-dir', modelDir, path.join(work, 'nope.png')]), /nope\.png: no such file/);
   assertOneLineError(runCli(['train', '--model', 'nope', '--model-dir', badDir]), /unknown model "nope"/);
+  assertOneLineError(runCli(['train', '--beta1', '1', '--model-dir', badDir]), /--beta1.*expected a number in \[0, 1\), got "1"/);
+  assertOneLineError(runCli(['train', '--schedule', 'cosine', '--model-dir', badDir]), /--schedule.*cosine/);
 });
 
 test('training from sharded TFRecord files (mnist tfrecord write → train --tfrecords) learns as from IDX', () => {
