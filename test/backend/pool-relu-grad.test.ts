@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { POOL_RELU_BIAS_GRAD } from '../../src/backend/kernels/pool.js';
+import { poolKernels, POOL_RELU_BIAS_GRAD } from '../../src/backend/kernels/pool.js';
+import { usableKernels } from '../../src/backend/native.js';
 import { convLayer, poolFusionAvailable } from '../../src/models/fused-layers.js';
 import { assertParity, maxRelError, nativeOrSkip, randomValues, TOLERANCE } from './parity-helpers.js';
 
@@ -51,5 +52,13 @@ describe('the fused max-pool + ReLU + bias gradient matches MaxPoolGrad → Relu
           : tf.maxPool(tf.relu(tf.add(tf.conv2d(xs as tf.Tensor4D, filter as tf.Tensor4D, 1, 'valid'), bias)) as tf.Tensor4D, 2, 2, 'valid'),
         { grad: true });
     }
+  });
+});
+
+describe('an addon built before the fused pool gradient', () => {
+  it('leaves the kernel out (the older path runs) instead of registering one that would crash', () => {
+    const names = (addon: object) => usableKernels(poolKernels, addon).map((k) => k.kernelName);
+    assert.deepEqual(names({ maxPool: () => {}, maxPoolGrad: () => {} }), ['MaxPool', 'MaxPoolGrad']);
+    assert.deepEqual(names({ maxPool: () => {}, maxPoolGrad: () => {}, maxPool2x2ReluBiasGrad: () => {} }), [POOL_RELU_BIAS_GRAD, 'MaxPool', 'MaxPoolGrad']);
   });
 });

@@ -24,6 +24,7 @@ export const POOL_RELU_BIAS_GRAD = 'MaxPool2x2ReluBiasGrad';
  */
 const poolReluBiasGrad: NativeKernel = {
   kernelName: POOL_RELU_BIAS_GRAD,
+  requires: 'maxPool2x2ReluBiasGrad',
   kernelFunc: ({ inputs, backend }) => {
     const { dy, y } = inputs;
     if (!allFloat32(dy, y) || y.shape.length !== 4) return null;
