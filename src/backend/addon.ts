@@ -16,6 +16,7 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geometry: number[]): void;
   maxPool(x: Float32Array, out: Float32Array, ...geometry: number[]): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, ...geometry: number[]): void;
+  maxPool2x2ReluBiasGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, db: Float32Array, n: number, h: number, w: number, c: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array,
     dims: number[], stridesA: number[], stridesB: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, n: number, alpha: number): void;

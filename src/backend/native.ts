@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadAddon } from './addon.js';
+import { loadAddon, type NativeAddon } from './addon.js';
 import { NativeBackend } from './native-backend.js';
 import { kernelProfiler } from './profiler.js';
 import type { NativeKernel, NativeKernelArgs } from './kernels/types.js';
@@ -41,6 +41,14 @@ function chooseThreads(available: number): { threads: number; reason: string } {
 }
 
 /**
+ * The kernels this addon build can run: one newer than a stale build (its addon function missing)
+ * is left out — callers check activeBackendHas and take the older path — instead of crashing.
+ */
+export function usableKernels(kernels: NativeKernel[], addon: Partial<NativeAddon>): NativeKernel[] {
+  return kernels.filter((k) => !k.requires || typeof addon[k.requires] === 'function');
+}
+
+/**
  * Registers the `native` backend (once). Returns why not when the addon is unavailable. It does
  * not make it the active backend; see select.ts.
  */
@@ -51,7 +59,7 @@ export function registerNativeBackend(): { ok: true } | { ok: false; reason: str
   Object.assign(threadChoice, chooseThreads(addon.info().threads));
   addon.setThreads(threadChoice.threads);
 
-  const overrides = new Map(NATIVE_KERNELS.map((k) => [k.kernelName, k]));
+  const overrides = new Map(usableKernels(NATIVE_KERNELS, addon).map((k) => [k.kernelName, k]));
   for (const config of tf.getKernelsForBackend('cpu')) {
     const stock = config.kernelFunc as (args: NativeKernelArgs) => tf.TensorInfo | tf.TensorInfo[];
     const native = overrides.get(config.kernelName);

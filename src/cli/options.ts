@@ -26,6 +26,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A number in [0, 1): a decay rate such as Adam's β. */
+export function unitFraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected a number in [0, 1), got "${value}"`);
+  return n;
+}
+
 export const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
 export type BackendFlag = (typeof BACKENDS)[number];
 

@@ -162,3 +162,44 @@ export const vggCnn: ModelDefinition = {
     return { input, logits };
   },
 };
+
+/**
+ * Not from the book: mnist-ts's fastest route to 99 % (`mnist train --model fast-cnn`, one epoch).
+ * The shape of a well-known one-epoch MNIST speed recipe — conv 5×5×24 VALID → max-pool → conv
+ * 3×3×32 VALID → max-pool → fc 256 → fc 10, ReLU after each hidden layer (ReLU before max-pooling
+ * equals pooling first) — He-initialised, trained with Adam β = (0.7, 0.9) under a one-cycle
+ * learning rate peaking at 0.01, batch 64, for one epoch of the 55,000 training images.
+ */
+export const fastCnn: ModelDefinition = {
+  name: 'fast-cnn',
+  description: "mnist-ts's fastest to 99 %: conv24(5×5)-pool-conv32(3×3)-pool-fc256-fc10, one epoch of one-cycle Adam",
+  defaults: {
+    optimizer: 'adam', learningRate: 0.01, beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, decayRate: 1,
+    batchSize: 64, steps: 859, l2: 0, ema: 0, checkpointEvery: 1_000_000, validateEvery: 215, logEvery: 215,
+  },
+  build(b, { regularizer }) {
+    const { input, image } = imageInput(b);
+    const conv = (x: string, size: number, inChannels: number, outChannels: number) => {
+      const w = b.variable('weights', [size, size, inChannels, outChannels], { initializer: heNormal(size * size * inChannels) });
+      const bias = b.variable('biases', [outChannels], { initializer: constant(0) });
+      return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], 'VALID'), bias));
+    };
+    const conv1 = b.scope('conv1', () => conv(image, 5, 1, 24));
+    const pool1 = b.scope('pool1', () => pool2x2(b, conv1, 'VALID'));
+    const conv2 = b.scope('conv2', () => conv(pool1, 3, 24, 32));
+    const pool2 = b.scope('pool2', () => pool2x2(b, conv2, 'VALID'));
+    const nodes = 5 * 5 * 32;
+    const flat = b.reshape(pool2, [-1, nodes]);
+    const fc1 = b.scope('fc1', () => {
+      const w = b.variable('weights', [nodes, 256], { initializer: heNormal(nodes), regularizer });
+      const bias = b.variable('biases', [256], { initializer: constant(0) });
+      return b.relu(b.add2(b.matMul(flat, w), bias));
+    });
+    const logits = b.scope('fc2', () => {
+      const w = b.variable('weights', [256, OUTPUT_NODE], { initializer: truncatedNormal(Math.sqrt(1 / 256)), regularizer });
+      const bias = b.variable('biases', [OUTPUT_NODE], { initializer: constant(0) });
+      return b.add2(b.matMul(fc1, w), bias);
+    });
+    return { input, logits };
+  },
+};

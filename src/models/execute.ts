@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { concatLastAxis } from './concat.js';
-import { convLayer, denseLayer, fusedLayersAvailable } from './fused-layers.js';
+import { convLayer, denseLayer, fusedLayersAvailable, poolFusionAvailable } from './fused-layers.js';
 import { requiredNodes, type Graph, type GraphNode, type Padding } from './graph.js';
 
 export interface ExecuteOptions {
@@ -16,12 +16,13 @@ export interface ExecuteOptions {
 export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs: string[], opts: ExecuteOptions): tf.Tensor[] {
   const { nodes, fused } = plan(graph, outputs);
   const ownLayers = fusedLayersAvailable();
+  const ownPools = poolFusionAvailable();
   const values = new Map<string, tf.Tensor>();
   for (const node of nodes) {
     const layer = fused.get(node.name);
     if (layer === null) continue; // computed by the fused layer that ends further on
     const input = (i: string) => values.get(i) as tf.Tensor;
-    values.set(node.name, layer ? runFused(layer, input, ownLayers) : run(node, node.inputs.map(input), feeds, opts));
+    values.set(node.name, layer ? runFused(layer, input, ownLayers, ownPools) : run(node, node.inputs.map(input), feeds, opts));
   }
   return outputs.map((o) => values.get(o) as tf.Tensor);
 }
@@ -41,11 +42,13 @@ function plan(graph: Graph, outputs: string[]): { nodes: GraphNode[]; fused: Map
   return entry;
 }
 
-/** MatMul or Conv2D, then a bias add, then optionally Relu, run as one fused op. */
+/** MatMul or Conv2D, then a bias add, then optionally Relu (and, after a Conv2D's, a 2×2 max-pool), run as one fused op. */
 interface FusedLayer {
   product: GraphNode;
   bias: string;
   relu: boolean;
+  /** A 2×2 stride-2 MaxPool reading the Relu; the layer computes its output. */
+  pool?: GraphNode;
   /** Whether a variable lies upstream of the layer's input (else its gradient is never needed). */
   inputNeedsGrad: boolean;
 }
@@ -79,15 +82,34 @@ function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLa
     if (bias?.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1) continue;
     const relu = soleReader(add.name);
     const last = relu?.op === 'Relu' ? relu : add;
+    const pool = product.op === 'Conv2D' && last === relu ? soleReader(relu.name) : undefined;
+    const pooled = pool && isPool2x2(pool) ? pool : undefined;
     fused.set(product.name, null);
     if (last !== add) fused.set(add.name, null);
-    fused.set(last.name, { product, bias: bias.name, relu: last !== add, inputNeedsGrad: fromVariable.has(product.inputs[0]) });
+    if (pooled) fused.set(last.name, null);
+    fused.set((pooled ?? last).name, { product, bias: bias.name, relu: last !== add, pool: pooled, inputNeedsGrad: fromVariable.has(product.inputs[0]) });
   }
   return fused;
 }
 
+const isPool2x2 = (n: GraphNode) =>
+  n.op === 'MaxPool' && String(n.attrs.ksize) === '1,2,2,1' && String(n.attrs.strides) === '1,2,2,1' && (n.attrs.padding === 'VALID' || n.attrs.padding === 'SAME');
+
 /** On the native backend, our one-tape-node layers (fused-layers.ts); elsewhere tf.fused ops. */
-function runFused({ product, bias, relu, inputNeedsGrad }: FusedLayer, input: (name: string) => tf.Tensor, ownLayers: boolean): tf.Tensor {
+function runFused(layer: FusedLayer, input: (name: string) => tf.Tensor, ownLayers: boolean, ownPools: boolean): tf.Tensor {
+  const { product, bias, relu, pool, inputNeedsGrad } = layer;
+  if (pool) {
+    const x = input(product.inputs[0]);
+    // SAME equals VALID for a 2×2 stride-2 pool of even height and width.
+    const valid = pool.attrs.padding === 'VALID' || (x.rank === 4 && pooledSizesEven(layer, x));
+    if (ownPools && x.rank === 4 && valid) {
+      const s = product.attrs.strides as number[];
+      const pad = (product.attrs.padding as string).toLowerCase() as 'same' | 'valid';
+      return convLayer(x, input(product.inputs[1]), input(bias), { strides: [s[1], s[2]], pad }, true, inputNeedsGrad, true);
+    }
+    const y = runFused({ ...layer, pool: undefined }, input, ownLayers, ownPools);
+    return tf.maxPool(y as tf.Tensor4D, [2, 2], [2, 2], (pool.attrs.padding as string).toLowerCase() as 'same' | 'valid');
+  }
   const [x, w] = product.inputs.map(input);
   const b = input(bias);
   const activation = relu ? 'relu' : 'linear';
@@ -100,6 +122,14 @@ function runFused({ product, bias, relu, inputNeedsGrad }: FusedLayer, input: (n
   const pad = (product.attrs.padding as string).toLowerCase() as 'same' | 'valid';
   if (ownLayers && x.rank === 4) return convLayer(x, w, b, { strides, pad }, relu, inputNeedsGrad);
   return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides, pad, bias: b, activation });
+}
+
+/** Whether the convolution's output (the pool's input) has even height and width. */
+function pooledSizesEven({ product }: FusedLayer, x: tf.Tensor): boolean {
+  if (product.attrs.padding !== 'SAME') return false;
+  const strides = product.attrs.strides as number[];
+  const [h, w] = [Math.ceil(x.shape[1]! / strides[1]), Math.ceil(x.shape[2]! / strides[2])];
+  return h % 2 === 0 && w % 2 === 0;
 }
 
 function run(node: GraphNode, inputs: tf.Tensor[], feeds: Record<string, tf.Tensor>, opts: ExecuteOptions): tf.Tensor {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activeBackendHas } from '../backend/has-kernel.js';
 import { RELU_BIAS_GRAD } from '../backend/kernels/eltwise.js';
+import { POOL_RELU_BIAS_GRAD } from '../backend/kernels/pool.js';
 
 /**
  * A fully connected or convolutional layer (product, bias, optional ReLU) as ONE node on the
@@ -33,26 +34,37 @@ function preActivationGrads(dy: tf.Tensor, y: tf.Tensor, relu: boolean): [tf.Ten
   return [g, tf.sum(g, [...Array(g.rank - 1).keys()])];
 }
 
+/** Whether a convolution layer with ReLU can take a 2×2 stride-2 max-pool into its tape node. */
+export function poolFusionAvailable(): boolean {
+  return fusedLayersAvailable() && activeBackendHas(POOL_RELU_BIAS_GRAD) && process.env.MNIST_FUSED_POOL !== '0';
+}
+
 /**
  * Runs `forward` as one tape node with inputs [x, weights, bias], or [weights, bias] when the input
  * needs no gradient; `backward` returns the gradients of (x and) the weights from the gradient of
- * the pre-activation.
+ * the pre-activation. With `pool2x2` (ReLU layers only) the node's output is the 2×2 stride-2 VALID
+ * max-pool of the layer's: its backward goes from the pooled gradient to the pre-activation's in
+ * one kernel.
  */
 function layer(
   x: tf.Tensor, weights: tf.Tensor, bias: tf.Tensor, relu: boolean, inputNeedsGrad: boolean,
   forward: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor,
   backward: (g: tf.Tensor, x: tf.Tensor, w: tf.Tensor, inputGrad: boolean) => tf.Tensor[],
+  pool2x2 = false,
 ): tf.Tensor {
   const gradients = (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[], inputGrad: boolean) => {
-    const [g, biasGrad] = preActivationGrads(dy, ys, relu);
+    const [g, biasGrad] = pool2x2
+      ? (engine().runKernel(POOL_RELU_BIAS_GRAD, { dy, y: ys }) as unknown as [tf.Tensor, tf.Tensor])
+      : preActivationGrads(dy, ys, relu);
     return [...backward(g, xs, ws, inputGrad), biasGrad];
   };
+  const output = (y: tf.Tensor) => (pool2x2 ? (engine().runKernel('MaxPool', { x: y }, { filterSize: [2, 2], strides: [2, 2], pad: 'valid' }) as tf.Tensor) : y);
   if (inputNeedsGrad) {
     return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xi, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       const y = forward(xi, w, b);
       save([xi, w, y]);
-      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, true) };
+      return { value: output(y), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, true) };
     })(x, weights, bias);
   }
   return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -60,7 +72,7 @@ function layer(
     const y = forward(x, w, b);
     // Saved, not captured: a tensor made inside the forward pass is disposed before the backward.
     save([x, w, y]);
-    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, false) };
+    return { value: output(y), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradients(dy, saved, false) };
   })(weights, bias);
 }
 
@@ -77,8 +89,12 @@ export function denseLayer(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor, relu: bo
     });
 }
 
-/** relu?(conv2d(x, filter) + bias), NHWC, no dilation. */
-export function convLayer(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, geometry: ConvGeometry, relu: boolean, inputNeedsGrad: boolean): tf.Tensor {
+/**
+ * relu?(conv2d(x, filter) + bias), NHWC, no dilation; with `pool2x2` (needs `relu` and
+ * poolFusionAvailable()), its 2×2 stride-2 VALID max-pool.
+ */
+export function convLayer(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, geometry: ConvGeometry, relu: boolean, inputNeedsGrad: boolean, pool2x2 = false): tf.Tensor {
+  if (pool2x2 && !relu) throw new Error('a pooled convolution layer must have a ReLU');
   const attrs = { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', dilations: [1, 1] };
   return layer(x, filter, bias, relu, inputNeedsGrad,
     (xi, w, b) => engine().runKernel('FusedConv2D', { x: xi, filter: w, bias: b }, { ...attrs, activation: relu ? 'relu' : 'linear' }) as tf.Tensor,
@@ -86,5 +102,5 @@ export function convLayer(x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, geom
       const filterGrad = engine().runKernel('Conv2DBackpropFilter', { x: xi, dy: g }, { ...attrs, filterShape: w.shape }) as tf.Tensor;
       if (!inputGrad) return [filterGrad];
       return [engine().runKernel('Conv2DBackpropInput', { dy: g, filter: w }, { ...attrs, inputShape: xi.shape }) as tf.Tensor, filterGrad];
-    });
+    }, pool2x2);
 }

@@ -1,11 +1,11 @@
 import { UserError } from '../errors.js';
 import type { ModelDefinition } from './model.js';
 import { mlp, softmax } from './mlp.js';
-import { bookCnn, deepCnn, lenet5, vggCnn } from './cnn.js';
+import { bookCnn, deepCnn, fastCnn, lenet5, vggCnn } from './cnn.js';
 import { inceptionMini } from './inception.js';
 
 /** Every model `--model NAME` accepts; a new model adds one line here. */
-const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn, inceptionMini, vggCnn];
+const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn, inceptionMini, vggCnn, fastCnn];
 
 export function modelNames(): string[] {
   return MODELS.map((m) => m.name);

@@ -9,9 +9,9 @@ import type { TrainDefaults } from './config.js';
 import { TRANSFER_INFO_FILE } from '../transfer/model-dir.js';
 
 /** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
-export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery'> & { augment?: AugmentKind };
+export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery' | 'validateEvery'> & { augment?: AugmentKind };
 
-const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed'] as const;
+const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed', 'beta1', 'beta2', 'schedule', 'warmup'] as const;
 
 /** The recipe of a run, to record in its model directory. */
 export function recipeOf(config: TrainDefaults, augment: AugmentKind | undefined): TrainRecipe {

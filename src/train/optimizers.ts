@@ -158,13 +158,13 @@ class Adam implements Optimizer {
   }
 }
 
-export function createOptimizer(name: OptimizerName, opts: { momentum: number }): Optimizer {
+export function createOptimizer(name: OptimizerName, opts: { momentum: number; beta1?: number; beta2?: number }): Optimizer {
   switch (name) {
     case 'sgd':
       return new GradientDescent();
     case 'momentum':
       return new Momentum(opts.momentum);
     case 'adam':
-      return new Adam();
+      return new Adam(opts.beta1, opts.beta2);
   }
 }

@@ -12,7 +12,7 @@ import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { l2Regularizer, regularizationLoss } from '../variables/regularizers.js';
 import { GraphKeys, type VariableEntry } from '../variables/store.js';
-import { exponentialDecay, type TrainDefaults } from './config.js';
+import { learningRateAt, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
 import { appendEvent } from './events.js';
@@ -22,6 +22,7 @@ import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { ValidationWatch } from './validate.js';
+import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -42,6 +43,11 @@ export interface TrainOptions extends TrainDefaults {
   keepBest?: boolean;
   /** Stop after this many evaluations without a better validation accuracy. */
   patience?: number;
+  /**
+   * The model's validation accuracy (a fraction), measured every `validateEvery` steps and at the
+   * end; each accuracy milestone a measurement passes is logged with the training time it took.
+   */
+  validate?: (model: Model) => number;
 }
 
 export interface StepInfo {
@@ -63,6 +69,14 @@ export interface TrainResult {
   globalStep: number;
   lastLoss: number;
   seconds: number;
+  /** CPU time of the whole process (all threads) during the run: on a shared machine, the work done. */
+  cpuSeconds: number;
+  /** Part of `seconds` spent measuring validation accuracy. */
+  validationSeconds: number;
+  /** The accuracy milestones passed in this run (with `validate`). */
+  milestones: Milestone[];
+  /** The last validation accuracy measured, and at which step (with `validate`). */
+  validation?: { accuracy: number; step: number };
   stepsRun: number;
   checkpoint: string;
   /** The run's TensorBoard event file (closed; more scalars may be appended); none when nothing was trained. */
@@ -144,7 +158,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const resumeFrom = checkpointToResume(opts.modelDir, opts.model, opts.fresh);
   const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
   const trainable = model.store.trainable();
-  const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum });
+  const optimizer = createOptimizer(opts.optimizer, { momentum: opts.momentum, beta1: opts.beta1, beta2: opts.beta2 });
   const ema = opts.ema > 0 ? new ExponentialMovingAverage(opts.ema) : undefined;
   // Shadows (starting at the initial values) and optimizer slots exist before a restore fills them.
   ema?.createShadows(trainable);
@@ -180,6 +194,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     : undefined;
   let stopEarly: string | undefined;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const firstStep = globalStep;
   let lastLoss = NaN;
   let checkpoint = resumeFrom ?? '';
@@ -196,13 +211,25 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     return written;
   };
 
+  const milestones = new MilestoneTracker();
+  const validateEvery = opts.validate ? (opts.validateEvery ?? opts.checkpointEvery) : 0;
+  let validatingMs = 0;
+  let validation: TrainResult['validation'];
+  const validateNow = (validate: (model: Model) => number) => {
+    const t0 = performance.now();
+    const trainingSeconds = (t0 - started - validatingMs) / 1000;
+    validation = { accuracy: validate(model), step: globalStep };
+    validatingMs += performance.now() - t0;
+    for (const m of milestones.observe(validation.accuracy, globalStep, trainingSeconds)) reporter.log(formatMilestone(m));
+  };
+
   reporter.start(globalStep, opts.steps);
   appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
   let sampleTime = performance.now();
   let sampleStep = globalStep;
   while (globalStep < opts.steps && !opts.shouldStop?.() && !stopEarly) {
     const batch = await nextBatch();
-    const learningRate = exponentialDecay(opts.learningRate, globalStep, decaySteps, opts.decayRate, opts.staircase);
+    const learningRate = learningRateAt(opts, globalStep, decaySteps);
     const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
     globalStep++;
     ema?.apply(trainable, globalStep);
@@ -219,11 +246,13 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     }
     if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
     if (globalStep % opts.checkpointEvery === 0) checkpoint = await checkpointNow();
+    if (opts.validate && validateEvery > 0 && globalStep % validateEvery === 0) validateNow(opts.validate);
     // Every step so far awaited only settled promises; let the event loop run so Ctrl-C is seen.
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
   if (stopEarly && globalStep < opts.steps) reporter.log(stopEarly);
+  if (opts.validate && globalStep > firstStep && validation?.step !== globalStep) validateNow(opts.validate);
   reporter.stop();
   tensorboard?.close();
   appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
@@ -234,10 +263,19 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     globalStep,
     lastLoss,
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsSince(cpuStarted),
+    validationSeconds: validatingMs / 1000,
+    milestones: milestones.reached,
+    validation,
     stepsRun: globalStep - firstStep,
     checkpoint,
     eventFile: tensorboard?.file,
   };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 function batchSource(data: MnistSplit | undefined, opts: TrainOptions, globalStep: number): () => Batch {

@@ -35,6 +35,14 @@ test('train a few hundred steps, with checkpoints, the book log lines and an eve
   const r = trained();
   assert.match(r.stdout, /^After 100 training step\(s\), loss on training batch is [\d.e+-]+\.$/m);
   assert.match(r.stdout, /^After 300 training step\(s\), loss on training batch is/m);
+  // Validation is measured at each checkpoint: every milestone up to the final accuracy is reported once.
+  const final = Number(/validation accuracy \(raw weights\) = ([\d.]+)/.exec(r.stdout)?.[1]);
+  const reported = [...r.stdout.matchAll(/^Validation accuracy ≥ ([\d.]+) % \(([\d.]+) %\) after [\d.]+ s of training, step (100|200|300)\.$/gm)];
+  assert.ok(final > 0.8, r.stdout);
+  const targets = reported.map((m) => Number(m[1]));
+  assert.deepEqual(targets, [...new Set(targets)].sort((x, y) => x - y), 'each once, in order');
+  for (const m of reported) assert.ok(Number(m[2]) >= Number(m[1]), m[0]);
+  for (const p of [90, 95, 97, 98, 98.5, 99, 99.5, 99.7].filter((p) => p / 100 <= final)) assert.ok(targets.includes(p), `${p} % not reported:\n${r.stdout}`);
   const files = readdirSync(modelDir);
   for (const f of ['checkpoint', 'model.ckpt-300.index', 'model.ckpt-300.data-00000-of-00001', 'model.ckpt-100.index', 'mnist-ts.json', 'events.jsonl']) {
     assert.ok(files.includes(f), `${f} missing in ${files.join(', ')}`);
@@ -185,6 +193,8 @@ test('bad input gives one-line errors naming the file, and no output', async () 
   assertOneLineError(runCli(['predict', '--model-dir', modelDir, notImage]), /notes\.png: not a readable image/);
   assertOneLineError(runCli(['predict', '--model-dir', modelDir, path.join(work, 'nope.png')]), /nope\.png: no such file/);
   assertOneLineError(runCli(['train', '--model', 'nope', '--model-dir', badDir]), /unknown model "nope"/);
+  assertOneLineError(runCli(['train', '--beta1', '1', '--model-dir', badDir]), /--beta1.*expected a number in \[0, 1\), got "1"/);
+  assertOneLineError(runCli(['train', '--schedule', 'cosine', '--model-dir', badDir]), /--schedule.*cosine/);
 });
 
 test('training from sharded TFRecord files (mnist tfrecord write → train --tfrecords) learns as from IDX', () => {

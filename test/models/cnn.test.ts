@@ -13,7 +13,8 @@ import { fastestBackend } from './backend-for-tests.js';
 const backend = await fastestBackend();
 const digits = loadMnist({ limit: 2 }).test;
 
-const CNNS = ['book-cnn', 'lenet5', 'deep-cnn', 'vgg-cnn'];
+const CNNS = ['book-cnn', 'lenet5', 'deep-cnn', 'vgg-cnn', 'fast-cnn'];
+const WITHOUT_DROPOUT = ['lenet5', 'fast-cnn'];
 
 const EXPECTED_VARIABLES: Record<string, Array<[string, string]>> = {
   'book-cnn': [
@@ -62,6 +63,16 @@ const EXPECTED_VARIABLES: Record<string, Array<[string, string]>> = {
     ['fc2/weights', '256x10'],
     ['fc2/biases', '10'],
   ],
+  'fast-cnn': [
+    ['conv1/weights', '5x5x1x24'],
+    ['conv1/biases', '24'],
+    ['conv2/weights', '3x3x24x32'],
+    ['conv2/biases', '32'],
+    ['fc1/weights', '800x256'],
+    ['fc1/biases', '256'],
+    ['fc2/weights', '256x10'],
+    ['fc2/biases', '10'],
+  ],
 };
 
 /** Activation shapes after each layer for a batch of 3, by graph node. */
@@ -106,6 +117,16 @@ const EXPECTED_SHAPES: Record<string, Record<string, number[]>> = {
     'pool2/MaxPool': [3, 7, 7, 64],
     'fc1/Relu': [3, 256],
     'dropout/dropout': [3, 256],
+    'fc2/add': [3, 10],
+  },
+  'fast-cnn': {
+    Reshape: [3, 28, 28, 1],
+    'conv1/Relu': [3, 24, 24, 24],
+    'pool1/MaxPool': [3, 12, 12, 24],
+    'conv2/Relu': [3, 10, 10, 32],
+    'pool2/MaxPool': [3, 5, 5, 32],
+    Reshape_1: [3, 800],
+    'fc1/Relu': [3, 256],
     'fc2/add': [3, 10],
   },
 };
@@ -184,6 +205,21 @@ test('vgg-cnn initialisers: He-scaled truncated normal (σ = √(2/fan-in)) weig
   model.dispose();
 });
 
+test('fast-cnn: He-scaled truncated normal weights (fc2 σ = 1/16), zero biases; its defaults are a one-epoch one-cycle Adam recipe', () => {
+  const model = build('fast-cnn');
+  for (const [name, sigma] of [['conv1/weights', Math.sqrt(2 / 25)], ['conv2/weights', Math.sqrt(2 / 216)], ['fc1/weights', Math.sqrt(2 / 800)], ['fc2/weights', 1 / 16]] as const) {
+    const v = model.store.get(name)!.variable.dataSync() as Float32Array;
+    assert.ok(v.every((x) => Math.abs(x) <= 2 * sigma + 1e-6), `${name} within two standard deviations`);
+    const std = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+    assert.ok(std > 0.75 * sigma && std < sigma, `${name} std ${std} vs σ ${sigma}`);
+  }
+  for (const b of ['conv1/biases', 'conv2/biases', 'fc1/biases', 'fc2/biases']) assert.ok(model.store.get(b)!.variable.dataSync().every((x) => x === 0), b);
+  model.dispose();
+  const d = getModelDefinition('fast-cnn').defaults;
+  assert.deepEqual([d.optimizer, d.beta1, d.beta2, d.schedule, d.batchSize, d.ema, d.l2], ['adam', 0.7, 0.9, 'one-cycle', 64, 0, 0]);
+  assert.ok(d.steps! * d.batchSize! <= 55000, 'at most one epoch');
+});
+
 test('training defaults: book-cnn 0.01 smooth decay (not the MLP 0.8), deep-cnn Adam 1e-4 × 50 × 20,000', () => {
   assert.deepEqual(
     { ...getModelDefinition('book-cnn').defaults },
@@ -202,7 +238,7 @@ for (const name of CNNS) {
     const b = run(false);
     assert.deepEqual(a, b);
     const hasDropout = model.graph.nodes.some((n) => n.op === 'Dropout');
-    assert.equal(hasDropout, name !== 'lenet5');
+    assert.equal(hasDropout, !WITHOUT_DROPOUT.includes(name));
     const t1 = run(true);
     const t2 = run(true);
     const differs = (p: Float32Array, q: Float32Array) => p.some((v, i) => Math.abs(v - q[i]) > 1e-4);

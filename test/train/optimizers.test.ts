@@ -51,6 +51,24 @@ test(`${backend}: adam follows TensorFlow's formula with beta powers`, async () 
   assert.deepEqual([...opt.slots().keys()].sort(), ['beta1_power', 'beta2_power', 'w/Adam', 'w/Adam_1']);
   assert.ok(Math.abs(opt.slots().get('beta1_power')!.dataSync()[0] - p1) < 1e-6);
 });
+
+test(`${backend}: adam with β = (0.7, 0.9) uses them in the moments and the beta powers`, async () => {
+  await tf.setBackend(backend);
+  const vars = setup(1);
+  const opt = createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 });
+  const lr = 0.1;
+  let w = 1, m = 0, v = 0, p1 = 0.7, p2 = 0.9;
+  for (const g of [0.5, -0.25, 1]) {
+    opt.apply(vars, [tf.tensor1d([g])], lr);
+    m = 0.7 * m + 0.3 * g;
+    v = 0.9 * v + 0.1 * g * g;
+    w -= ((lr * Math.sqrt(1 - p2)) / (1 - p1)) * (m / (Math.sqrt(v) + 1e-8));
+    p1 *= 0.7;
+    p2 *= 0.9;
+  }
+  assert.ok(Math.abs(vars[0].variable.dataSync()[0] - w) < 1e-5, `${vars[0].variable.dataSync()[0]} vs ${w}`);
+  assert.ok(Math.abs(opt.slots().get('beta2_power')!.dataSync()[0] - p2) < 1e-6);
+});
 }
 
 for (const backend of backends) {

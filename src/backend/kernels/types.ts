@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NativeBackend } from '../native-backend.js';
+import type { NativeAddon } from '../addon.js';
 
 export interface NativeKernelArgs {
   // Optional inputs (bias, prelu weights) may be absent: read them as possibly undefined.
@@ -12,6 +13,8 @@ export interface NativeKernelArgs {
 export interface NativeKernel {
   kernelName: string;
   kernelFunc(args: NativeKernelArgs): tf.TensorInfo | tf.TensorInfo[] | null;
+  /** The addon function it calls, when the addon may predate it: absent there, the kernel is not registered. */
+  requires?: keyof NativeAddon;
 }
 
 export function allFloat32(...ts: Array<tf.TensorInfo | undefined>): boolean {
