@@ -102,8 +102,19 @@ test('vgg-cnn: Adam 1e-3 ×0.85 per epoch, batch 100, 11,000 steps (20 epochs), 
   ]);
 });
 
+test('fast-cnn: one epoch (859 × 64), one-cycle Adam 0.01 β=(0.7, 0.9), 20 % warm-up, no L2, no EMA; conv24-pool-conv32-pool-fc256-fc10', () => {
+  assert.deepEqual(recipe('fast-cnn'), {
+    ...BOOK_DEFAULTS, batchSize: 64, steps: 859, learningRate: 0.01, decayRate: 1, l2: 0, ema: 0, optimizer: 'adam',
+    beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, checkpointEvery: 1_000_000, validateEvery: 215, logEvery: 215,
+  });
+  assert.deepEqual(dropoutRates('fast-cnn'), []);
+  assert.deepEqual(variables('fast-cnn').filter((v) => v.includes('weights')), [
+    'conv1/weights 5×5×1×24', 'conv2/weights 3×3×24×32', 'fc1/weights 800×256', 'fc2/weights 256×10',
+  ]);
+});
+
 test('every registry model has its recipe pinned above', () => {
-  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
+  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'fast-cnn', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
 });
 
 test('sine (§8.4): 2 LSTM layers × 30, windows of 10 every 0.01, 10,000/1,000 examples, batch 32, shuffle 1000, Adagrad 0.1, 11,000 steps', () => {
