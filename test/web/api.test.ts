@@ -8,6 +8,7 @@ import { evaluate } from '../../src/eval/evaluate.js';
 import { imageToMnist } from '../../src/predict/preprocess.js';
 import { predictDigits } from '../../src/predict/predict.js';
 import { trainedServer, type TrainedServer } from './fixture.js';
+import { MAX_PAGE_NEW_STEPS } from '../../src/web/server.js';
 import { readSse, type SseMessage } from './sse.js';
 
 let fx: TrainedServer;
@@ -296,11 +297,10 @@ describe('POST /api/train', () => {
   });
   test('a run can be stopped: it ends early and saves a checkpoint at the step it reached', async () => {
     const jobState = (e: SseMessage) => (e.event === 'job' ? (e.data as { state: string; step?: number }) : undefined);
-    // The largest run the server accepts, so that the stop always comes first however fast the machine.
-    const steps = 100_000;
-    const started = await post('/api/train', JSON.stringify({ steps }), 'application/json');
-    assert.equal(started.status, 202);
-    const fromStep = (started.json.toStep as number) - steps;
+    // The longest run the server accepts (`steps` is the total to reach), so that the stop always comes first however fast the machine.
+    const fromStep = (await get('/api/info')).json.latestStep as number;
+    const started = await post('/api/train', JSON.stringify({ steps: fromStep + MAX_PAGE_NEW_STEPS }), 'application/json');
+    assert.equal(started.status, 202, JSON.stringify(started.json));
     await readSse(new URL('/api/events', base), (all) => all.some((e) => jobState(e)?.state === 'running' && (jobState(e)?.step ?? 0) > fromStep + 1), 120_000);
     const finished = readSse(new URL('/api/events', base), (all) => all.some((e) => jobState(e)?.state === 'done'), 120_000);
     const stop = await post('/api/train/stop', '{}', 'application/json');
