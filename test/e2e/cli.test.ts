@@ -74,7 +74,7 @@ test('eval --once restores the moving averages and prints the book line', () => 
   assert.ok(Number(m[1]) > 0.93, `validation accuracy ${m[1]}`);
 });
 
-test('test reports accuracy and a confusion matrix; --json gives the same numbers', () => {
+test('test reports accuracy, a confusion matrix and per-class precision/recall/F1; --json gives the same numbers', () => {
   trained();
   const text = runCli(['test', '--model-dir', modelDir, '--limit', '2000']);
   assert.equal(text.code, 0, text.stderr);
@@ -89,6 +89,11 @@ test('test reports accuracy and a confusion matrix; --json gives the same number
   assert.equal(matrixTotal, 2000);
   const diagonal = json.confusionMatrix.reduce((a: number, row: number[], i: number) => a + row[i], 0);
   assert.equal(diagonal, json.correct);
+  // Per-class precision, recall and F1 beside the matrix, in text and JSON.
+  assert.match(text.stdout, /^class +precision +recall +F1 +support$/m);
+  assert.equal(json.classes.length, 10);
+  assert.equal(json.classes.reduce((n: number, c: { support: number }) => n + c.support, 0), 2000);
+  for (const c of json.classes) assert.equal(c.recall, json.confusionMatrix[c.digit][c.digit] / c.support);
 });
 
 test('predict reads PNGs of test digits (any size, dark on light too) and names the digit', async () => {

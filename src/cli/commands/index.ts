@@ -9,6 +9,7 @@ import { register as image } from './image.js';
 import { register as info } from './info.js';
 import { register as serve } from './serve.js';
 import { register as inspect } from './inspect.js';
+import { register as summary } from './summary.js';
 import { register as freeze } from './freeze.js';
 import { register as runGraph } from './run-graph.js';
 import { register as exportModel } from './export.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   info,
   serve,
   inspect,
+  summary,
   freeze,
   runGraph,
   exportModel,

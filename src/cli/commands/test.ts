@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { IMAGE_PIXELS, loadMnist, type MnistSplit } from '../../data/mnist.js';
 import { predictWithGraph } from '../../graph/predict-graph.js';
 import { checkpointLabel, confusionMatrix, evaluate, formatConfusionMatrix, loadModel } from '../../eval/evaluate.js';
+import { classMetrics, formatClassMetrics } from '../../eval/class-metrics.js';
 import { addBackendOption, addDataOptions, useBackend, type BackendFlag } from '../options.js';
 
 interface TestFlags {
@@ -21,7 +22,7 @@ interface TestFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('test')
-    .description('accuracy on the 10,000 test images, with a confusion matrix')
+    .description('accuracy on the 10,000 test images, with a confusion matrix and per-class precision, recall and F1')
     .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
     .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--checkpoint <N|prefix>', 'checkpoint to use: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)')
@@ -46,12 +47,13 @@ export function register(program: Command): void {
     loaded.model.dispose();
     if (flags.json) {
       const { accuracy, correct, count } = result;
-      console.log(JSON.stringify({ checkpoint: loaded.checkpoint, globalStep: loaded.globalStep, ema: loaded.usedEma, accuracy, correct, count, confusionMatrix: matrix }));
+      console.log(JSON.stringify({ checkpoint: loaded.checkpoint, globalStep: loaded.globalStep, ema: loaded.usedEma, accuracy, correct, count, confusionMatrix: matrix, classes: classMetrics(matrix) }));
       return;
     }
     console.log(`Checkpoint ${checkpointLabel(loaded.checkpoint)} (step ${loaded.globalStep}, ${loaded.usedEma ? 'moving averages' : 'raw variables'})`);
     console.log(`Test accuracy = ${result.accuracy.toFixed(4)} (${result.correct}/${result.count})`);
     console.log(formatConfusionMatrix(matrix));
+    console.log(formatClassMetrics(classMetrics(matrix)));
   });
 }
 
@@ -64,10 +66,11 @@ async function testGraph(flags: TestFlags, test: MnistSplit): Promise<void> {
   const accuracy = correct / test.count;
   const matrix = confusionMatrix(test.labels, predictions);
   if (flags.json) {
-    console.log(JSON.stringify({ graph: flags.graph, accuracy, correct, count: test.count, confusionMatrix: matrix }));
+    console.log(JSON.stringify({ graph: flags.graph, accuracy, correct, count: test.count, confusionMatrix: matrix, classes: classMetrics(matrix) }));
     return;
   }
   console.log(`Graph ${flags.graph}`);
   console.log(`Test accuracy = ${accuracy.toFixed(4)} (${correct}/${test.count})`);
   console.log(formatConfusionMatrix(matrix));
+  console.log(formatClassMetrics(classMetrics(matrix)));
 }
