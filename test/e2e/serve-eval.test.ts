@@ -39,7 +39,7 @@ test('mnist serve --port 0: listens, answers /api/info, and stops cleanly on SIG
     assert.equal(info.checkpoints, 1);
     serve.child.kill('SIGINT');
     assert.equal(await serve.closed, 130, serve.stderr()); // 128 + SIGINT, as for every stop signal
-    assert.match(serve.stderr(), /Stopping…/);
+    assert.match(serve.stderr(), /Stopping \(SIGINT; again to quit at once\)…/);
     await assert.rejects(fetch(new URL('api/info', url)), 'the port is closed');
   } finally {
     serve.child.kill('SIGKILL');
