@@ -1,8 +1,8 @@
-import { AUGMENT_PRESETS, type AugmentKind } from '../data/augment.js';
+import type { AugmentKind } from '../data/augment.js';
 import { loadMnist } from '../data/mnist.js';
 import { evaluate } from '../eval/evaluate.js';
 import type { TrainDefaults } from '../train/config.js';
-import { resolveRecipe } from '../train/recipe.js';
+import { recipeTrainOptions, resolveRecipe } from '../train/recipe.js';
 import { train as runTraining, type StepInfo } from '../train/train.js';
 
 export interface TrainRunOptions extends Partial<TrainDefaults> {
@@ -50,10 +50,7 @@ export async function train(options: TrainRunOptions): Promise<TrainSummary> {
   const recipe = resolveRecipe({ modelDir, model, fresh, overrides, augment });
   const data = loadMnist({ dataDir, limit });
   const result = await runTraining(
-    {
-      ...recipe.config, model: recipe.model, modelDir, fresh, shouldStop: () => signal?.aborted ?? false,
-      augment: recipe.augment ? AUGMENT_PRESETS[recipe.augment] : undefined, augmentKind: recipe.augment,
-    },
+    { ...recipeTrainOptions(recipe, modelDir), fresh, shouldStop: () => signal?.aborted ?? false },
     data.train,
     { start() {}, step: (info) => onStep?.(info), log: (line) => onLog?.(line), stop() {} },
   );

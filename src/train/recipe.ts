@@ -1,8 +1,8 @@
-import type { AugmentKind } from '../data/augment.js';
+import { AUGMENT_PRESETS, type AugmentKind } from '../data/augment.js';
 import { getModelDefinition } from '../models/registry.js';
 import { BOOK_DEFAULTS, type TrainDefaults } from './config.js';
 import { readModelDirInfo, recordedRecipe, refuseTransferModelDir } from './model-dir.js';
-import { checkpointToResume } from './train.js';
+import { checkpointToResume, type TrainOptions } from './train.js';
 
 export interface RecipeRequest {
   modelDir: string;
@@ -44,4 +44,15 @@ export function resolveRecipe(request: RecipeRequest): ResolvedRecipe {
 
 function definedOnly<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A resolved recipe as `train()`'s options: hyper-parameters, model, directory and the augmentation preset with its name. */
+export function recipeTrainOptions(recipe: ResolvedRecipe, modelDir: string): TrainOptions {
+  return {
+    ...recipe.config,
+    model: recipe.model,
+    modelDir,
+    augment: recipe.augment ? AUGMENT_PRESETS[recipe.augment] : undefined,
+    augmentKind: recipe.augment,
+  };
 }

@@ -6,8 +6,7 @@ import { IMAGE_PIXELS } from '../data/mnist.js';
 import { UserError } from '../errors.js';
 import { modelNames } from '../models/registry.js';
 import { predictDigits } from '../predict/predict.js';
-import { AUGMENT_PRESETS } from '../data/augment.js';
-import { resolveRecipe } from '../train/recipe.js';
+import { recipeTrainOptions, resolveRecipe } from '../train/recipe.js';
 import { EventFeed, type FeedEvent } from './event-feed.js';
 import { HttpError, optionalInt, optionalNumber, readJson, requireObject, sendError, sendJson } from './http.js';
 import { ModelStore, type ModelStoreOptions } from './model-store.js';
@@ -298,17 +297,13 @@ function startTraining(store: ModelStore, feed: EventFeed, job: TrainJob, raw: u
   if (toStep - fromStep > MAX_PAGE_NEW_STEPS) {
     throw new HttpError(400, `a run started from the page trains at most ${MAX_PAGE_NEW_STEPS} steps (from ${fromStep} to ${toStep} asked); use \`mnist train\` for longer runs`);
   }
-  const { config, augment } = resolveRecipe({ modelDir: store.modelDir, model, fresh, overrides: { batchSize, learningRate } });
+  const recipe = resolveRecipe({ modelDir: store.modelDir, model, fresh, overrides: { batchSize, learningRate } });
   return job.start({
-    ...config,
-    model,
-    modelDir: store.modelDir,
+    ...recipeTrainOptions(recipe, store.modelDir),
     fresh,
     steps: toStep,
     checkpointEvery: checkpointEvery ?? Math.max(1, Math.ceil((toStep - fromStep) / 5)),
     logEvery: MAX_PAGE_STEPS,
-    augment: augment ? AUGMENT_PRESETS[augment] : undefined,
-    augmentKind: augment,
   });
 }
 

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { AUGMENT_KINDS, AUGMENT_PRESETS, type AugmentKind } from '../../data/augment.js';
+import { AUGMENT_KINDS, type AugmentKind } from '../../data/augment.js';
 import { loadMnist } from '../../data/mnist.js';
 import { mnistBatchSourceSync, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { SCHEDULES, type OptimizerName, type ScheduleName, type TrainDefaults } from '../../train/config.js';
-import { resolveRecipe } from '../../train/recipe.js';
+import { recipeTrainOptions, resolveRecipe } from '../../train/recipe.js';
 import { train, type TrainReporter } from '../../train/train.js';
 import { appendScalars, SCALAR_TAGS } from '../../train/tensorboard.js';
 import { onStopSignals, signalExitCode } from '../stop-signals.js';
@@ -119,8 +119,7 @@ Examples:
     try {
       const result = await train(
         {
-          ...config, model: modelName, modelDir: flags.modelDir, fresh: flags.fresh, shouldStop: () => stopRequested, batches,
-          augment: augmentKind ? AUGMENT_PRESETS[augmentKind] : undefined, augmentKind,
+          ...recipeTrainOptions(recipe, flags.modelDir), fresh: flags.fresh, shouldStop: () => stopRequested, batches,
           validation: data.validation, keepBest: flags.keepBest, patience: flags.patience,
           validate: data.validation.count > 0 ? (model) => evaluate(model, data.validation).accuracy : undefined,
         },
