@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedAdam, fusedSgd } from '../src/backend/optimizers.js';
 import { sparseSoftmaxCrossEntropy } from '../src/train/loss.js';
 import { inPlaceUpdates } from '../src/backend/in-place-updates.js';
 import { l2Regularizer, regularizationLoss } from '../src/variables/regularizers.js';
@@ -10,6 +9,7 @@ import { ExponentialMovingAverage } from '../src/train/ema.js';
 import { createOptimizer } from '../src/train/optimizers.js';
 import { gradientStep } from '../src/train/train.js';
 import type { OptimizerName } from '../src/train/config.js';
+import { zeros } from '../src/variables/initializers.js';
 
 /**
  * The three networks of the benchmark, written directly with tfjs ops (same shapes as the book's
@@ -48,12 +48,29 @@ function crossEntropy(labels: tf.Tensor, logits: tf.Tensor, fused: boolean): tf.
   return sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, indices);
 }
 
-function trainer(vars: tf.Variable[], optimizer: tf.Optimizer, loss: (x: tf.Tensor, y: tf.Tensor) => tf.Scalar,
+interface Update {
+  apply(grads: tf.NamedTensorMap): void;
+  dispose(): void;
+}
+
+/** TensorFlow.js's stock optimizer, or (`fused`) the training loop's, which updates in place on native. */
+function update(vars: tf.Variable[], name: 'sgd' | 'adam', lr: number, fused: boolean): Update {
+  if (!fused) {
+    const stock = name === 'sgd' ? tf.train.sgd(lr) : tf.train.adam(lr);
+    return { apply: (grads) => stock.applyGradients(grads as Record<string, tf.Variable>), dispose: () => stock.dispose() };
+  }
+  const entries = vars.map((variable) => ({ name: variable.name, shape: variable.shape, initializer: zeros(), trainable: true, variable }));
+  const ours = createOptimizer(name, { momentum: 0 });
+  ours.createSlots(entries);
+  return { apply: (grads) => ours.apply(entries, vars.map((v) => grads[v.name]), lr), dispose: () => ours.dispose() };
+}
+
+function trainer(vars: tf.Variable[], optimizer: Update, loss: (x: tf.Tensor, y: tf.Tensor) => tf.Scalar,
   after?: () => void) {
   return (x: tf.Tensor, y: tf.Tensor) => {
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => loss(x, y), vars);
-      optimizer.applyGradients(grads);
+      optimizer.apply(grads);
       value.dispose();
       after?.();
     });
@@ -62,7 +79,7 @@ function trainer(vars: tf.Variable[], optimizer: tf.Optimizer, loss: (x: tf.Tens
 
 /**
  * Book MLP 784-500-10 (ReLU), plain SGD; with `l2Ema`, the book's L2 (1e-4) and EMA (0.99) too.
- * `fused` uses the native backend's fused optimizer updates (src/backend/optimizers.ts).
+ * `fused` uses the training loop's optimizer (in-place updates on native, src/backend/in-place-updates.ts).
  */
 export function mlp(l2Ema = false, fused = false): BenchModel {
   const w1 = weight([784, 500]), b1 = bias(500), w2 = weight([500, 10]), b2 = bias(10);
@@ -83,7 +100,7 @@ export function mlp(l2Ema = false, fused = false): BenchModel {
       else s.assign(tf.add(tf.mul(s, 0.99), tf.mul(vars[i], 0.01)));
     });
   };
-  const optimizer = fused ? fusedSgd(0.1) : tf.train.sgd(0.1);
+  const optimizer = update(vars, 'sgd', 0.1, fused);
   return {
     name: l2Ema ? 'MLP + L2 + EMA' : 'MLP',
     batch: 100,
@@ -112,9 +129,7 @@ export function cnn(kind: 'book' | 'deep', fused = false): BenchModel {
     if (kind === 'deep' && training) fc = tf.dropout(fc, 0.5);
     return tf.add(tf.matMul(fc, f2), fb2);
   };
-  const optimizer = kind === 'book'
-    ? (fused ? fusedSgd(0.01) : tf.train.sgd(0.01))
-    : (fused ? fusedAdam(1e-4) : tf.train.adam(1e-4));
+  const optimizer = kind === 'book' ? update(vars, 'sgd', 0.01, fused) : update(vars, 'adam', 1e-4, fused);
   return {
     name: kind === 'book' ? 'Book CNN' : 'Deep MNIST CNN',
     batch: kind === 'book' ? 100 : 50,

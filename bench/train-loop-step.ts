@@ -9,8 +9,8 @@
  *   node --import tsx bench/train-loop-step.ts [blocks] [steps per block] [model]   e.g. 7 200 mlp, 5 10 deep-cnn
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/backend/select.js';
-import { nativeBackend, writable } from '../src/backend/optimizers.js';
+import { inPlaceUpdates } from '../src/backend/in-place-updates.js';
+import { backendInfo, selectBackend } from '../src/backend/select.js';
 import { sparseSoftmaxCrossEntropyReference } from '../src/train/loss.js';
 import { gradientStep } from '../src/train/train.js';
 import { GraphKeys, type VariableEntry } from '../src/variables/store.js';
@@ -20,7 +20,6 @@ const blocks = Number(process.argv[2] ?? 7);
 const stepsPerBlock = Number(process.argv[3] ?? 200);
 const modelName = process.argv[4] ?? 'mlp';
 await selectBackend('native');
-const backend = nativeBackend()!;
 const { config, model, trainable, optimizer, ema, batches } = trainingSetup(modelName);
 const regularized = model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES);
 const learningRate = config.learningRate / 100;
@@ -53,7 +52,7 @@ function step(variant: Variant): void {
     for (const v of trainable) {
       const shadow = ema.shadowOf(v);
       const diff = tf.sub(shadow, v.variable);
-      backend.addon.sgd(writable(backend, shadow), backend.f32(diff), shadow.size, a);
+      inPlaceUpdates(shadow, diff)!.sgd(shadow, diff, a, 0);
       diff.dispose();
     }
   } else {
@@ -74,7 +73,7 @@ for (let b = 0; b < blocks; b++) {
 }
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 const base = median(times.opByOp);
-console.log(`${modelName} training step (${config.optimizer}, batch ${config.batchSize}, L2 ${config.l2}, EMA), ${blocks} alternating blocks of ${stepsPerBlock} steps, threads ${backend.addon.info().threads}:`);
+console.log(`${modelName} training step (${config.optimizer}, batch ${config.batchSize}, L2 ${config.l2}, EMA), ${blocks} alternating blocks of ${stepsPerBlock} steps, threads ${backendInfo().native.threads}:`);
 const labels: Record<Variant, string> = { opByOp: 'op by op', ownLoss: 'own loss, L2, EMA', ours: "+ fused layers (mnist train's step)" };
 for (const v of VARIANTS) {
   const ms = median(times[v]);
