@@ -8,5 +8,5 @@ export { CheckpointReader, resolveCheckpointPrefix, type TensorInfo } from './re
 export { Saver, getCheckpointState, latestCheckpoint, type SaverOptions, type SaveOptions } from './saver.js';
 export { tensorsToCheckpoint, restoreVariables, int64Scalar, type SaveValue, type RestoreOptions } from './tf-variables.js';
 export { tensorTable, formatTensorTable, type TensorRow } from './inspect.js';
-export type { CkptTensor, CkptDType } from '../formats/bundle.js';
+export type { TensorValue, TensorDType } from '../formats/tensor-value.js';
 export type { CheckpointState } from '../formats/checkpoint-state.js';

@@ -3,7 +3,7 @@
  * values of one tensor, as text or as JSON-ready data. Kept apart from the CLI so the web UI can
  * show the same.
  */
-import type { CkptTensor } from '../formats/bundle.js';
+import type { TensorValue } from '../formats/tensor-value.js';
 import type { CheckpointReader } from './reader.js';
 
 export interface TensorRow {
@@ -36,7 +36,7 @@ type Scalar = number | string | boolean | null;
 export type Nested = Scalar | Nested[];
 
 /** One element as JSON can hold it: NaN/±Infinity become null, int64 beyond 2^53 a string, strings UTF-8 text. */
-function element(t: CkptTensor, i: number): Scalar {
+function element(t: TensorValue, i: number): Scalar {
   switch (t.dtype) {
     case 'bool':
       return (t.data as Uint8Array)[i] !== 0;
@@ -54,7 +54,7 @@ function element(t: CkptTensor, i: number): Scalar {
 }
 
 /** The tensor's values as nested arrays in its shape (a scalar for shape []). */
-export function tensorToNested(t: CkptTensor): Nested {
+export function tensorToNested(t: TensorValue): Nested {
   const build = (dim: number, offset: number): Nested => {
     if (dim === t.shape.length) return element(t, offset);
     const stride = t.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
@@ -67,7 +67,7 @@ export function tensorToNested(t: CkptTensor): Nested {
  * numpy-style text of the values: nested brackets, and for more than `threshold` elements only
  * the first and last `edgeItems` of each dimension with `...` between.
  */
-export function formatTensorValues(t: CkptTensor, threshold = 1000, edgeItems = 3): string {
+export function formatTensorValues(t: TensorValue, threshold = 1000, edgeItems = 3): string {
   const total = t.shape.reduce((a, b) => a * b, 1);
   const summarize = total > threshold;
   const text = (i: number): string => {

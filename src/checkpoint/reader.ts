@@ -17,15 +17,14 @@ import {
   readBundleIndex,
   type BundleEntry,
   type BundleHeader,
-  type CkptDType,
-  type CkptTensor,
 } from '../formats/bundle.js';
+import type { TensorDType, TensorValue } from '../formats/tensor-value.js';
 import { latestCheckpoint } from './state.js';
 import { readFailure } from '../util/read-file.js';
 import { findV1Checkpoint, v1AsBundle } from './v1-reader.js';
 
 export interface TensorInfo {
-  dtype: CkptDType;
+  dtype: TensorDType;
   shape: number[];
 }
 
@@ -102,7 +101,7 @@ export class CheckpointReader {
   }
 
   /** Reads one tensor, verifying its checksum. */
-  tensor(name: string): CkptTensor {
+  tensor(name: string): TensorValue {
     const e = this.entry(name);
     return decodeTensor(e, this.shards[e.shardId], dataFileName(this.prefix, e.shardId, this.header.numShards));
   }

@@ -11,7 +11,8 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dataFileName, indexFileName, writeBundle, type CkptTensor } from '../formats/bundle.js';
+import { dataFileName, indexFileName, writeBundle } from '../formats/bundle.js';
+import type { TensorValue } from '../formats/tensor-value.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { BEST_FILE } from './best.js';
 import { checkpointStatePath, getCheckpointState, writeCheckpointState } from './state.js';
@@ -49,7 +50,7 @@ export class Saver {
    * Saves `tensors` under `prefixBase` (e.g. `runs/mlp/model.ckpt`) and returns the prefix written
    * (`runs/mlp/model.ckpt-1000` with globalStep 1000).
    */
-  async save(prefixBase: string, tensors: Map<string, CkptTensor>, options: SaveOptions = {}): Promise<string> {
+  async save(prefixBase: string, tensors: Map<string, TensorValue>, options: SaveOptions = {}): Promise<string> {
     const { globalStep, metaGraph } = options;
     if (globalStep !== undefined && (!Number.isSafeInteger(globalStep) || globalStep < 0)) {
       throw new RangeError(`globalStep must be a whole number >= 0, got ${globalStep}`);

@@ -4,14 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-import type { CkptTensor } from '../formats/bundle.js';
+import type { TensorValue } from '../formats/tensor-value.js';
 import type { CheckpointReader } from './reader.js';
 
-/** A value to save: a tfjs tensor, or a ready CkptTensor (e.g. an int64 global_step, which tfjs cannot hold). */
-export type SaveValue = tf.Tensor | CkptTensor;
+/** A value to save: a tfjs tensor, or a ready TensorValue (e.g. an int64 global_step, which tfjs cannot hold). */
+export type SaveValue = tf.Tensor | TensorValue;
 
 /** An int64 scalar such as `global_step` (TensorFlow stores the step as int64; tfjs has no int64). */
-export function int64Scalar(value: number | bigint): CkptTensor {
+export function int64Scalar(value: number | bigint): TensorValue {
   return { dtype: 'int64', shape: [], data: BigInt64Array.from([BigInt(value)]) };
 }
 
@@ -19,17 +19,17 @@ function isTfTensor(v: SaveValue): v is tf.Tensor {
   return v instanceof tf.Tensor;
 }
 
-/** Downloads tensors into checkpoint form. Plain CkptTensor values pass through unchanged. */
-export async function tensorsToCheckpoint(named: Record<string, SaveValue> | Map<string, SaveValue>): Promise<Map<string, CkptTensor>> {
-  const out = new Map<string, CkptTensor>();
+/** Downloads tensors into checkpoint form. Plain TensorValue values pass through unchanged. */
+export async function tensorsToCheckpoint(named: Record<string, SaveValue> | Map<string, SaveValue>): Promise<Map<string, TensorValue>> {
+  const out = new Map<string, TensorValue>();
   const items = named instanceof Map ? [...named] : Object.entries(named);
   for (const [name, value] of items) {
-    out.set(name, isTfTensor(value) ? await toCkptTensor(name, value) : value);
+    out.set(name, isTfTensor(value) ? await toTensorValue(name, value) : value);
   }
   return out;
 }
 
-async function toCkptTensor(name: string, t: tf.Tensor): Promise<CkptTensor> {
+async function toTensorValue(name: string, t: tf.Tensor): Promise<TensorValue> {
   const shape = [...t.shape];
   switch (t.dtype) {
     case 'float32':
@@ -46,17 +46,19 @@ async function toCkptTensor(name: string, t: tf.Tensor): Promise<CkptTensor> {
 }
 
 /** The tfjs dtype a checkpoint dtype restores into (int64 → int32, range-checked; no float64 in tfjs). */
-const TFJS_DTYPE: Record<CkptTensor['dtype'], tf.DataType[]> = {
+const TFJS_DTYPE: Record<TensorValue['dtype'], tf.DataType[]> = {
   float32: ['float32'],
   float64: [],
   int32: ['int32'],
+  uint8: ['int32'],
+  int16: ['int32'],
+  int8: ['int32'],
+  string: ['string'],
   int64: ['int32'],
   bool: ['bool'],
-  uint8: ['int32'],
-  string: ['string'],
 };
 
-function toTfTensor(c: CkptTensor, dtype: tf.DataType, describe: string): tf.Tensor {
+function toTfTensor(c: TensorValue, dtype: tf.DataType, describe: string): tf.Tensor {
   if (c.dtype === 'int64') {
     const values = c.data as BigInt64Array;
     const out = new Int32Array(values.length);
@@ -66,7 +68,7 @@ function toTfTensor(c: CkptTensor, dtype: tf.DataType, describe: string): tf.Ten
     }
     return tf.tensor(out, c.shape, dtype);
   }
-  if (c.dtype === 'uint8') return tf.tensor(Int32Array.from(c.data as Uint8Array), c.shape, dtype);
+  if (c.dtype === 'uint8' || c.dtype === 'int16' || c.dtype === 'int8') return tf.tensor(Int32Array.from(c.data as Uint8Array | Int16Array | Int8Array), c.shape, dtype);
   return tf.tensor(c.data as Float32Array | Int32Array | Uint8Array | Uint8Array[], c.shape, dtype);
 }
 

@@ -11,8 +11,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { fileError } from '../errors.js';
-import { elementCount, indexFileName, writeBundle, type BundleFiles, type CkptDType, type CkptTensor } from '../formats/bundle.js';
-import { dtypeFromEnum, shapeFromProto, tensorFromProto, type TensorProto, type TensorShapeProto } from '../formats/graphdef.js';
+import { indexFileName, writeBundle, type BundleFiles } from '../formats/bundle.js';
+import { shapeFromProto, tensorFromProto, type TensorProto, type TensorShapeProto } from '../formats/graphdef.js';
+import { DTYPES, dtypeEnum, dtypeFromEnum, elementCount, zerosData, type TensorData, type TensorDType, type TensorValue } from '../formats/tensor-value.js';
 import { protoType } from '../formats/protos.js';
 import { TableReader, TABLE_MAGIC } from '../formats/sstable.js';
 import { getCheckpointState } from './state.js';
@@ -83,9 +84,9 @@ export function findV1Checkpoint(prefixOrDir: string): { prefix: string; files: 
 
 interface Assembly {
   file: string;
-  dtype: CkptDType;
+  dtype: TensorDType;
   shape: number[];
-  data: CkptTensor['data'];
+  data: TensorData;
   filled: number;
 }
 
@@ -97,33 +98,6 @@ function decodeRecord(value: Uint8Array, where: string): SavedTensorSlicesMessag
     throw fileError(where, `not a V1 checkpoint record (protobuf decoding failed: ${(err as Error).message.replace(/\s+/g, ' ')})`);
   }
 }
-
-function emptyData(dtype: CkptDType, n: number): CkptTensor['data'] {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'float64':
-      return new Float64Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'int64':
-      return new BigInt64Array(n);
-    case 'string':
-      return Array.from({ length: n }, () => new Uint8Array(0));
-    default:
-      return new Uint8Array(n);
-  }
-}
-
-const VALUE_FIELDS: Record<CkptDType, keyof TensorProto> = {
-  float32: 'float_val',
-  float64: 'double_val',
-  int32: 'int_val',
-  uint8: 'int_val',
-  int64: 'int64_val',
-  bool: 'bool_val',
-  string: 'string_val',
-};
 
 /** Where the slice sits in the full tensor: start and length per dimension (a missing length = the whole dimension). */
 function sliceBox(slice: SliceMessage | undefined, shape: number[], file: string, name: string): { start: number[]; size: number[] } {
@@ -139,7 +113,7 @@ function sliceBox(slice: SliceMessage | undefined, shape: number[], file: string
 }
 
 /** Copies a slice's values (row-major within the box) into the full tensor. */
-function place(a: Assembly, box: { start: number[]; size: number[] }, values: CkptTensor['data']): void {
+function place(a: Assembly, box: { start: number[]; size: number[] }, values: TensorData): void {
   const rank = a.shape.length;
   const strides = a.shape.map((_, d) => a.shape.slice(d + 1).reduce((x, y) => x * y, 1));
   const index = new Array<number>(rank).fill(0);
@@ -158,7 +132,7 @@ function place(a: Assembly, box: { start: number[]; size: number[] }, values: Ck
 }
 
 /** Every tensor of a V1 checkpoint, slices put together, checked for completeness. */
-export function readV1Tensors(files: string[]): Map<string, CkptTensor> {
+export function readV1Tensors(files: string[]): Map<string, TensorValue> {
   const tensors = new Map<string, Assembly>();
   for (const file of files) {
     const table = TableReader.read(readFileSync(file), file);
@@ -168,13 +142,13 @@ export function readV1Tensors(files: string[]): Map<string, CkptTensor> {
     for (const t of meta.tensor ?? []) {
       const name = t.name ?? '';
       const tfType = t.type ?? 'DT_INVALID';
-      const dtype = dtypeFromEnum(tfType) as CkptDType | undefined;
-      if (!dtype || !(dtype in VALUE_FIELDS)) throw fileError(file, `tensor "${name}" has dtype ${tfType}, which mnist-ts cannot read`);
+      const dtype = dtypeFromEnum(tfType);
+      if (!dtype) throw fileError(file, `tensor "${name}" has dtype ${tfType}, which mnist-ts cannot read`);
       const shape = shapeFromProto(t.shape) ?? [];
       if (shape.some((d) => d < 0)) throw fileError(file, `tensor "${name}" has an unknown dimension in shape [${shape.join(', ')}]`);
       const known = tensors.get(name);
       if (known && (known.dtype !== dtype || known.shape.join() !== shape.join())) throw fileError(file, `tensor "${name}" is ${dtype}[${shape}] here but ${known.dtype}[${known.shape}] in ${known.file}`);
-      if (!known) tensors.set(name, { file, dtype, shape, data: emptyData(dtype, elementCount(shape)), filled: 0 });
+      if (!known) tensors.set(name, { file, dtype, shape, data: zerosData(dtype, elementCount(shape)), filled: 0 });
     }
     for (const [i, record] of records.entries()) {
       const slice = decodeRecord(record.value, file).data;
@@ -184,24 +158,20 @@ export function readV1Tensors(files: string[]): Map<string, CkptTensor> {
       if (!a) throw fileError(file, `tensor "${slice.name}" has data but is not in the checkpoint's table of contents`);
       const box = sliceBox(slice.slice, a.shape, file, slice.name);
       const n = box.size.reduce((x, y) => x * y, 1);
-      const proto: TensorProto = { ...(slice.data ?? {}), dtype: tfTypeName(a.dtype), tensor_shape: { dim: box.size.map((size) => ({ size })) } };
-      const stored = (proto[VALUE_FIELDS[a.dtype]] as ArrayLike<unknown> | undefined)?.length ?? 0;
+      const proto: TensorProto = { ...(slice.data ?? {}), dtype: dtypeEnum(a.dtype), tensor_shape: { dim: box.size.map((size) => ({ size })) } };
+      const stored = (proto[DTYPES[a.dtype].valueField] as ArrayLike<unknown> | undefined)?.length ?? 0;
       if (!proto.tensor_content?.length && stored !== n) throw fileError(file, `tensor "${slice.name}": a slice of ${n} values holds ${stored}`);
       const values = tensorFromProto(proto, where).data;
-      place(a, box, a.dtype === 'bool' ? Uint8Array.from(values as Uint8Array) : (values as CkptTensor['data']));
+      place(a, box, a.dtype === 'bool' ? Uint8Array.from(values as Uint8Array) : values);
     }
   }
-  const out = new Map<string, CkptTensor>();
+  const out = new Map<string, TensorValue>();
   for (const [name, a] of tensors) {
     const n = elementCount(a.shape);
     if (a.filled < n) throw fileError(a.file, `tensor "${name}": its slices hold ${a.filled} of ${n} values (a shard missing?)`);
     out.set(name, { dtype: a.dtype, shape: a.shape, data: a.data });
   }
   return out;
-}
-
-function tfTypeName(dtype: CkptDType): string {
-  return { float32: 'DT_FLOAT', float64: 'DT_DOUBLE', int32: 'DT_INT32', int64: 'DT_INT64', bool: 'DT_BOOL', uint8: 'DT_UINT8', string: 'DT_STRING' }[dtype];
 }
 
 /** A V1 checkpoint as the bytes of an equivalent single-shard V2 bundle (index + data). */

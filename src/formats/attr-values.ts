@@ -2,7 +2,8 @@
  * AttrValue builders and readers, as TensorFlow writes them.
  */
 import { AttrValue } from './graph-messages.js';
-import { TensorDType, TensorValue, dtypeEnum, shapeProto, tensorProto } from './tensor-proto.js';
+import { shapeProto, tensorProto } from './tensor-proto.js';
+import { dtypeEnum, type TensorDType, type TensorValue } from './tensor-value.js';
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();

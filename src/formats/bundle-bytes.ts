@@ -1,5 +1,6 @@
 import { fileError } from '../errors.js';
-import { dataFileName, decodeTensor, readBundleIndex, type BundleEntry, type CkptTensor } from './bundle.js';
+import { dataFileName, decodeTensor, readBundleIndex, type BundleEntry } from './bundle.js';
+import type { TensorValue } from './tensor-value.js';
 
 export interface CheckpointBytes {
   /** The `.index` file's bytes. */
@@ -39,7 +40,7 @@ export class CheckpointBytesReader {
     return this.entries.has(name);
   }
 
-  tensor(name: string): CkptTensor {
+  tensor(name: string): TensorValue {
     const e = this.entries.get(name);
     if (!e) throw fileError(`${this.name}.index`, `no tensor "${name}" (has ${this.names().slice(0, 8).join(', ')}${this.entries.size > 8 ? ', …' : ''})`);
     return decodeTensor(e, this.files.shards[e.shardId], dataFileName(this.name, e.shardId, this.files.shards.length));

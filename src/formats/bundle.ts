@@ -16,48 +16,14 @@ import { crc32c, crc32cExtend, maskCrc, unmaskCrc } from './crc32c.js';
 import { fileError, quoted } from '../errors.js';
 import { decodeFailure, protoType } from './protos.js';
 import { compareBytes, TableBuilder, TableReader, type TableOptions } from './sstable.js';
+import { dataMatchesDType, DTYPES, dtypeFromEnumValue, elementCount, isTensorDType, numericDataFromBytes, type TensorDType, type TensorValue } from './tensor-value.js';
 import { ByteReader, ByteWriter, TruncatedError, writeFixed32 } from './varint.js';
-
-export type CkptDType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'string';
-
-/** A tensor as plain data. bool is a Uint8Array of 0/1; string is one Uint8Array of raw bytes per element. */
-export interface CkptTensor {
-  dtype: CkptDType;
-  shape: number[];
-  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint8Array[];
-}
-
-/** TensorFlow DataType enum values (types.proto) of the dtypes we read and write. */
-export const TF_DTYPE: Record<CkptDType, number> = {
-  float32: 1,
-  float64: 2,
-  int32: 3,
-  uint8: 4,
-  string: 7,
-  int64: 9,
-  bool: 10,
-};
-
-const DTYPE_BY_ENUM = new Map<number, CkptDType>(Object.entries(TF_DTYPE).map(([k, v]) => [v, k as CkptDType]));
-
-const ELEMENT_BYTES: Record<Exclude<CkptDType, 'string'>, number> = {
-  float32: 4,
-  float64: 8,
-  int32: 4,
-  int64: 8,
-  bool: 1,
-  uint8: 1,
-};
 
 /** More data files than any checkpoint has (their names hold the count in 5 digits). */
 const MAX_SHARDS = 99999;
 
 /** Format version this code writes and reads (tensor_bundle.cc kTensorBundleVersion). */
 export const BUNDLE_VERSION = 1;
-
-export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /** `model.ckpt-1000.data-00000-of-00001` from the prefix and the shard number. */
 export function dataFileName(prefix: string, shard: number, numShards: number): string {
@@ -80,37 +46,15 @@ export interface BundleFiles {
   data: Uint8Array;
 }
 
-function checkTensor(name: string, t: CkptTensor): void {
-  if (!(t.dtype in TF_DTYPE)) throw new Error(`tensor "${name}": unsupported dtype ${t.dtype}`);
+function checkTensor(name: string, t: TensorValue): void {
+  if (!isTensorDType(t.dtype)) throw new Error(`tensor "${name}": unsupported dtype ${t.dtype}`);
   for (const d of t.shape) {
     if (!Number.isInteger(d) || d < 0) throw new Error(`tensor "${name}": bad shape [${t.shape.join(', ')}]`);
   }
   const n = elementCount(t.shape);
-  const ok =
-    t.dtype === 'string'
-      ? Array.isArray(t.data)
-      : ArrayBuffer.isView(t.data) && !Array.isArray(t.data) && expectedArrayType(t.dtype, t.data);
-  if (!ok) throw new Error(`tensor "${name}": data does not match dtype ${t.dtype}`);
+  if (!dataMatchesDType(t.dtype, t.data)) throw new Error(`tensor "${name}": data does not match dtype ${t.dtype}`);
   if (t.data.length !== n) {
     throw new Error(`tensor "${name}": shape [${t.shape.join(', ')}] needs ${n} values, got ${t.data.length}`);
-  }
-}
-
-function expectedArrayType(dtype: CkptDType, data: ArrayBufferView): boolean {
-  switch (dtype) {
-    case 'float32':
-      return data instanceof Float32Array;
-    case 'float64':
-      return data instanceof Float64Array;
-    case 'int32':
-      return data instanceof Int32Array;
-    case 'int64':
-      return data instanceof BigInt64Array;
-    case 'bool':
-    case 'uint8':
-      return data instanceof Uint8Array;
-    default:
-      return false;
   }
 }
 
@@ -159,7 +103,7 @@ function nonZero<T extends Record<string, unknown>>(obj: T): Partial<T> {
  * Serializes tensors into the bytes of a single-shard bundle. Tensors are written in key order,
  * as TensorFlow's Saver does, so equal inputs give byte-identical files.
  */
-export function writeBundle(tensors: Iterable<[string, CkptTensor]>, options: BundleWriteOptions = {}): BundleFiles {
+export function writeBundle(tensors: Iterable<[string, TensorValue]>, options: BundleWriteOptions = {}): BundleFiles {
   const alignment = options.dataAlignment ?? 1;
   const encoder = new TextEncoder();
   const items = [...tensors].map(([name, t]) => ({ name, key: encoder.encode(name), t }));
@@ -188,7 +132,7 @@ export function writeBundle(tensors: Iterable<[string, CkptTensor]>, options: Bu
       crc = crc32c(bytes);
     }
     data.bytes(bytes);
-    const entry = nonZero({ dtype: TF_DTYPE[t.dtype], offset, size: bytes.length });
+    const entry = nonZero({ dtype: DTYPES[t.dtype].enumValue, offset, size: bytes.length });
     const shape = { dim: t.shape.map((size) => nonZero({ size })) };
     table.add(key, Entry.encode(Entry.fromObject({ ...entry, shape, crc32c: maskCrc(crc) })).finish());
     while (data.length % alignment !== 0) data.byte(0);
@@ -205,7 +149,7 @@ export interface BundleHeader {
 export interface BundleEntry {
   name: string;
   /** Our dtype, or null for a TensorFlow dtype we cannot decode (see tfDType). */
-  dtype: CkptDType | null;
+  dtype: TensorDType | null;
   /** TensorFlow's name for the dtype, e.g. DT_FLOAT. */
   tfDType: string;
   shape: number[];
@@ -278,7 +222,7 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
     }
     return {
       name,
-      dtype: DTYPE_BY_ENUM.get(m.dtype) ?? null,
+      dtype: dtypeFromEnumValue(m.dtype) ?? null,
       tfDType: DataType.valuesById[m.dtype] ?? `DataType(${m.dtype})`,
       shape,
       shardId: m.shard_id,
@@ -295,7 +239,7 @@ export function readBundleIndex(indexBytes: Uint8Array, fileName: string): Bundl
  * Decodes one tensor from its shard's bytes, checking size, bounds and the CRC32C.
  * Errors name `dataFile` (the shard's file name).
  */
-export function decodeTensor(entry: BundleEntry, shard: Uint8Array, dataFile: string): CkptTensor {
+export function decodeTensor(entry: BundleEntry, shard: Uint8Array, dataFile: string): TensorValue {
   const fail = (problem: string): never => {
     throw fileError(dataFile, `tensor ${quoted(entry.name)}: ${problem}`);
   };
@@ -303,7 +247,7 @@ export function decodeTensor(entry: BundleEntry, shard: Uint8Array, dataFile: st
   const dtype = entry.dtype;
   if (dtype === null) return fail(`dtype ${entry.tfDType} is not supported`);
   const n = elementCount(entry.shape);
-  if (dtype !== 'string' && entry.size !== n * ELEMENT_BYTES[dtype]) {
+  if (dtype !== 'string' && entry.size !== n * DTYPES[dtype].bytes) {
     fail(`stored size ${entry.size} does not match shape [${entry.shape.join(', ')}] of ${dtype}`);
   }
   if (entry.offset + entry.size > shard.length) {
@@ -320,17 +264,7 @@ export function decodeTensor(entry: BundleEntry, shard: Uint8Array, dataFile: st
   }
   if (crc32c(bytes) !== expected) mismatch();
   // A copy (Buffer#slice would share memory): aligned, and independent of the file buffer.
-  const copy = new Uint8Array(bytes).buffer;
-  const data =
-    dtype === 'float32'
-      ? new Float32Array(copy)
-      : dtype === 'float64'
-        ? new Float64Array(copy)
-        : dtype === 'int32'
-          ? new Int32Array(copy)
-          : dtype === 'int64'
-            ? new BigInt64Array(copy)
-            : new Uint8Array(copy);
+  const data = numericDataFromBytes(dtype, bytes);
   return { dtype, shape: entry.shape, data };
 }
 

@@ -5,6 +5,7 @@
  */
 export * from './graph-messages.js';
 export * from './graph-codec.js';
+export * from './tensor-value.js';
 export * from './tensor-proto.js';
 export * from './attr-values.js';
 export * from './graph-names.js';

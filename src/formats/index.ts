@@ -10,15 +10,16 @@ export {
   encodeExample, decodeExample, parseSingleExample, bytesFeature, floatFeature, int64Feature, fixedLenFeature, varLenFeature,
   type Feature, type Features, type DecodedFeature, type FeatureSpec, type FeatureDtype, type ParsedExample,
 } from './example.js';
+export { DTYPES, elementCount, type TensorValue, type TensorDType, type TensorData, type DTypeInfo } from './tensor-value.js';
 export {
-  writeBundle, readBundleIndex, decodeTensor, dataFileName, indexFileName, elementCount, TF_DTYPE,
-  type CkptTensor, type CkptDType, type BundleEntry, type BundleHeader, type BundleIndex, type BundleFiles, type BundleWriteOptions,
+  writeBundle, readBundleIndex, decodeTensor, dataFileName, indexFileName,
+  type BundleEntry, type BundleHeader, type BundleIndex, type BundleFiles, type BundleWriteOptions,
 } from './bundle.js';
 export { CheckpointBytesReader, type CheckpointBytes } from './bundle-bytes.js';
 export { parseCheckpointState, formatCheckpointState, CHECKPOINT_STATE_FILE, type CheckpointState } from './checkpoint-state.js';
 export {
   decodeGraphDef, encodeGraphDef, decodeMetaGraphDef, encodeMetaGraphDef, tensorFromProto, tensorProto, parseTensorName,
-  type GraphDef, type NodeDef, type AttrValue, type MetaGraphDef, type TensorProto, type TensorValue, type TensorDType,
+  type GraphDef, type NodeDef, type AttrValue, type MetaGraphDef, type TensorProto,
 } from './graphdef.js';
 export { TableReader, TableBuilder, type TableEntry, type TableOptions } from './sstable.js';
 export { parseIdxBytes, encodeIdx, type IdxArray } from './idx.js';

@@ -3,39 +3,7 @@
  */
 import { fileError } from '../errors.js';
 import { TensorProto, TensorShapeProto } from './graph-messages.js';
-
-export type TensorDType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'int16' | 'bool' | 'string';
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint8Array[];
-
-/** A tensor as plain data (bool as 0/1 bytes, strings as byte strings). */
-export interface TensorValue {
-  dtype: TensorDType;
-  shape: number[];
-  data: TensorData;
-}
-
-const DTYPE_ENUM: Record<TensorDType, string> = {
-  float32: 'DT_FLOAT',
-  float64: 'DT_DOUBLE',
-  int32: 'DT_INT32',
-  int64: 'DT_INT64',
-  uint8: 'DT_UINT8',
-  int8: 'DT_INT8',
-  int16: 'DT_INT16',
-  bool: 'DT_BOOL',
-  string: 'DT_STRING',
-};
-
-const ENUM_DTYPE = new Map(Object.entries(DTYPE_ENUM).map(([k, v]) => [v, k as TensorDType]));
-
-export function dtypeEnum(dtype: TensorDType): string {
-  return DTYPE_ENUM[dtype];
-}
-
-/** `DT_FLOAT` → `float32`; undefined for types this project does not handle (half, complex…). */
-export function dtypeFromEnum(name: string | undefined): TensorDType | undefined {
-  return name === undefined ? undefined : ENUM_DTYPE.get(name);
-}
+import { DTYPES, dtypeEnum, dtypeFromEnum, numericDataFromBytes, zerosData, type NumericData, type TensorValue } from './tensor-value.js';
 
 export function shapeProto(shape: ReadonlyArray<number | null>): TensorShapeProto {
   return { dim: shape.map((d) => ({ size: d ?? -1 })) };
@@ -48,33 +16,12 @@ export function shapeFromProto(shape: TensorShapeProto | undefined): number[] | 
   return (shape.dim ?? []).map((d) => Number(d.size ?? 0));
 }
 
-const BYTES_PER_ELEMENT: Partial<Record<TensorDType, number>> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, int8: 1, int16: 2, bool: 1 };
-
 /**
  * A constant written as a few values repeated to fill its shape may not grow beyond this many
  * bytes: far more than any MNIST model needs, and small enough to allocate; beyond it the shape
  * is surely damaged.
  */
 export const MAX_FILLED_CONSTANT_BYTES = 256 * 2 ** 20;
-
-function numericArray(dtype: TensorDType, n: number): Exclude<TensorData, Uint8Array[]> {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'float64':
-      return new Float64Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'int64':
-      return new BigInt64Array(n);
-    case 'int8':
-      return new Int8Array(n);
-    case 'int16':
-      return new Int16Array(n);
-    default:
-      return new Uint8Array(n); // uint8, bool
-  }
-}
 
 /** A shape as messages show it, huge dimensions (which lost their precision as numbers) as "huge". */
 function shapeText(shape: number[]): string {
@@ -119,26 +66,17 @@ export function tensorFromProto(proto: TensorProto, where: string): TensorValue 
     if (bytes > MAX_FILLED_CONSTANT_BYTES) tooBig(bytes);
     return { dtype, shape, data: Array.from({ length: n }, (_, i) => Uint8Array.from(values[Math.min(i, values.length - 1)] ?? new Uint8Array())) };
   }
-  const bytesPerElement = BYTES_PER_ELEMENT[dtype]!;
+  const bytesPerElement = DTYPES[dtype].bytes;
   const content = proto.tensor_content;
   if (content && content.length) {
     const expected = n * bytesPerElement;
     if (content.length !== expected) throw fileError(where, `tensor_content has ${content.length} bytes, expected ${expected} for ${dtype}${shapeText(shape)}`);
-    const out = numericArray(dtype, n);
-    const copy = Uint8Array.from(content);
-    const view = new (out.constructor as new (b: ArrayBuffer) => typeof out)(copy.buffer);
-    out.set(view as never);
-    return { dtype, shape, data: out };
+    return { dtype, shape, data: numericDataFromBytes(dtype, content) };
   }
-  const list: ArrayLike<number | boolean> =
-    dtype === 'float32' ? (proto.float_val ?? [])
-    : dtype === 'float64' ? (proto.double_val ?? [])
-    : dtype === 'int64' ? (proto.int64_val ?? [])
-    : dtype === 'bool' ? (proto.bool_val ?? [])
-    : (proto.int_val ?? []);
+  const list = (proto[DTYPES[dtype].valueField] ?? []) as ArrayLike<number | boolean>;
   if (list.length > n) throw fileError(where, `tensor has ${list.length} values for shape ${shapeText(shape)}`);
   if (n * bytesPerElement > MAX_FILLED_CONSTANT_BYTES) tooBig(n * bytesPerElement);
-  const out = numericArray(dtype, n);
+  const out = zerosData(dtype, n) as NumericData;
   for (let i = 0; i < n && list.length; i++) {
     const v = list[Math.min(i, list.length - 1)];
     if (out instanceof BigInt64Array) out[i] = BigInt(v as number);
@@ -158,11 +96,7 @@ export function tensorProto(value: TensorValue): TensorProto {
     proto.string_val = data;
   } else if (value.shape.length === 0) {
     const v = data[0];
-    if (value.dtype === 'float32') proto.float_val = [Number(v)];
-    else if (value.dtype === 'float64') proto.double_val = [Number(v)];
-    else if (value.dtype === 'int64') proto.int64_val = [Number(v)];
-    else if (value.dtype === 'bool') proto.bool_val = [Boolean(v)];
-    else proto.int_val = [Number(v)];
+    Object.assign(proto, { [DTYPES[value.dtype].valueField]: [value.dtype === 'bool' ? Boolean(v) : Number(v)] });
   } else {
     proto.tensor_content = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   }

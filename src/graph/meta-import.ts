@@ -6,8 +6,7 @@
  */
 import type { CheckpointReader } from '../checkpoint/reader.js';
 import { fileError, quoted } from '../errors.js';
-import type { CkptTensor } from '../formats/bundle.js';
-import { pruneGraphDef, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorValue } from '../formats/graphdef.js';
+import { pruneGraphDef, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef } from '../formats/graphdef.js';
 
 const VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
 const EMA_SUFFIX = '/ExponentialMovingAverage';
@@ -21,10 +20,6 @@ export interface RestoreGraphOptions {
   useEma?: boolean;
   /** The `.meta` file, for messages. */
   file: string;
-}
-
-function toTensorValue(t: CkptTensor): TensorValue {
-  return { dtype: t.dtype, shape: [...t.shape], data: t.data } as TensorValue;
 }
 
 /** The checkpoint key each variable of the pruned graph restores from. */
@@ -45,7 +40,7 @@ export function restoreMetaGraph(meta: MetaGraphDef, reader: CheckpointReader, o
     if (!VARIABLE_OPS.has(n.op)) return n;
     const key = checkpointKeyFor(n.name, reader, options);
     if (!reader.has(key)) throw fileError(reader.prefix, `variable ${quoted(n.name)} needs checkpoint tensor ${quoted(key)}, which is not in the checkpoint`);
-    const value = toTensorValue(reader.tensor(key));
+    const value = reader.tensor(key);
     return { name: n.name, op: 'Const', input: [], attr: { dtype: { type: n.attr?.dtype?.type ?? 'DT_FLOAT' }, value: { tensor: tensorProto(value) } } };
   });
   return { node, versions: graph.versions };

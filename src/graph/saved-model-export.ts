@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { writeBundle, type CkptTensor } from '../formats/bundle.js';
+import { writeBundle } from '../formats/bundle.js';
+import type { TensorValue } from '../formats/tensor-value.js';
 import { attr, shapeFromProto, type MetaGraphDef, type NodeDef } from '../formats/graphdef.js';
 import { protoType } from '../formats/protos.js';
 import type { Model } from '../models/model.js';
@@ -82,7 +83,7 @@ export function savedModelBytes(model: Model): Uint8Array {
  */
 export function writeSavedModel(model: Model, dir: string): { files: string[]; variables: number } {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new UserError(`${dir}: export directory already exists and is not empty (SavedModels go into a new directory, e.g. export/2)`);
-  const tensors: Array<[string, CkptTensor]> = model.store.all().map((v) => [v.name, variableValue(model.store, v.name) as CkptTensor]);
+  const tensors: Array<[string, TensorValue]> = model.store.all().map((v) => [v.name, variableValue(model.store, v.name)]);
   const bundle = writeBundle(tensors);
   const pb = savedModelBytes(model);
   mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });

@@ -11,7 +11,6 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { fileError } from '../errors.js';
-import type { CkptTensor } from '../formats/bundle.js';
 import { parseTensorName, pruneGraphDef, shapeFromProto, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorShapeProto, type TensorValue } from '../formats/graphdef.js';
 import { protoEnum, protoType } from '../formats/protos.js';
 
@@ -130,7 +129,7 @@ const VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
 /** Ops of TensorFlow 2.x SavedModels (tf.function calls into the graph's function library). */
 const FUNCTION_CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
 
-function toTensorValue(t: CkptTensor): TensorValue {
+function toTensorValue(t: TensorValue): TensorValue {
   return { dtype: t.dtype, shape: [...t.shape], data: t.data } as TensorValue;
 }
 

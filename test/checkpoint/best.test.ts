@@ -4,10 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BEST_FILE, BestTracker, readBestRecord } from '../../src/checkpoint/best.js';
 import { deleteAllCheckpoints, Saver } from '../../src/checkpoint/saver.js';
-import type { CkptTensor } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { tempDir } from './helpers/tmp.js';
 
-const one = (step: number) => new Map<string, CkptTensor>([['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(step)) }]]);
+const one = (step: number) => new Map<string, TensorValue>([['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(step)) }]]);
 
 test('the best is the strictly highest accuracy; patience counts evaluations since it', () => {
   const t = new BestTracker({ modelDir: tempDir('best'), patience: 2 });

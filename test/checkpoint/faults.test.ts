@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.js';
-import { decodeTensor, readBundleIndex, writeBundle, type CkptTensor } from '../../src/formats/bundle.js';
+import { decodeTensor, readBundleIndex, writeBundle } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { FOOTER_SIZE, BLOCK_TRAILER_SIZE } from '../../src/formats/sstable.js';
 import { ByteReader } from '../../src/formats/varint.js';
 import { CheckpointReader } from '../../src/checkpoint/reader.js';
@@ -19,7 +20,7 @@ const indexFile = `${prefix}.index`;
 const dataFile = `${prefix}.data-00000-of-00001`;
 
 // 60 tensors with a small block size, so the index has several data blocks.
-const tensors: Array<[string, CkptTensor]> = [];
+const tensors: Array<[string, TensorValue]> = [];
 for (let i = 0; i < 60; i++) {
   tensors.push([`net/layer${String(i).padStart(3, '0')}/weights`, { dtype: 'float32', shape: [3], data: Float32Array.from([i, i + 0.5, -i]) }]);
 }

@@ -4,15 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CkptTensor } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { CheckpointReader } from '../../src/checkpoint/reader.js';
 import { deleteAllCheckpoints, getCheckpointState, latestCheckpoint, Saver, type SaveStage } from '../../src/checkpoint/saver.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fixture = (p: string): Buffer => readFileSync(fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url)));
 
-function tensors(step: number): Map<string, CkptTensor> {
-  return new Map<string, CkptTensor>([
+function tensors(step: number): Map<string, TensorValue> {
+  return new Map<string, TensorValue>([
     ['layer1/weights', { dtype: 'float32', shape: [2, 2], data: Float32Array.from([step, step + 1, step + 2, step + 3]) }],
     ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.from([BigInt(step)]) }],
   ]);
@@ -35,7 +35,7 @@ test('the book example v1=[1], v2=[2] saved through the Saver is byte-identical 
   const dir = tempDir('saver-v1v2');
   const prefix = await new Saver().save(
     path.join(dir, 'model.ckpt'),
-    new Map<string, CkptTensor>([
+    new Map<string, TensorValue>([
       ['v1', { dtype: 'float32', shape: [1], data: Float32Array.from([1]) }],
       ['v2', { dtype: 'float32', shape: [1], data: Float32Array.from([2]) }],
     ]),

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { Saver } from '../../src/checkpoint/saver.js';
 import { checkpointSteps, newestIntact, openCheckpoint, openForResume, selectCheckpoint } from '../../src/checkpoint/select.js';
 import { UserError } from '../../src/errors.js';
-import type { CkptTensor } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { corruptTensor } from './helpers/damage.js';
 import { tempDir } from './helpers/tmp.js';
 
-function tensors(step: number): Map<string, CkptTensor> {
-  return new Map<string, CkptTensor>([
+function tensors(step: number): Map<string, TensorValue> {
+  return new Map<string, TensorValue>([
     ['layer1/weights', { dtype: 'float32', shape: [64], data: new Float32Array(64).fill(step) }],
     ['layer1/weights/ExponentialMovingAverage', { dtype: 'float32', shape: [64], data: new Float32Array(64).fill(step / 2) }],
     ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(step)) }],

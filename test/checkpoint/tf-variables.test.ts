@@ -85,3 +85,18 @@ test('an int64 that does not fit an int32 variable is refused', async () => {
   const v = tf.variable(tf.scalar(0, 'int32'), false, undefined, 'int32');
   assert.throws(() => restoreVariables(CheckpointReader.open(dir), { big: v }), /int64 value 1099511627776 does not fit/);
 });
+
+test('uint8, int16 and int8 tensors restore into int32 variables', async () => {
+  const dir = tempDir('tfvars-small-ints');
+  await new Saver().save(path.join(dir, 'm.ckpt'), await tensorsToCheckpoint({
+    u8: { dtype: 'uint8', shape: [2], data: Uint8Array.from([0, 255]) },
+    i16: { dtype: 'int16', shape: [2], data: Int16Array.from([-32768, 32767]) },
+    i8: { dtype: 'int8', shape: [2], data: Int8Array.from([-128, 127]) },
+  }));
+  const vars = { u8: tf.variable(tf.zeros([2], 'int32')), i16: tf.variable(tf.zeros([2], 'int32')), i8: tf.variable(tf.zeros([2], 'int32')) };
+  restoreVariables(CheckpointReader.open(dir), vars);
+  assert.deepEqual([...vars.u8.dataSync()], [0, 255]);
+  assert.deepEqual([...vars.i16.dataSync()], [-32768, 32767]);
+  assert.deepEqual([...vars.i8.dataSync()], [-128, 127]);
+  Object.values(vars).forEach((v) => v.dispose());
+});

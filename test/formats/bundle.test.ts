@@ -8,8 +8,8 @@ import {
   decodeTensor,
   readBundleIndex,
   writeBundle,
-  type CkptTensor,
 } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { crc32c, maskCrc } from '../../src/formats/crc32c.js';
 import { protoType } from '../../src/formats/protos.js';
 import { TableBuilder } from '../../src/formats/sstable.js';
@@ -17,14 +17,14 @@ import { TableBuilder } from '../../src/formats/sstable.js';
 const fixture = (p: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url)));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function roundTrip(tensors: Array<[string, CkptTensor]>, options = {}): Map<string, CkptTensor> {
+function roundTrip(tensors: Array<[string, TensorValue]>, options = {}): Map<string, TensorValue> {
   const files = writeBundle(tensors, options);
   const index = readBundleIndex(files.index, 'rt.index');
   return new Map(index.entries.map((e) => [e.name, decodeTensor(e, files.data, 'rt.data-00000-of-00001')]));
 }
 
 test('every dtype and edge case round-trips', () => {
-  const tensors: Array<[string, CkptTensor]> = [
+  const tensors: Array<[string, TensorValue]> = [
     ['f32', { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1.5, -2, 3, NaN, Infinity, -0]) }],
     ['f64', { dtype: 'float64', shape: [2], data: Float64Array.from([Math.PI, -1e300]) }],
     ['i32', { dtype: 'int32', shape: [3], data: Int32Array.from([-2147483648, 0, 2147483647]) }],
@@ -32,6 +32,8 @@ test('every dtype and edge case round-trips', () => {
     ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.from([1000n]) }],
     ['b', { dtype: 'bool', shape: [4], data: Uint8Array.from([1, 0, 0, 1]) }],
     ['u8', { dtype: 'uint8', shape: [2, 2], data: Uint8Array.from([0, 255, 7, 128]) }],
+    ['i16', { dtype: 'int16', shape: [3], data: Int16Array.from([-32768, 1, 32767]) }],
+    ['i8', { dtype: 'int8', shape: [3], data: Int8Array.from([-128, 0, 127]) }],
     ['empty', { dtype: 'float32', shape: [0, 5], data: new Float32Array(0) }],
     ['empty_str', { dtype: 'string', shape: [0], data: [] }],
     ['scalar', { dtype: 'float32', shape: [], data: Float32Array.from([42]) }],
@@ -100,7 +102,7 @@ test('reads the TensorFlow 1.10 Adam checkpoint (34 tensors) and rewrites it byt
     offset += e.size;
   }
   assert.equal(offset, data.length);
-  const tensors = index.entries.map((e): [string, CkptTensor] => [e.name, decodeTensor(e, data, 'd')]);
+  const tensors = index.entries.map((e): [string, TensorValue] => [e.name, decodeTensor(e, data, 'd')]);
   const value = (name: string): number => tensors.find(([n]) => n === name)![1].data[0] as number;
   // Adam's beta powers after ~39,000 steps: 0.9^t underflowed to 0, 0.999^t is tiny but not 0.
   assert.equal(value('beta1_power'), 0);
@@ -126,7 +128,7 @@ test('string tensor layout: varint lengths, masked crc of uint32 lengths, bytes'
 });
 
 test('hundreds of variables with long shared prefixes span several index data blocks', () => {
-  const tensors: Array<[string, CkptTensor]> = [];
+  const tensors: Array<[string, TensorValue]> = [];
   for (let i = 0; i < 300; i++) {
     tensors.push([`a/very/long/scope/name/that/repeats/layer_${i}/weights`, { dtype: 'float32', shape: [2], data: Float32Array.from([i, -i]) }]);
   }

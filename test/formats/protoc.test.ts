@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TableReader } from '../../src/formats/sstable.js';
-import { writeBundle, type CkptTensor } from '../../src/formats/bundle.js';
+import { writeBundle } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { crc32c, maskCrc } from '../../src/formats/crc32c.js';
 import { encodeGraphDef, encodeMetaGraphDef } from '../../src/formats/graphdef.js';
 import { protoType } from '../../src/formats/protos.js';
@@ -109,7 +110,7 @@ test('protoc --decode=tensorflow.MetaGraphDef reads our model.ckpt-N.meta as we 
 });
 
 test('protoc reads our checkpoint .index: the BundleHeaderProto and every BundleEntryProto as meant', { skip }, () => {
-  const tensors: Array<[string, CkptTensor]> = [
+  const tensors: Array<[string, TensorValue]> = [
     ['layer1/weights', { dtype: 'float32', shape: [2, 3], data: Float32Array.of(1, -2, 3.5, 0, 1e-8, 7) }],
     ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.of(1234n) }],
     ['counts', { dtype: 'int32', shape: [4], data: Int32Array.of(1, 2, 3, -4) }],

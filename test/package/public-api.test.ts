@@ -112,12 +112,12 @@ console.log(JSON.stringify({
     writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
     const good = `import { train, openModel, type TrainSummary, type OpenedModel } from 'mnist-ts';
 import { CheckpointReader, Saver } from 'mnist-ts/checkpoint';
-import { crc32c, encodeExample, int64Feature, type CkptTensor } from 'mnist-ts/formats';
+import { crc32c, encodeExample, int64Feature, type TensorValue } from 'mnist-ts/formats';
 import { openGraph } from 'mnist-ts/graph';
 export async function demo(dir: string): Promise<number> {
   const summary: TrainSummary = await train({ modelDir: dir, steps: 10, model: 'softmax' });
   const model: OpenedModel = openModel(dir);
-  const t: CkptTensor = CheckpointReader.open(dir).tensor('global_step');
+  const t: TensorValue = CheckpointReader.open(dir).tensor('global_step');
   const saver = new Saver({ maxToKeep: 2 });
   void saver; void openGraph;
   return summary.validationAccuracy + model.globalStep + crc32c(encodeExample({ i: int64Feature(1) })) + t.shape.length;

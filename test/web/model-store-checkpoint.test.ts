@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Saver } from '../../src/checkpoint/saver.js';
 import { UserError } from '../../src/errors.js';
-import type { CkptTensor } from '../../src/formats/bundle.js';
+import type { TensorValue } from '../../src/formats/tensor-value.js';
 import { ModelStore } from '../../src/web/model-store.js';
 import { HttpError } from '../../src/web/http.js';
 import { corruptTensor } from '../checkpoint/helpers/damage.js';
@@ -13,7 +13,7 @@ async function dirWith(steps: number[]): Promise<string> {
   const dir = tempDir('store-pin');
   const saver = new Saver();
   for (const step of steps) {
-    const t = new Map<string, CkptTensor>([
+    const t = new Map<string, TensorValue>([
       ['w', { dtype: 'float32', shape: [8], data: new Float32Array(8).fill(step) }],
       ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(step)) }],
     ]);

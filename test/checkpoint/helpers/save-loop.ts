@@ -1,13 +1,13 @@
 // Child process for the kill test: saves checkpoints forever (each one's weights all equal to its
 // step), printing "saved N" after each, until it is killed.
 import path from 'node:path';
-import type { CkptTensor } from '../../../src/formats/bundle.js';
+import type { TensorValue } from '../../../src/formats/tensor-value.js';
 import { Saver } from '../../../src/checkpoint/saver.js';
 
 const dir = process.argv[2];
 const saver = new Saver({ maxToKeep: 2 });
 for (let step = 1; ; step++) {
-  const tensors = new Map<string, CkptTensor>([
+  const tensors = new Map<string, TensorValue>([
     ['weights', { dtype: 'float32', shape: [1 << 18], data: new Float32Array(1 << 18).fill(step) }],
     ['global_step', { dtype: 'int64', shape: [], data: BigInt64Array.from([BigInt(step)]) }],
   ]);
