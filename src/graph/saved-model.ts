@@ -1,10 +1,13 @@
 /**
- * TensorFlow SavedModels, read for inference (the `tf.saved_model.loader.load` of TF 1.x):
+ * TensorFlow SavedModels, read for inference (what `tf.saved_model.loader.load` + `Session.run` do):
  * `saved_model.pb` holds one MetaGraphDef per tag set (`serve`, `train`…), each with named
  * signatures (input and output keys → tensors); `variables/variables.{index,data-*}` is a V2
  * checkpoint of the variables. A signature becomes a frozen GraphDef — pruned to its outputs, every
  * variable (`VariableV2`, or a resource variable: `VarHandleOp` read by `ReadVariableOp`) a
  * constant holding its saved value — that TensorFlow.js's executor runs (src/graph/tfjs-model.ts).
+ * TensorFlow 2 / Keras SavedModels call library functions from the signature's graph: those calls
+ * are inlined (src/graph/inline-functions.ts) and the variables found by their object-graph
+ * checkpoint keys (src/graph/object-graph.ts).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
