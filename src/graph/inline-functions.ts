@@ -52,7 +52,7 @@ export function inlineFunctions(graph: GraphDef, options: InlineOptions): GraphD
 
 /** True when some node of the graph calls a library function. */
 export function callsFunctions(graph: GraphDef): boolean {
-  const names = new Set((graph.library?.function ?? []).map((f) => f.signature.name));
+  const names = new Set((graph.library?.function ?? []).map((f) => f.signature?.name));
   return graph.node.some((n) => FUNCTION_CALL_OPS.has(n.op) || names.has(n.op));
 }
 
@@ -64,7 +64,14 @@ class Inliner {
     graph: GraphDef,
     private readonly options: InlineOptions,
   ) {
-    this.functions = new Map((graph.library?.function ?? []).map((f) => [f.signature.name, f]));
+    const library = graph.library?.function ?? [];
+    library.forEach((f, i) => {
+      if (!f.signature?.name) throw fileError(options.file, `function ${i} of the graph's library has no name (damaged graph?)`);
+      for (const b of f.node_def ?? []) {
+        if (!b.name || !b.op) throw fileError(options.file, `function ${quoted(f.signature.name)} has a node without a ${b.name ? 'op' : 'name'} (damaged graph?)`);
+      }
+    });
+    this.functions = new Map(library.map((f) => [f.signature.name, f]));
     this.opDefs = new Map((options.opDefs ?? []).map((d) => [d.name, d]));
   }
 

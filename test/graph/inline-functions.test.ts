@@ -112,6 +112,9 @@ test('what cannot be inlined is a one-line error naming the node or function', (
   assert.throws(() => inlineFunctions(graphCalling([badInput]), file), userError(/node "m" reads "missing", which is neither an argument nor an output/));
   const oneArg: FunctionDef = { ...loop, signature: { ...loop.signature, input_arg: [{ name: 'x', type: 'DT_FLOAT' }] }, node_def: [], ret: { y: 'x' } };
   assert.throws(() => inlineFunctions(graphCalling([oneArg]), file), userError(/node "r" passes 2 input\(s\) to function "outer", which takes 1/));
+  const nameless = { ...INNER, node_def: [{ name: '', op: 'AddV2', input: ['a', 'b'] }] };
+  assert.throws(() => inlineFunctions(graphCalling([nameless, OUTER]), file), userError(/function "inner" has a node without a name \(damaged graph\?\)/));
+  assert.throws(() => inlineFunctions(graphCalling([{ ...INNER, signature: { name: '' } }]), file), userError(/function 0 of the graph's library has no name/));
   const noF: NodeDef = { name: 'r', op: 'PartitionedCall', input: [], attr: {} };
   assert.throws(() => inlineFunctions({ node: [noF] }, file), userError(/node "r" \(PartitionedCall\) names no function/));
 });
