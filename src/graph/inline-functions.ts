@@ -213,6 +213,11 @@ export function prepareInlinedGraph(graph: GraphDef, outputs: string[], file: st
     if (STATE_CHANGING.test(node.op)) {
       throw fileError(file, `op ${node.op} (node ${quoted(node.name)}) changes state; signatures that update variables or files are not supported (only inference)`);
     }
+    const branch = Object.values(node.attr ?? {}).find((v) => v.func?.name ?? v.list?.func?.length);
+    if (branch) {
+      const fn = branch.func?.name ?? branch.list!.func![0].name;
+      throw fileError(file, `op ${node.op} (node ${quoted(node.name, 200)}) runs function ${quoted(fn)} (TF 2 control flow: tf.cond, tf.while_loop…), which is not supported`);
+    }
     needed.add(name);
     for (const i of node.input ?? []) stack.push(parseTensorName(i).node);
   }

@@ -136,6 +136,18 @@ test('a signature that would change a variable is refused; one that only reads i
   assert.deepEqual(prepareInlinedGraph(fine, ['r:0'], 'g.pb').node.map((n) => n.name), ['x', 'r/Identity', 'r']);
 });
 
+test('TF 2 control flow (an If running branch functions) left after inlining is a one-line error', () => {
+  const branch: FunctionDef = { signature: { name: 'then_fn', input_arg: [{ name: 'x', type: 'DT_FLOAT' }], output_arg: [{ name: 'y', type: 'DT_FLOAT' }] }, node_def: [], ret: { y: 'x' } };
+  const cond: FunctionDef = {
+    signature: { name: 'outer', input_arg: [{ name: 'x', type: 'DT_FLOAT' }, { name: 'w', type: 'DT_FLOAT' }], output_arg: [{ name: 'y', type: 'DT_FLOAT' }] },
+    node_def: [{ name: 'if', op: 'StatelessIf', input: ['w', 'x'], attr: { then_branch: { func: { name: 'then_fn' } }, else_branch: { func: { name: 'then_fn' } }, Tout: types('DT_FLOAT') } }],
+    ret: { y: 'if:output:0' },
+  };
+  const graph = graphCalling([branch, cond]);
+  const inlined = inlineFunctions({ ...graph, node: graph.node.map((n) => (n.name === 'r' ? call('r', 'outer', ['x', 'w'], ['DT_FLOAT']) : n)) }, { file: 'g.pb', opDefs: [{ name: 'StatelessIf', output_arg: [{ name: 'output', type_list_attr: 'Tout' }] }] });
+  assert.throws(() => prepareInlinedGraph(inlined, ['r:0'], 'g.pb'), userError(/^g\.pb: op StatelessIf \(node "r\/if"\) runs function "then_fn" \(TF 2 control flow: tf\.cond, tf\.while_loop…\), which is not supported$/));
+});
+
 test('attributes stripped because they held their default are put back from the OpDefs', () => {
   const conv: OpDef = { name: 'Conv2D', attr: [{ name: 'T', type: 'type' }, { name: 'dilations', type: 'list(int)', default_value: { list: { i: [1, 1, 1, 1] } } }, { name: 'data_format', type: 'string', default_value: { s: Buffer.from('NHWC') } }] };
   const graph: GraphDef = { node: [{ name: 'c', op: 'Conv2D', input: [], attr: { T: F, data_format: { s: Buffer.from('NCHW') } } }] };
