@@ -226,7 +226,9 @@ export function describeSavedModel(model: SavedModel): string[] {
       lines.push(`  signature "${key}"${s.method_name ? ` (${s.method_name})` : ''}:`);
       for (const [what, list] of [['input', s.inputs], ['output', s.outputs]] as const) {
         for (const [k, info] of Object.entries(list ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-          lines.push(`    ${what} ${k}: ${info.name ?? '(not a dense tensor)'} ${dtype(info.dtype ?? 'DT_INVALID')} ${shape(shapeFromProto(info.tensor_shape))}`);
+          // TF 2's `__saved_model_init_op` signature names an op to run, not a tensor.
+          if (info.name && !info.name.includes(':') && (info.dtype ?? 'DT_INVALID') === 'DT_INVALID') lines.push(`    ${what} ${k}: ${info.name} (an op to run, not a tensor)`);
+          else lines.push(`    ${what} ${k}: ${info.name ?? '(not a dense tensor)'} ${dtype(info.dtype ?? 'DT_INVALID')} ${shape(shapeFromProto(info.tensor_shape))}`);
         }
       }
     }

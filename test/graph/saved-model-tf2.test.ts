@@ -44,6 +44,7 @@ test("TF Serving's TF 2 half_plus_two: signatures and variables by object path",
   assert.ok(lines.includes('tags [serve]: 29 nodes calling 14 functions, TensorFlow 2.14.0'), lines.join('\n'));
   assert.ok(lines.includes('    input x: serving_default_x:0 float [1]'));
   assert.ok(lines.includes('    output y: StatefulPartitionedCall_5:0 float [1]'));
+  assert.ok(lines.includes('    output __saved_model_init_op: NoOp (an op to run, not a tensor)'));
   assert.ok(lines.includes('  a/.ATTRIBUTES/VARIABLE_VALUE  float32  []  = a'));
   assert.ok(!lines.some((l) => l.includes('_CHECKPOINTABLE_OBJECT_GRAPH')));
 });
