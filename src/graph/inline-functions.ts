@@ -46,6 +46,11 @@ export function inlineFunctions(graph: GraphDef, options: InlineOptions): GraphD
   const inliner = new Inliner(graph, options);
   const node: NodeDef[] = [];
   for (const n of graph.node) inliner.emit(n, [], node);
+  const names = new Set<string>();
+  for (const n of node) {
+    if (names.has(n.name)) throw fileError(options.file, `inlining gives two nodes named ${quoted(n.name, 200)} (a node of the graph already has a name under a call's name)`);
+    names.add(n.name);
+  }
   const { library: _library, ...rest } = graph;
   return { ...rest, node };
 }

@@ -115,6 +115,8 @@ test('what cannot be inlined is a one-line error naming the node or function', (
   const nameless = { ...INNER, node_def: [{ name: '', op: 'AddV2', input: ['a', 'b'] }] };
   assert.throws(() => inlineFunctions(graphCalling([nameless, OUTER]), file), userError(/function "inner" has a node without a name \(damaged graph\?\)/));
   assert.throws(() => inlineFunctions(graphCalling([{ ...INNER, signature: { name: '' } }]), file), userError(/function 0 of the graph's library has no name/));
+  const clash = graphCalling([INNER, OUTER], [{ name: 'r/scaled', op: 'NoOp', input: [], attr: {} }]);
+  assert.throws(() => inlineFunctions(clash, file), userError(/inlining gives two nodes named "r\/scaled"/));
   const noF: NodeDef = { name: 'r', op: 'PartitionedCall', input: [], attr: {} };
   assert.throws(() => inlineFunctions({ node: [noF] }, file), userError(/node "r" \(PartitionedCall\) names no function/));
 });
