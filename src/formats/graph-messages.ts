@@ -65,6 +65,26 @@ export interface VersionDef {
 export interface GraphDef {
   node: NodeDef[];
   versions?: VersionDef;
+  /** The functions nodes call (TensorFlow 2 keeps every tf.function body here). */
+  library?: FunctionDefLibrary;
+}
+
+/**
+ * A function of the library. Its body's inputs name an argument (`x`), an output of a body node as
+ * `node:output_arg_name:index`, or a control dependency (`^node`); `ret` maps each output argument to
+ * such a tensor.
+ */
+export interface FunctionDef {
+  signature: OpDef;
+  attr?: Record<string, AttrValue>;
+  node_def?: NodeDef[];
+  ret?: Record<string, string>;
+  control_ret?: Record<string, string>;
+}
+
+export interface FunctionDefLibrary {
+  function?: FunctionDef[];
+  gradient?: Array<{ function_name: string; gradient_func: string }>;
 }
 
 export interface OpDef {

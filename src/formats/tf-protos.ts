@@ -553,20 +553,57 @@ const descriptor = {
       }
      }
     },
-    "GraphDef": {
+    "FunctionDefLibrary": {
      "fields": {
-      "node": {
+      "function": {
        "rule": "repeated",
-       "type": "NodeDef",
+       "type": "FunctionDef",
        "id": 1
       },
-      "versions": {
-       "type": "VersionDef",
+      "gradient": {
+       "rule": "repeated",
+       "type": "GradientDef",
+       "id": 2
+      }
+     }
+    },
+    "FunctionDef": {
+     "fields": {
+      "signature": {
+       "type": "OpDef",
+       "id": 1
+      },
+      "attr": {
+       "keyType": "string",
+       "type": "AttrValue",
+       "id": 5
+      },
+      "node_def": {
+       "rule": "repeated",
+       "type": "NodeDef",
+       "id": 3
+      },
+      "ret": {
+       "keyType": "string",
+       "type": "string",
        "id": 4
       },
-      "version": {
-       "type": "int32",
-       "id": 3
+      "control_ret": {
+       "keyType": "string",
+       "type": "string",
+       "id": 6
+      }
+     }
+    },
+    "GradientDef": {
+     "fields": {
+      "function_name": {
+       "type": "string",
+       "id": 1
+      },
+      "gradient_func": {
+       "type": "string",
+       "id": 2
       }
      }
     },
@@ -593,6 +630,149 @@ const descriptor = {
        "keyType": "string",
        "type": "AttrValue",
        "id": 5
+      }
+     }
+    },
+    "OpDef": {
+     "fields": {
+      "name": {
+       "type": "string",
+       "id": 1
+      },
+      "input_arg": {
+       "rule": "repeated",
+       "type": "ArgDef",
+       "id": 2
+      },
+      "output_arg": {
+       "rule": "repeated",
+       "type": "ArgDef",
+       "id": 3
+      },
+      "attr": {
+       "rule": "repeated",
+       "type": "AttrDef",
+       "id": 4
+      },
+      "summary": {
+       "type": "string",
+       "id": 5
+      },
+      "description": {
+       "type": "string",
+       "id": 6
+      },
+      "is_commutative": {
+       "type": "bool",
+       "id": 18
+      },
+      "is_aggregate": {
+       "type": "bool",
+       "id": 16
+      },
+      "is_stateful": {
+       "type": "bool",
+       "id": 17
+      },
+      "allows_uninitialized_input": {
+       "type": "bool",
+       "id": 19
+      }
+     },
+     "nested": {
+      "ArgDef": {
+       "fields": {
+        "name": {
+         "type": "string",
+         "id": 1
+        },
+        "description": {
+         "type": "string",
+         "id": 2
+        },
+        "type": {
+         "type": "DataType",
+         "id": 3
+        },
+        "type_attr": {
+         "type": "string",
+         "id": 4
+        },
+        "number_attr": {
+         "type": "string",
+         "id": 5
+        },
+        "type_list_attr": {
+         "type": "string",
+         "id": 6
+        },
+        "is_ref": {
+         "type": "bool",
+         "id": 16
+        }
+       }
+      },
+      "AttrDef": {
+       "fields": {
+        "name": {
+         "type": "string",
+         "id": 1
+        },
+        "type": {
+         "type": "string",
+         "id": 2
+        },
+        "default_value": {
+         "type": "AttrValue",
+         "id": 3
+        },
+        "description": {
+         "type": "string",
+         "id": 4
+        },
+        "has_minimum": {
+         "type": "bool",
+         "id": 5
+        },
+        "minimum": {
+         "type": "int64",
+         "id": 6
+        },
+        "allowed_values": {
+         "type": "AttrValue",
+         "id": 7
+        }
+       }
+      }
+     }
+    },
+    "OpList": {
+     "fields": {
+      "op": {
+       "rule": "repeated",
+       "type": "OpDef",
+       "id": 1
+      }
+     }
+    },
+    "GraphDef": {
+     "fields": {
+      "node": {
+       "rule": "repeated",
+       "type": "NodeDef",
+       "id": 1
+      },
+      "library": {
+       "type": "FunctionDefLibrary",
+       "id": 2
+      },
+      "versions": {
+       "type": "VersionDef",
+       "id": 4
+      },
+      "version": {
+       "type": "int32",
+       "id": 3
       }
      }
     },
@@ -636,6 +816,10 @@ const descriptor = {
        "keyType": "string",
        "type": "SignatureDef",
        "id": 5
+      },
+      "object_graph_def": {
+       "type": "SavedObjectGraph",
+       "id": 7
       }
      },
      "nested": {
@@ -785,125 +969,226 @@ const descriptor = {
       }
      }
     },
-    "OpDef": {
+    "SavedObjectGraph": {
      "fields": {
-      "name": {
-       "type": "string",
+      "nodes": {
+       "rule": "repeated",
+       "type": "SavedObject",
        "id": 1
       },
-      "input_arg": {
-       "rule": "repeated",
-       "type": "ArgDef",
+      "concrete_functions": {
+       "keyType": "string",
+       "type": "SavedConcreteFunction",
        "id": 2
-      },
-      "output_arg": {
-       "rule": "repeated",
-       "type": "ArgDef",
-       "id": 3
-      },
-      "attr": {
-       "rule": "repeated",
-       "type": "AttrDef",
-       "id": 4
-      },
-      "summary": {
-       "type": "string",
-       "id": 5
-      },
-      "description": {
-       "type": "string",
-       "id": 6
-      },
-      "is_commutative": {
-       "type": "bool",
-       "id": 18
-      },
-      "is_aggregate": {
-       "type": "bool",
-       "id": 16
-      },
-      "is_stateful": {
-       "type": "bool",
-       "id": 17
-      },
-      "allows_uninitialized_input": {
-       "type": "bool",
-       "id": 19
-      }
-     },
-     "nested": {
-      "ArgDef": {
-       "fields": {
-        "name": {
-         "type": "string",
-         "id": 1
-        },
-        "description": {
-         "type": "string",
-         "id": 2
-        },
-        "type": {
-         "type": "DataType",
-         "id": 3
-        },
-        "type_attr": {
-         "type": "string",
-         "id": 4
-        },
-        "number_attr": {
-         "type": "string",
-         "id": 5
-        },
-        "type_list_attr": {
-         "type": "string",
-         "id": 6
-        },
-        "is_ref": {
-         "type": "bool",
-         "id": 16
-        }
-       }
-      },
-      "AttrDef": {
-       "fields": {
-        "name": {
-         "type": "string",
-         "id": 1
-        },
-        "type": {
-         "type": "string",
-         "id": 2
-        },
-        "default_value": {
-         "type": "AttrValue",
-         "id": 3
-        },
-        "description": {
-         "type": "string",
-         "id": 4
-        },
-        "has_minimum": {
-         "type": "bool",
-         "id": 5
-        },
-        "minimum": {
-         "type": "int64",
-         "id": 6
-        },
-        "allowed_values": {
-         "type": "AttrValue",
-         "id": 7
-        }
-       }
       }
      }
     },
-    "OpList": {
+    "SavedObject": {
+     "oneofs": {
+      "kind": {
+       "oneof": [
+        "user_object",
+        "asset",
+        "function",
+        "variable",
+        "bare_concrete_function",
+        "constant",
+        "resource"
+       ]
+      }
+     },
      "fields": {
-      "op": {
+      "children": {
        "rule": "repeated",
-       "type": "OpDef",
+       "type": "TrackableObjectGraph.TrackableObject.ObjectReference",
        "id": 1
+      },
+      "user_object": {
+       "type": "SavedUserObject",
+       "id": 4
+      },
+      "asset": {
+       "type": "SavedAsset",
+       "id": 5
+      },
+      "function": {
+       "type": "SavedFunction",
+       "id": 6
+      },
+      "variable": {
+       "type": "SavedVariable",
+       "id": 7
+      },
+      "bare_concrete_function": {
+       "type": "SavedBareConcreteFunction",
+       "id": 8
+      },
+      "constant": {
+       "type": "SavedConstant",
+       "id": 9
+      },
+      "resource": {
+       "type": "SavedResource",
+       "id": 10
+      }
+     }
+    },
+    "SavedUserObject": {
+     "fields": {
+      "identifier": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "SavedAsset": {
+     "fields": {
+      "asset_file_def_index": {
+       "type": "int32",
+       "id": 1
+      }
+     }
+    },
+    "SavedFunction": {
+     "fields": {
+      "concrete_functions": {
+       "rule": "repeated",
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "SavedConcreteFunction": {
+     "fields": {
+      "bound_inputs": {
+       "rule": "repeated",
+       "type": "int32",
+       "id": 2
+      }
+     }
+    },
+    "SavedBareConcreteFunction": {
+     "fields": {
+      "concrete_function_name": {
+       "type": "string",
+       "id": 1
+      },
+      "argument_keywords": {
+       "rule": "repeated",
+       "type": "string",
+       "id": 2
+      }
+     }
+    },
+    "SavedConstant": {
+     "fields": {
+      "operation": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "SavedVariable": {
+     "fields": {
+      "dtype": {
+       "type": "DataType",
+       "id": 1
+      },
+      "shape": {
+       "type": "TensorShapeProto",
+       "id": 2
+      },
+      "trainable": {
+       "type": "bool",
+       "id": 3
+      },
+      "name": {
+       "type": "string",
+       "id": 6
+      }
+     }
+    },
+    "SavedResource": {
+     "fields": {
+      "device": {
+       "type": "string",
+       "id": 1
+      }
+     }
+    },
+    "TrackableObjectGraph": {
+     "fields": {
+      "nodes": {
+       "rule": "repeated",
+       "type": "TrackableObject",
+       "id": 1
+      }
+     },
+     "nested": {
+      "TrackableObject": {
+       "fields": {
+        "children": {
+         "rule": "repeated",
+         "type": "ObjectReference",
+         "id": 1
+        },
+        "attributes": {
+         "rule": "repeated",
+         "type": "SerializedTensor",
+         "id": 2
+        },
+        "slot_variables": {
+         "rule": "repeated",
+         "type": "SlotVariableReference",
+         "id": 3
+        }
+       },
+       "nested": {
+        "ObjectReference": {
+         "fields": {
+          "node_id": {
+           "type": "int32",
+           "id": 1
+          },
+          "local_name": {
+           "type": "string",
+           "id": 2
+          }
+         }
+        },
+        "SerializedTensor": {
+         "fields": {
+          "name": {
+           "type": "string",
+           "id": 1
+          },
+          "full_name": {
+           "type": "string",
+           "id": 2
+          },
+          "checkpoint_key": {
+           "type": "string",
+           "id": 3
+          }
+         }
+        },
+        "SlotVariableReference": {
+         "fields": {
+          "original_variable_node_id": {
+           "type": "int32",
+           "id": 1
+          },
+          "slot_name": {
+           "type": "string",
+           "id": 2
+          },
+          "slot_variable_node_id": {
+           "type": "int32",
+           "id": 3
+          }
+         }
+        }
+       }
       }
      }
     },

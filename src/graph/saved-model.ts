@@ -1,10 +1,13 @@
 /**
- * TensorFlow SavedModels, read for inference (the `tf.saved_model.loader.load` of TF 1.x):
+ * TensorFlow SavedModels, read for inference (what `tf.saved_model.loader.load` + `Session.run` do):
  * `saved_model.pb` holds one MetaGraphDef per tag set (`serve`, `train`…), each with named
  * signatures (input and output keys → tensors); `variables/variables.{index,data-*}` is a V2
  * checkpoint of the variables. A signature becomes a frozen GraphDef — pruned to its outputs, every
  * variable (`VariableV2`, or a resource variable: `VarHandleOp` read by `ReadVariableOp`) a
  * constant holding its saved value — that TensorFlow.js's executor runs (src/graph/tfjs-model.ts).
+ * TensorFlow 2 / Keras SavedModels call library functions from the signature's graph: those calls
+ * are inlined (src/graph/inline-functions.ts) and the variables found by their object-graph
+ * checkpoint keys (src/graph/object-graph.ts).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +16,8 @@ import { CheckpointReader } from '../checkpoint/reader.js';
 import { fileError } from '../errors.js';
 import { parseTensorName, pruneGraphDef, shapeFromProto, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorShapeProto, type TensorValue } from '../formats/graphdef.js';
 import { protoEnum, protoType } from '../formats/protos.js';
+import { addDefaultAttrs, callsFunctions, inlineFunctions, prepareInlinedGraph } from './inline-functions.js';
+import { OBJECT_GRAPH_KEY, variableCheckpointKeys, variableNodeKeys, type SavedObjectGraph } from './object-graph.js';
 
 export const SAVED_MODEL_FILE = 'saved_model.pb';
 export const SERVING_TAG = 'serve';
@@ -30,7 +35,7 @@ export interface SignatureDef {
   method_name?: string;
 }
 
-export type SavedMetaGraph = MetaGraphDef & { signature_def?: Record<string, SignatureDef> };
+export type SavedMetaGraph = MetaGraphDef & { signature_def?: Record<string, SignatureDef>; object_graph_def?: SavedObjectGraph };
 
 export interface SavedModel {
   /** The directory holding `saved_model.pb` and `variables/`. */
@@ -126,8 +131,6 @@ function valueType(dtype: string | number): string {
 }
 
 const VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
-/** Ops of TensorFlow 2.x SavedModels (tf.function calls into the graph's function library). */
-const FUNCTION_CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
 
 function toTensorValue(t: TensorValue): TensorValue {
   return { dtype: t.dtype, shape: [...t.shape], data: t.data } as TensorValue;
@@ -154,7 +157,8 @@ export function freezeSavedGraph(model: SavedModel, meta: SavedMetaGraph, output
     const shape = input.shape ? { shape: { dim: input.shape.map((size) => ({ size })) } } : { shape: { unknown_rank: true } };
     return { name: n.name, op: 'Placeholder', input: [], attr: { dtype: { type: valueType(input.dtype) }, shape } };
   });
-  const pruned = pruneGraphDef({ ...meta.graph_def!, node: fed }, outputs, model.file);
+  let pruned = pruneGraphDef({ ...meta.graph_def!, node: fed }, outputs, model.file);
+  const calls = callsFunctions(pruned);
   const needsVariables = pruned.node.some((n) => VARIABLE_OPS.has(n.op) || n.op === 'VarHandleOp');
   let reader: CheckpointReader | undefined;
   if (needsVariables) {
@@ -162,17 +166,22 @@ export function freezeSavedGraph(model: SavedModel, meta: SavedMetaGraph, output
     if (!existsSync(`${prefix}.index`)) throw fileError(model.dir, 'the graph reads variables, but variables/variables.index is missing');
     reader = CheckpointReader.open(prefix);
   }
+  // TF 2: variables are checkpointed by object path, found through the object graph; the
+  // signature's function (and all it calls) is inlined into one plain graph.
+  const objectKeys = reader && meta.object_graph_def ? variableNodeKeys(pruned, meta.object_graph_def, reader) : new Map<string, string>();
+  if (calls) {
+    const inlined = inlineFunctions(pruned, { file: model.file, opDefs: meta.meta_info_def?.stripped_op_list?.op });
+    pruned = prepareInlinedGraph(inlined, outputs, model.file);
+  }
+  pruned = addDefaultAttrs(pruned, meta.meta_info_def?.stripped_op_list?.op);
   const constant = (n: NodeDef, key: string): NodeDef => {
     if (!reader!.has(key)) throw fileError(reader!.prefix, `variable "${n.name}" needs checkpoint tensor "${key}", which is not in the SavedModel's variables`);
     const value = toTensorValue(reader!.tensor(key));
     return { name: n.name, op: 'Const', input: [], attr: { dtype: { type: n.attr?.dtype?.type ?? 'DT_FLOAT' }, value: { tensor: tensorProto(value) } } };
   };
   const node = pruned.node.map((n): NodeDef => {
-    if (FUNCTION_CALL_OPS.has(n.op)) {
-      throw fileError(model.file, `node "${n.name}" calls a TensorFlow 2 function (${n.op}); TF 2 / Keras SavedModels (tf.function graphs) are not supported yet — export a TF 1.x-style SavedModel or a frozen graph`);
-    }
     if (VARIABLE_OPS.has(n.op)) return constant(n, n.name);
-    if (n.op === 'VarHandleOp') return constant(n, n.name);
+    if (n.op === 'VarHandleOp') return constant(n, objectKeys.get(n.name) ?? n.name);
     if (n.op === 'ReadVariableOp') return { name: n.name, op: 'Identity', input: n.input, attr: { T: { type: n.attr?.dtype?.type ?? 'DT_FLOAT' } } };
     return n;
   });
@@ -210,12 +219,15 @@ export function describeSavedModel(model: SavedModel): string[] {
   };
   for (const meta of model.metaGraphs) {
     const version = meta.meta_info_def?.tensorflow_version;
-    lines.push(`tags [${tagsOf(meta).join(', ')}]: ${meta.graph_def!.node.length} nodes${version ? `, TensorFlow ${version}` : ''}`);
+    const functions = meta.graph_def!.library?.function?.length ?? 0;
+    lines.push(`tags [${tagsOf(meta).join(', ')}]: ${meta.graph_def!.node.length} nodes${functions ? ` calling ${functions} functions` : ''}${version ? `, TensorFlow ${version}` : ''}`);
     for (const [key, s] of Object.entries(meta.signature_def ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
       lines.push(`  signature "${key}"${s.method_name ? ` (${s.method_name})` : ''}:`);
       for (const [what, list] of [['input', s.inputs], ['output', s.outputs]] as const) {
         for (const [k, info] of Object.entries(list ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-          lines.push(`    ${what} ${k}: ${info.name ?? '(not a dense tensor)'} ${dtype(info.dtype ?? 'DT_INVALID')} ${shape(shapeFromProto(info.tensor_shape))}`);
+          // TF 2's `__saved_model_init_op` signature names an op to run, not a tensor.
+          if (info.name && !info.name.includes(':') && (info.dtype ?? 'DT_INVALID') === 'DT_INVALID') lines.push(`    ${what} ${k}: ${info.name} (an op to run, not a tensor)`);
+          else lines.push(`    ${what} ${k}: ${info.name ?? '(not a dense tensor)'} ${dtype(info.dtype ?? 'DT_INVALID')} ${shape(shapeFromProto(info.tensor_shape))}`);
         }
       }
     }
@@ -223,10 +235,21 @@ export function describeSavedModel(model: SavedModel): string[] {
   const prefix = variablesPrefix(model);
   if (existsSync(`${prefix}.index`)) {
     const reader = CheckpointReader.open(prefix);
-    lines.push(`variables (${path.relative(model.dir, prefix)}):`);
-    for (const name of reader.names()) {
-      const info = reader.entries().find((e) => e.name === name)!;
-      lines.push(`  ${name}  ${info.dtype ?? info.tfDType}  [${info.shape.join(', ')}]`);
+    // TF 2: checkpoint keys are object paths; say which variable each one holds.
+    const variableNames = new Map<string, string>();
+    for (const meta of model.metaGraphs) {
+      const objects = meta.object_graph_def;
+      if (!objects) continue;
+      for (const [id, key] of variableCheckpointKeys(objects, reader)) {
+        const name = objects.nodes?.[id]?.variable?.name;
+        if (name) variableNames.set(key, name);
+      }
+    }
+    lines.push(`variables (${path.relative(model.dir, prefix)})${variableNames.size ? ' by checkpoint key, = the variable\'s name' : ''}:`);
+    for (const info of reader.entries()) {
+      if (info.name === OBJECT_GRAPH_KEY) continue;
+      const name = variableNames.get(info.name);
+      lines.push(`  ${info.name}  ${info.dtype ?? info.tfDType}  [${info.shape.join(', ')}]${name ? `  = ${name}` : ''}`);
     }
   } else {
     lines.push('variables: none');

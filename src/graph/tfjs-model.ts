@@ -175,6 +175,14 @@ export class FrozenGraph {
   }
 
   /**
+   * Fails now, before any input is read, if computing `outputs` from the `fed` nodes needs an op
+   * TensorFlow.js lacks or a placeholder left unfed (what `run` would find).
+   */
+  checkRunnable(outputs: string[], fed: string[]): void {
+    this.checkOps(outputs.map((o) => `${parseTensorName(o).node}:${parseTensorName(o).index}`), new Set(fed.map((f) => parseTensorName(f).node)));
+  }
+
+  /**
    * Every placeholder on the path to the outputs must be fed and every op be one the tfjs executor
    * knows (it says so only mid-run otherwise, in words about its own internals).
    */
@@ -202,7 +210,8 @@ export class FrozenGraph {
       return fileError(this.file, `node ${quoted(at ?? op)} is a variable (${op}): the graph is not frozen (run the .meta with its checkpoint, or freeze it first)`);
     }
     const name = /^[\w./-]+$/.test(op) ? op : quoted(op);
-    return fileError(this.file, `op ${name}${at ? ` (node ${quoted(at)})` : ''} is not supported by TensorFlow.js's graph executor`);
+    // Inlined TF 2 functions give long node names whose tail says the most: allow more than quoted's default.
+    return fileError(this.file, `op ${name}${at ? ` (node ${quoted(at, 200)})` : ''} is not supported by TensorFlow.js's graph executor`);
   }
 
   dispose(): void {

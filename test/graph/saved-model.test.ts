@@ -75,12 +75,25 @@ function resourceModel(dir: string, tf2 = false): void {
     { name: 'w', op: 'VarHandleOp', attr: { dtype: f, shape: { shape: {} }, shared_name: { s: Buffer.from('w') } } },
     { name: 'w/Read/ReadVariableOp', op: 'ReadVariableOp', input: ['w'], attr: { dtype: f } },
     tf2
-      ? { name: 'y', op: 'StatefulPartitionedCall', input: ['x', 'w'], attr: {} }
+      ? { name: 'y', op: 'StatefulPartitionedCall', input: ['x', 'w'], attr: { f: { func: { name: 'times_w' } }, Tin: { list: { type: ['DT_FLOAT', 'DT_RESOURCE'] } }, Tout: { list: { type: ['DT_FLOAT'] } } } }
       : { name: 'y', op: 'Mul', input: ['x', 'w/Read/ReadVariableOp'], attr: { T: f } },
   ];
+  // The TF 2 form: y calls a library function that reads the captured variable itself.
+  const library = {
+    function: [
+      {
+        signature: { name: 'times_w', input_arg: [{ name: 'x', type: 'DT_FLOAT' }, { name: 'w_resource', type: 'DT_RESOURCE' }], output_arg: [{ name: 'y', type: 'DT_FLOAT' }] },
+        node_def: [
+          { name: 'read', op: 'ReadVariableOp', input: ['w_resource'], attr: { dtype: f } },
+          { name: 'mul', op: 'Mul', input: ['x', 'read:value:0'], attr: { T: f } },
+        ],
+        ret: { y: 'mul:z:0' },
+      },
+    ],
+  };
   const signature = { inputs: { x: { name: 'x:0', dtype: 'DT_FLOAT' } }, outputs: { y: { name: 'y:0', dtype: 'DT_FLOAT' } }, method_name: 'tensorflow/serving/predict' };
   const T = protoType('tensorflow.SavedModel');
-  const bytes = T.encode(T.fromObject({ saved_model_schema_version: 1, meta_graphs: [{ meta_info_def: { tags: ['serve'] }, graph_def: { node }, signature_def: { serving_default: signature } }] })).finish();
+  const bytes = T.encode(T.fromObject({ saved_model_schema_version: 1, meta_graphs: [{ meta_info_def: { tags: ['serve'] }, graph_def: { node, library: tf2 ? library : undefined }, signature_def: { serving_default: signature } }] })).finish();
   mkdirSync(path.join(dir, 'variables'), { recursive: true });
   writeFileSync(path.join(dir, 'saved_model.pb'), bytes);
   const bundle = writeBundle([['w', { dtype: 'float32', shape: [], data: Float32Array.of(2.5) }]]);
@@ -88,13 +101,13 @@ function resourceModel(dir: string, tf2 = false): void {
   writeFileSync(path.join(dir, 'variables/variables.data-00000-of-00001'), bundle.data);
 }
 
-test('resource variables (VarHandleOp read by ReadVariableOp) are restored; TF 2 function calls are named', async () => {
+test('resource variables (VarHandleOp read by ReadVariableOp) are restored, also when a TF 2 function reads them', async () => {
   const dir = tmp();
   resourceModel(dir);
   assert.deepEqual(await run(dir, undefined, { x: [1, 2] }), { y: [2.5, 5] });
   const tf2 = tmp();
   resourceModel(tf2, true);
-  assert.throws(() => openSavedModelSignature(tf2), userError(/node "y" calls a TensorFlow 2 function \(StatefulPartitionedCall\)/));
+  assert.deepEqual(await run(tf2, undefined, { x: [1, 2] }), { y: [2.5, 5] });
 });
 
 test('a directory that is not a SavedModel, a broken saved_model.pb and missing variables are one-line errors', () => {

@@ -105,6 +105,7 @@ async function runSignature(dir: string, flags: RunGraphFlags): Promise<void> {
   const model = FrozenGraph.load(opened.graph, opened.model.file);
   const feeds: Record<string, tf.Tensor> = {};
   try {
+    model.checkRunnable(opened.outputs.map((o) => o.tensor), opened.inputs.map((i) => i.tensor));
     const byKey = new Map(opened.inputs.map((i) => [i.key, i]));
     const given = new Set<string>();
     for (const flag of flags.input ?? []) {
