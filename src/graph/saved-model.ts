@@ -14,7 +14,7 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { CheckpointReader } from '../checkpoint/reader.js';
 import { fileError } from '../errors.js';
-import { parseTensorName, pruneGraphDef, shapeFromProto, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorShapeProto, type TensorValue } from '../formats/graphdef.js';
+import { parseTensorName, pruneGraphDef, shapeFromProto, tensorProto, type GraphDef, type MetaGraphDef, type NodeDef, type TensorShapeProto } from '../formats/graphdef.js';
 import { protoEnum, protoType } from '../formats/protos.js';
 import { addDefaultAttrs, callsFunctions, inlineFunctions, prepareInlinedGraph } from './inline-functions.js';
 import { OBJECT_GRAPH_KEY, variableCheckpointKeys, variableNodeKeys, type SavedObjectGraph } from './object-graph.js';
@@ -132,10 +132,6 @@ function valueType(dtype: string | number): string {
 
 const VARIABLE_OPS = new Set(['VariableV2', 'Variable']);
 
-function toTensorValue(t: TensorValue): TensorValue {
-  return { dtype: t.dtype, shape: [...t.shape], data: t.data } as TensorValue;
-}
-
 /**
  * The frozen graph that computes `outputs` (tensor names): pruned, each variable read from the
  * checkpoint and made a constant. Resource variables: the `VarHandleOp` becomes the constant and
@@ -176,7 +172,7 @@ export function freezeSavedGraph(model: SavedModel, meta: SavedMetaGraph, output
   pruned = addDefaultAttrs(pruned, meta.meta_info_def?.stripped_op_list?.op);
   const constant = (n: NodeDef, key: string): NodeDef => {
     if (!reader!.has(key)) throw fileError(reader!.prefix, `variable "${n.name}" needs checkpoint tensor "${key}", which is not in the SavedModel's variables`);
-    const value = toTensorValue(reader!.tensor(key));
+    const value = reader!.tensor(key);
     return { name: n.name, op: 'Const', input: [], attr: { dtype: { type: n.attr?.dtype?.type ?? 'DT_FLOAT' }, value: { tensor: tensorProto(value) } } };
   };
   const node = pruned.node.map((n): NodeDef => {
