@@ -1,10 +1,18 @@
-import { Random } from '../util/random.js';
-import { IMAGE_PIXELS, type MnistSplit } from './mnist.js';
+import { BatchStream } from '../pipeline/batch-stream.js';
+import { permutedEpochs } from '../pipeline/order.js';
+import type { MnistSplit } from './mnist.js';
 
 export interface Batch {
   /** batchSize × 784 pixels in [0, 1]. Reused between calls: copy it if you keep it. */
   images: Float32Array;
   labels: Int32Array;
+}
+
+/** MNIST images and labels as the pipeline's columns: pixels scaled to [0, 1] like read_data_sets. */
+export function mnistColumns(images: Uint8Array, labels: ArrayLike<number>): Batch {
+  const pixels = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) pixels[i] = images[i] / 255;
+  return { images: pixels, labels: Int32Array.from(labels) };
 }
 
 /**
@@ -13,49 +21,22 @@ export interface Batch {
  * epoch takes the rest of it and continues in the next, reshuffled one, as TensorFlow does.
  */
 export class BatchIterator {
-  private readonly pixels: Float32Array;
-  private readonly order: Uint32Array;
-  private readonly random: Random;
-  private position: number;
-  private readonly batch: Batch;
-  epoch = 0;
+  private readonly stream: BatchStream<Batch>;
 
   constructor(
-    private readonly split: MnistSplit,
+    split: MnistSplit,
     readonly batchSize: number,
     seed: number,
   ) {
-    if (split.count === 0) throw new Error('cannot batch an empty data set');
-    this.pixels = new Float32Array(split.images.length);
-    for (let i = 0; i < split.images.length; i++) this.pixels[i] = split.images[i] / 255;
-    this.order = new Uint32Array(split.count).map((_, i) => i);
-    this.random = new Random(seed);
-    this.random.shuffle(this.order);
-    this.position = 0;
-    this.batch = { images: new Float32Array(batchSize * IMAGE_PIXELS), labels: new Int32Array(batchSize) };
+    this.stream = new BatchStream(mnistColumns(split.images, split.labels), split.count, permutedEpochs(split.count, seed), batchSize);
   }
 
   /** Skips `steps` batches (to resume a run at its global step with the same data order). */
   skip(steps: number): void {
-    for (let s = 0; s < steps; s++) this.advance(() => undefined);
+    this.stream.skip(steps);
   }
 
   next(): Batch {
-    this.advance((row, index) => {
-      this.batch.images.set(this.pixels.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS);
-      this.batch.labels[row] = this.split.labels[index];
-    });
-    return this.batch;
-  }
-
-  private advance(take: (row: number, index: number) => void): void {
-    for (let row = 0; row < this.batchSize; row++) {
-      if (this.position === this.order.length) {
-        this.random.shuffle(this.order);
-        this.position = 0;
-        this.epoch++;
-      }
-      take(row, this.order[this.position++]);
-    }
+    return this.stream.next()!;
   }
 }
