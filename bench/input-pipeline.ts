@@ -13,7 +13,7 @@ import { bytesFeature, encodeExample, int64Feature } from '../src/formats/exampl
 import { writeTFRecordFileSync } from '../src/formats/tfrecord.js';
 import { Dataset } from '../src/pipeline/dataset.js';
 import * as tf from '@tensorflow/tfjs';
-import { mnistRecordColumns, mnistTFRecordBatches, parseMnistExample, writeMnistTFRecords } from '../src/pipeline/mnist-tfrecord.js';
+import { collateMnist, mnistTFRecordBatches, parseMnistExample, writeMnistTFRecords } from '../src/pipeline/mnist-tfrecord.js';
 import type { BatchStream } from '../src/pipeline/batch-stream.js';
 import { BatchIterator, type Batch } from '../src/data/batches.js';
 import { deriveSeed } from '../src/pipeline/random.js';
@@ -44,7 +44,7 @@ try {
       .shuffle(10_000, { seed: 1 })
       .repeat()
       .batch(100)
-      .map(mnistRecordColumns)
+      .map(collateMnist)
       .prefetch(2);
   await time('streamed Dataset: TFRecord → parse → shuffle → batch, 1 epoch', train.count, async () => {
     let n = 0;

@@ -1,5 +1,5 @@
 import { BatchStream } from '../pipeline/batch-stream.js';
-import { permutedEpochs } from '../pipeline/order.js';
+import { permutedEpochs, type ExampleOrder } from '../pipeline/order.js';
 import type { MnistSplit } from './mnist.js';
 
 export interface Batch {
@@ -8,11 +8,24 @@ export interface Batch {
   labels: Int32Array;
 }
 
-/** MNIST images and labels as the pipeline's columns: pixels scaled to [0, 1] like read_data_sets. */
-export function mnistColumns(images: Uint8Array, labels: ArrayLike<number>): Batch {
+export interface MnistColumns {
+  images: Float32Array;
+  labels: Uint8Array | Int32Array;
+}
+
+/** MNIST images (0..255) and labels as the pipeline's columns: pixels scaled to [0, 1] like read_data_sets. */
+export function mnistColumns<L extends MnistColumns['labels']>(images: Uint8Array, labels: L): { images: Float32Array; labels: L } {
   const pixels = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) pixels[i] = images[i] / 255;
-  return { images: pixels, labels: Int32Array.from(labels) };
+  return { images: pixels, labels };
+}
+
+/**
+ * MNIST examples in the given order as batches of float32 pixels and int32 labels. Labels may be
+ * kept as bytes: IDX's 55 KB of them stay in cache where 220 KB of int32 would not (measurably faster).
+ */
+export function mnistBatchStream(columns: MnistColumns, order: ExampleOrder, batchSize: number, opts: { dropRemainder?: boolean } = {}): BatchStream<Batch> {
+  return new BatchStream<Batch>(columns, columns.labels.length, order, batchSize, { ...opts, batchTypes: { labels: Int32Array } });
 }
 
 /**
@@ -28,7 +41,7 @@ export class BatchIterator {
     readonly batchSize: number,
     seed: number,
   ) {
-    this.stream = new BatchStream(mnistColumns(split.images, split.labels), split.count, permutedEpochs(split.count, seed), batchSize);
+    this.stream = mnistBatchStream(mnistColumns(split.images, split.labels), permutedEpochs(split.count, seed), batchSize);
   }
 
   /** Skips `steps` batches (to resume a run at its global step with the same data order). */

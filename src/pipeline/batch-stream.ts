@@ -1,7 +1,7 @@
 /**
  * The trainers' feed: examples held in memory as columns (one typed array each, `count` rows of a
  * fixed size), served in the order of an ExampleOrder as batches of `batchSize` rows.
- * Synchronous and allocation-free per batch: a training step takes about a millisecond, so the
+ * Synchronous, with no new arrays per batch: a training step takes about a millisecond, so the
  * feed is plain index arithmetic and row copies into arrays that are reused between calls.
  */
 import type { ExampleOrder } from './order.js';
@@ -11,35 +11,42 @@ export type NumericArray = Float32Array | Float64Array | Int32Array | Uint32Arra
 /** Column name → values of all examples, row after row (e.g. `{ images, labels }`). */
 export type ExampleColumns<C> = { [K in keyof C]: NumericArray };
 
-interface Column {
-  values: NumericArray;
-  rowSize: number;
-  out: NumericArray;
+export interface BatchStreamOptions<C> {
+  /** Leave out a last short batch when a finite order ends (default false). */
+  dropRemainder?: boolean;
+  /** A column's batch array type where it differs from the stored one (e.g. labels kept as bytes, batched as int32). */
+  batchTypes?: { [K in keyof C]?: new (length: number) => C[K] };
 }
 
+/** Batches of type C (column name → typed array of batchSize rows). */
 export class BatchStream<C extends ExampleColumns<C>> {
-  private readonly columns: Column[];
+  // Per column (parallel arrays: the row loop below is the trainers' hot path).
+  private readonly values: NumericArray[] = [];
+  private readonly rowSizes: number[] = [];
+  private readonly outs: NumericArray[] = [];
   private readonly batch: C;
   private readonly dropRemainder: boolean;
 
   constructor(
-    examples: C,
+    examples: ExampleColumns<C>,
     count: number,
     private readonly order: ExampleOrder,
     readonly batchSize: number,
-    opts: { dropRemainder?: boolean } = {},
+    opts: BatchStreamOptions<C> = {},
   ) {
     if (count <= 0) throw new Error('cannot batch an empty data set');
     if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
     this.dropRemainder = opts.dropRemainder ?? false;
     const batch: Record<string, NumericArray> = {};
-    this.columns = Object.entries<NumericArray>(examples).map(([name, values]) => {
+    for (const [name, values] of Object.entries<NumericArray>(examples)) {
       const rowSize = values.length / count;
       if (!Number.isInteger(rowSize)) throw new Error(`column ${name} has ${values.length} values, not a multiple of ${count} examples`);
-      const out = new (values.constructor as new (length: number) => NumericArray)(batchSize * rowSize);
-      batch[name] = out;
-      return { values, rowSize, out };
-    });
+      const type = (opts.batchTypes as Record<string, (new (length: number) => NumericArray) | undefined> | undefined)?.[name];
+      batch[name] = new (type ?? (values.constructor as new (length: number) => NumericArray))(batchSize * rowSize);
+      this.values.push(values);
+      this.rowSizes.push(rowSize);
+      this.outs.push(batch[name]);
+    }
     this.batch = batch as unknown as C;
   }
 
@@ -48,14 +55,14 @@ export class BatchStream<C extends ExampleColumns<C>> {
    * order ends, the rows left over form a last, shorter batch (unless dropRemainder); then undefined.
    */
   next(): C | undefined {
-    const columns = this.columns;
+    const { values, rowSizes, outs } = this;
     for (let row = 0; row < this.batchSize; row++) {
       const index = this.order.next();
       if (index < 0) return this.remainder(row);
-      for (let c = 0; c < columns.length; c++) {
-        const { values, rowSize, out } = columns[c];
-        if (rowSize === 1) out[row] = values[index];
-        else out.set(values.subarray(index * rowSize, (index + 1) * rowSize), row * rowSize);
+      for (let c = 0; c < values.length; c++) {
+        const rowSize = rowSizes[c];
+        if (rowSize === 1) outs[c][row] = values[c][index];
+        else outs[c].set(values[c].subarray(index * rowSize, (index + 1) * rowSize), row * rowSize);
       }
     }
     return this.batch;

@@ -11,10 +11,10 @@ import { IMAGE_PIXELS, type MnistSplit } from '../data/mnist.js';
 import { bytesFeature, encodeExample, fixedLenFeature, int64Feature, parseSingleExample } from '../formats/example.js';
 import { TFRecordWriter, type TFRecordCompression } from '../formats/tfrecord.js';
 import { fileError } from '../errors.js';
-import { mnistColumns, type Batch } from '../data/batches.js';
+import { mnistBatchStream, mnistColumns, type Batch } from '../data/batches.js';
 import { Dataset } from './dataset.js';
 import { matchFiles } from './files.js';
-import { BatchStream } from './batch-stream.js';
+import type { BatchStream } from './batch-stream.js';
 import { shuffleThenRepeat } from './order.js';
 import { randomSeed } from './random.js';
 
@@ -115,14 +115,14 @@ export async function mnistTFRecordBatches(pattern: string | string[], opts: Mni
     .toArray();
   if (records.length === 0) throw fileError(files.join(', '), 'no records');
   const order = shuffleThenRepeat(records.length, opts.shuffleBuffer ?? 10_000, opts.seed ?? randomSeed(), opts.epochs);
-  return new BatchStream(mnistRecordColumns(records), records.length, order, opts.batchSize, { dropRemainder: opts.dropRemainder });
+  return mnistBatchStream(collateMnist(records), order, opts.batchSize, { dropRemainder: opts.dropRemainder });
 }
 
-/** Parsed records as the pipeline's columns (pixels scaled to [0, 1]). */
-export function mnistRecordColumns(records: readonly MnistRecord[]): Batch {
+/** Parsed records as one batch: pixels scaled to [0, 1], int32 labels. */
+export function collateMnist(records: readonly MnistRecord[]): Batch {
   const images = new Uint8Array(records.length * IMAGE_PIXELS);
   records.forEach((r, i) => images.set(r.image, i * IMAGE_PIXELS));
-  return mnistColumns(images, records.map((r) => r.label));
+  return mnistColumns(images, Int32Array.from(records, (r) => r.label));
 }
 
 /** One file's records, parsed; errors name the file and the record. */

@@ -80,6 +80,45 @@ class Shuffled implements ExampleOrder {
   }
 }
 
+/** 0, 1, …, count − 1, over and over. */
+class Cycle implements ExampleOrder {
+  private position = 0;
+
+  constructor(private readonly count: number) {}
+
+  next(): number {
+    if (this.count === 0) return END;
+    const i = this.position;
+    this.position = i + 1 === this.count ? 0 : i + 1;
+    return i;
+  }
+}
+
+class PermutedEpochs implements ExampleOrder {
+  private readonly order: Uint32Array;
+  private position: number;
+  private epoch = 0;
+
+  constructor(
+    count: number,
+    private readonly random: Random,
+    private readonly epochs: number,
+  ) {
+    this.order = range(count);
+    this.position = count;
+  }
+
+  next(): number {
+    if (this.position === this.order.length) {
+      if (this.order.length === 0 || this.epoch >= this.epochs) return END;
+      this.epoch++;
+      this.random.shuffle(this.order);
+      this.position = 0;
+    }
+    return this.order[this.position++];
+  }
+}
+
 const range = (count: number) => Uint32Array.from({ length: count }, (_, i) => i);
 
 /**
@@ -87,9 +126,7 @@ const range = (count: number) => Uint32Array.from({ length: count }, (_, i) => i
  * the previous epoch's order, all from one generator seeded with `seed`.
  */
 export function permutedEpochs(count: number, seed: number, epochs = Infinity): ExampleOrder {
-  const order = range(count);
-  const random = new Random(seed);
-  return new Repeat(() => new Sequence(random.shuffle(order)), epochs);
+  return new PermutedEpochs(count, new Random(seed), epochs);
 }
 
 /**
@@ -110,6 +147,5 @@ export function shuffleThenRepeat(count: number, bufferSize: number, seed: numbe
  * endless repeated examples, so it spans epoch boundaries.
  */
 export function repeatThenShuffle(count: number, bufferSize: number, seed: number): ExampleOrder {
-  const order = range(count);
-  return new Shuffled(new Repeat(() => new Sequence(order), Infinity), bufferSize, new Random(seed));
+  return new Shuffled(new Cycle(count), bufferSize, new Random(seed));
 }

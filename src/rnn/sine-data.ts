@@ -80,13 +80,19 @@ export function bookSineData(opts: { trainingExamples?: number; testingExamples?
   return { train, test, trainEnd, testEnd };
 }
 
+/** x: [batch, T] windows, y: [batch] next values. */
+export interface SineBatch {
+  x: Float32Array;
+  y: Float32Array;
+}
+
 /**
  * dataset.repeat().shuffle(buffer).batch(n) of tf.data: an endless stream of examples (epoch
  * after epoch) drawn through a shuffle buffer — fill the buffer, then each draw takes a random slot
  * and refills it with the next example. Because repeat() comes first, the buffer spans epochs.
  */
 export class ShuffledBatches {
-  private readonly stream: BatchStream<{ x: Float32Array; y: Float32Array }>;
+  private readonly stream: BatchStream<SineBatch>;
 
   constructor(
     data: WindowedData,
@@ -94,7 +100,7 @@ export class ShuffledBatches {
     bufferSize: number,
     seed: number,
   ) {
-    this.stream = new BatchStream({ x: data.x, y: data.y }, data.count, repeatThenShuffle(data.count, bufferSize, seed), batchSize);
+    this.stream = new BatchStream<SineBatch>({ x: data.x, y: data.y }, data.count, repeatThenShuffle(data.count, bufferSize, seed), batchSize);
   }
 
   /** Draws and drops `batches` batches (a resumed run's buffer and stream at its global step). */
@@ -103,7 +109,7 @@ export class ShuffledBatches {
   }
 
   /** The next batch: x is [batch, T], y is [batch]; the arrays are reused by the next call. */
-  next(): { x: Float32Array; y: Float32Array } {
+  next(): SineBatch {
     return this.stream.next()!;
   }
 }

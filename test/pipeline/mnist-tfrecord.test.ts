@@ -9,7 +9,7 @@ import { UserError } from '../../src/errors.js';
 import { readTFRecordFileSync, writeTFRecordFileSync } from '../../src/formats/tfrecord.js';
 import { decodeExample, encodeExample, int64Feature } from '../../src/formats/example.js';
 import { Dataset } from '../../src/pipeline/dataset.js';
-import { mnistRecordColumns, mnistTFRecordBatches, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
+import { collateMnist, mnistTFRecordBatches, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
 import { batchChecksum } from '../helpers/batch-checksum.js';
 
 const ROOT = path.join(import.meta.dirname, '../..');
@@ -86,7 +86,7 @@ test('the in-memory feed gives the batches of the streamed Dataset (tfRecord →
   let n = 0;
   for await (const batch of streamed) {
     const b = fed.next()!;
-    assert.deepEqual(b, mnistRecordColumns(batch), `batch ${n}`);
+    assert.deepEqual(b, collateMnist(batch), `batch ${n}`);
     n++;
   }
   assert.equal(n, 12);
