@@ -97,12 +97,10 @@ class Cycle implements ExampleOrder {
 class PermutedEpochs implements ExampleOrder {
   private readonly order: Uint32Array;
   private position: number;
-  private epoch = 0;
 
   constructor(
     count: number,
     private readonly random: Random,
-    private readonly epochs: number,
   ) {
     this.order = range(count);
     this.position = count;
@@ -110,8 +108,7 @@ class PermutedEpochs implements ExampleOrder {
 
   next(): number {
     if (this.position === this.order.length) {
-      if (this.order.length === 0 || this.epoch >= this.epochs) return END;
-      this.epoch++;
+      if (this.order.length === 0) return END;
       this.random.shuffle(this.order);
       this.position = 0;
     }
@@ -123,10 +120,10 @@ const range = (count: number) => Uint32Array.from({ length: count }, (_, i) => i
 
 /**
  * TensorFlow's `DataSet.next_batch` order (the IDX trainers): every epoch a Fisher–Yates shuffle of
- * the previous epoch's order, all from one generator seeded with `seed`.
+ * the previous epoch's order, all from one generator seeded with `seed`. Endless.
  */
-export function permutedEpochs(count: number, seed: number, epochs = Infinity): ExampleOrder {
-  return new PermutedEpochs(count, new Random(seed), epochs);
+export function permutedEpochs(count: number, seed: number): ExampleOrder {
+  return new PermutedEpochs(count, new Random(seed));
 }
 
 /**
