@@ -1,5 +1,6 @@
 // Input-pipeline throughput (examples/s): node --import tsx bench/input-pipeline.ts [jpegCount]
-// 1. the book's MNIST TFRecords → parse → shuffle(10,000) → batch(100), async and sync;
+// 1. the book's MNIST TFRecords → parse → shuffle(10,000) → batch(100): streamed Dataset and in-memory feed;
+//    the IDX BatchIterator;
 // 2. JPEG Examples → decode + preprocess_for_train on worker threads (1 and 2) vs. the main thread;
 // 3. the MLP and book-CNN training steps on the default backend, for comparison;
 // 4. MLP training steps fed by each MNIST source.
@@ -12,7 +13,9 @@ import { bytesFeature, encodeExample, int64Feature } from '../src/formats/exampl
 import { writeTFRecordFileSync } from '../src/formats/tfrecord.js';
 import { Dataset } from '../src/pipeline/dataset.js';
 import * as tf from '@tensorflow/tfjs';
-import { mnistBatchSourceSync, mnistBatchesFromTFRecords, writeMnistTFRecords, type MnistBatch } from '../src/pipeline/mnist-tfrecord.js';
+import { collateMnist, mnistTFRecordBatches, parseMnistExample, writeMnistTFRecords } from '../src/pipeline/mnist-tfrecord.js';
+import type { BatchStream } from '../src/pipeline/batch-stream.js';
+import { BatchIterator, type Batch } from '../src/data/batches.js';
 import { deriveSeed } from '../src/pipeline/random.js';
 import { decodeAndAugment, type AugmentInput, type AugmentOutput } from '../src/image/augment-worker.js';
 import { selectBackend } from '../src/backend/select.js';
@@ -35,50 +38,55 @@ try {
   await writeMnistTFRecords(train, dir, { shards: 2 });
   const pattern = path.join(dir, 'data.tfrecords-*');
 
-  for (const background of [false, true]) {
-    await time(`streamed TFRecord → parse → shuffle → batch, 1 epoch, ${background ? 'worker thread' : 'this thread'}`, train.count, async () => {
-      let n = 0;
-      for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, epochs: 1, cache: false, background })) n += b.labels.length;
-      if (n !== train.count) throw new Error(`saw ${n}`);
-    });
-  }
-  let next: () => unknown = () => {};
-  await time('sync source: read + parse all records (one-off)', train.count, () => {
-    next = mnistBatchSourceSync(pattern, { batchSize: 100, seed: 1 });
-    next(); // the records are read on the first call
+  const streamed = () =>
+    Dataset.tfRecord(pattern, { cycleLength: 2 })
+      .map((r) => parseMnistExample(r))
+      .shuffle(10_000, { seed: 1 })
+      .repeat()
+      .batch(100)
+      .map(collateMnist)
+      .prefetch(2);
+  await time('streamed Dataset: TFRecord → parse → shuffle → batch, 1 epoch', train.count, async () => {
+    let n = 0;
+    for await (const b of streamed()) if ((n += b.labels.length) >= train.count) break;
   });
-  await time('sync source: shuffle → batch, 5 epochs', 5 * train.count, () => {
-    for (let i = 0; i < (5 * train.count) / 100; i++) next();
+  let feed: BatchStream<Batch> | undefined;
+  await time('in-memory feed: read + parse all records (one-off)', train.count, async () => {
+    feed = await mnistTFRecordBatches(pattern, { batchSize: 100, seed: 1 });
+  });
+  await time('in-memory feed: shuffle → batch, 5 epochs', 5 * train.count, () => {
+    for (let i = 0; i < (5 * train.count) / 100; i++) feed!.next();
+  });
+  const idx = new BatchIterator(train, 100, 1);
+  await time('IDX BatchIterator: epoch permutation → batch, 5 epochs', 5 * train.count, () => {
+    for (let i = 0; i < (5 * train.count) / 100; i++) idx.next();
   });
 
   // The MLP's training step fed by each source (the question: is the input pipeline the bottleneck?).
   const { name } = await selectBackend('auto').catch(() => selectBackend('cpu'));
   const steps = 500;
-  const fed = async (label: string, next: () => MnistBatch | Promise<MnistBatch>) => {
+  const fed = async (label: string, next: () => Batch | Promise<Batch>) => {
     const model = mlp();
-    await next(); // start-up (worker spawn, first read) is not part of the steady rate
-    await time(`MLP steps fed by ${label} (${name})`, steps * 100, async () => {
-      for (let i = 0; i < steps; i++) {
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) {
         const b = await next();
         const x = tf.tensor2d(b.images, [b.labels.length, 784]);
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), 10).toFloat());
         model.step(x, y);
         tf.dispose([x, y]);
       }
-    });
+    };
+    await run(20); // start-up (first read, compiling the step) is not part of the steady rate
+    await time(`MLP steps fed by ${label} (${name})`, steps * 100, () => run(steps));
     model.dispose();
   };
   const fixed = { images: new Float32Array(100 * 784).fill(0.5), labels: new Int32Array(100).fill(3) };
   await fed('one in-memory batch (no input pipeline)', () => fixed);
-  for (const [label, cache, background] of [
-    ['cached (default)', true, false],
-    ['streamed on a worker thread', false, true],
-    ['streamed on the training thread', false, false],
-  ] as const) {
-    const it = mnistBatchesFromTFRecords(pattern, { batchSize: 100, seed: 1, cache, background });
-    await fed(`TFRecords, ${label}`, async () => (await it.next()).value as MnistBatch);
-    await it.return(undefined); // ends a worker
-  }
+  await fed('the IDX BatchIterator', () => idx.next());
+  await fed('TFRecords, the in-memory feed (mnist train --tfrecords)', () => feed!.next()!);
+  const it = streamed()[Symbol.asyncIterator]();
+  await fed('TFRecords, the streamed Dataset', async () => (await it.next()).value as Batch);
+  await it.return?.();
 
   // JPEG Examples of the first images, as a photo pipeline would store them.
   const subset = sliceSplit(train, 0, jpegCount);

@@ -13,6 +13,7 @@ import { matchFiles } from './files.js';
 import { Random } from '../util/random.js';
 import { deriveSeed, randomSeed } from './random.js';
 import { WorkerPool } from './worker-pool.js';
+import { ShuffleBuffer } from './shuffle-buffer.js';
 
 export type TypedArray =
   | Int8Array
@@ -183,35 +184,19 @@ export class Dataset<T> implements AsyncIterable<T> {
     });
   }
 
-  /**
-   * TF's buffered shuffle: fill a buffer of `bufferSize`, then repeatedly emit a random buffered
-   * element and put the next input element in its place. bufferSize ≥ dataset size = full shuffle.
-   */
+  /** TF's buffered shuffle (see ShuffleBuffer); bufferSize ≥ dataset size = full shuffle. */
   shuffle(bufferSize: number, opts: ShuffleOptions = {}): Dataset<T> {
     if (!(bufferSize >= 1)) throw new UserError(`shuffle: buffer size must be at least 1, got ${bufferSize}`);
     const base = opts.seed ?? randomSeed();
     const reshuffle = opts.reshuffleEachIteration ?? true;
     let pass = 0;
     return this.derive(async function* (up) {
-      const rng = new Random(deriveSeed(base, reshuffle ? pass++ : 0));
-      const buffer: T[] = [];
+      const buffer = new ShuffleBuffer<T>(bufferSize, new Random(deriveSeed(base, reshuffle ? pass++ : 0)));
       for await (const x of up) {
-        if (buffer.length < bufferSize) {
-          buffer.push(x);
-          continue;
-        }
-        const i = rng.int(buffer.length);
-        const out = buffer[i];
-        buffer[i] = x;
-        yield out;
+        if (buffer.full) yield buffer.swap(x);
+        else buffer.add(x);
       }
-      while (buffer.length) {
-        const i = rng.int(buffer.length);
-        const out = buffer[i];
-        buffer[i] = buffer[buffer.length - 1];
-        buffer.pop();
-        yield out;
-      }
+      while (buffer.length) yield buffer.take();
     });
   }
 

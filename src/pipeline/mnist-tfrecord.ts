@@ -7,17 +7,16 @@
  */
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { MnistSplit } from '../data/mnist.js';
+import { IMAGE_PIXELS, type MnistSplit } from '../data/mnist.js';
 import { bytesFeature, encodeExample, fixedLenFeature, int64Feature, parseSingleExample } from '../formats/example.js';
-import { TFRecordWriter, readTFRecordFileSync, type TFRecordCompression } from '../formats/tfrecord.js';
-import { fileError, UserError } from '../errors.js';
+import { TFRecordWriter, type TFRecordCompression } from '../formats/tfrecord.js';
+import { fileError } from '../errors.js';
+import { mnistBatchStream, mnistColumns, type Batch } from '../data/batches.js';
 import { Dataset } from './dataset.js';
 import { matchFiles } from './files.js';
-import { iterateInBackground } from './background.js';
-import { deriveSeed, randomSeed } from './random.js';
-import { Random } from '../util/random.js';
-
-export const MNIST_PIXELS = 784;
+import type { BatchStream } from './batch-stream.js';
+import { shuffleThenRepeat } from './order.js';
+import { randomSeed } from './random.js';
 
 export const MNIST_FEATURES = {
   image_raw: fixedLenFeature([], 'string'),
@@ -77,7 +76,7 @@ export async function writeMnistTFRecords(split: MnistSplit, outDir: string, opt
       const start = Math.floor((s * split.count) / shards);
       const end = Math.floor(((s + 1) * split.count) / shards);
       for (let i = start; i < end; i++) {
-        await writer.write(mnistExample(split.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), split.labels[i]));
+        await writer.write(mnistExample(split.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), split.labels[i]));
         opts.onProgress?.(++done, split.count);
       }
       await writer.close();
@@ -90,137 +89,49 @@ export async function writeMnistTFRecords(split: MnistSplit, outDir: string, opt
   return files;
 }
 
-export interface MnistBatchOptions {
+export interface MnistTFRecordBatchOptions {
   batchSize: number;
   /** Seed of the shuffle (and so of the batch order); default random. */
   seed?: number;
   /** Shuffle buffer in examples (TF's buffer_size); default 10,000; 1 = no shuffle. */
   shuffleBuffer?: number;
-  /** Passes over the files; default: forever (stop by breaking out of the loop). */
+  /** Passes over the records; default: forever. */
   epochs?: number;
-  /** Drop a last short batch of each pass (default false). */
+  /** Drop a last short batch when the epochs run out (default false). */
   dropRemainder?: boolean;
 }
 
-export interface MnistBatch {
-  /** batch × 784 pixels scaled to [0, 1] like read_data_sets. */
-  images: Float32Array;
-  labels: Int32Array;
-}
-
-/** The dataset behind mnistBatchesFromTFRecords, for callers that want to compose further. */
-export function mnistTFRecordDataset(pattern: string | string[], opts: MnistBatchOptions): Dataset<MnistBatch> {
+/**
+ * Training batches from the book's TFRecord files: the shards are read interleaved
+ * (`Dataset.tfRecord` + `interleave`, cycle length = number of files) and parsed once into memory
+ * (tf.data's `map(parse).cache()`; MNIST's 55,000 records are ≈47 MB); then every epoch goes
+ * through a seeded shuffle buffer (a new order each epoch), and batches of pixels in [0, 1] follow.
+ * The same stream as `Dataset.tfRecord(…).map(parse).shuffle(buffer, {seed}).repeat().batch(n)`.
+ */
+export async function mnistTFRecordBatches(pattern: string | string[], opts: MnistTFRecordBatchOptions): Promise<BatchStream<Batch>> {
   const files = matchFiles(pattern);
-  let ds = Dataset.tfRecord(files, { cycleLength: files.length }).map((r) => parseMnistExample(r, files.length === 1 ? files[0] : String(pattern)));
-  const buffer = opts.shuffleBuffer ?? 10_000;
-  if (buffer > 1) ds = ds.shuffle(buffer, { seed: opts.seed });
-  return ds
-    .repeat(opts.epochs ?? Infinity)
-    .batch(opts.batchSize, { dropRemainder: opts.dropRemainder })
-    .map(collateMnist)
-    .prefetch(2);
-}
-
-/**
- * Training batches from the book's TFRecord files: the shards are read interleaved, shuffled with a
- * seeded buffer (a new order each epoch), batched and scaled to [0, 1].
- *
- * By default the parsed records are kept in memory after one read (tf.data's `cache()`; MNIST's
- * 55,000 records are ~47 MB) and each epoch is only shuffled and batched — the cheapest feed for a
- * training loop. `cache: false` streams the files every epoch instead, on a worker thread
- * (`background: false` keeps it on this one) — for data that doesn't fit in memory.
- * All three give the same batches for the same options.
- */
-export async function* mnistBatchesFromTFRecords(
-  pattern: string | string[],
-  opts: MnistBatchOptions & { cache?: boolean; background?: boolean },
-): AsyncGenerator<MnistBatch> {
-  const files = matchFiles(pattern); // fail fast, here, on a pattern that matches nothing
-  const { background, cache, ...rest } = opts;
-  if (cache !== false) yield* cachedMnistBatches(files, rest);
-  else if (background === false) yield* mnistTFRecordDataset(files, rest);
-  else yield* iterateInBackground<MnistBatch>(new URL(import.meta.url), 'mnistBatchesForWorker', { files, opts: rest }, { prefetch: 4 });
-}
-
-/** Entry point for the background worker (see iterateInBackground). */
-export function mnistBatchesForWorker({ files, opts }: { files: string[]; opts: MnistBatchOptions }): Dataset<MnistBatch> {
-  return mnistTFRecordDataset(files, opts);
-}
-
-export function collateMnist(batch: MnistRecord[]): MnistBatch {
-  const images = new Float32Array(batch.length * MNIST_PIXELS);
-  const labels = new Int32Array(batch.length);
-  batch.forEach((r, b) => {
-    if (r.image.length !== MNIST_PIXELS) throw new UserError(`MNIST record has ${r.image.length} pixels, expected ${MNIST_PIXELS}`);
-    const off = b * MNIST_PIXELS;
-    for (let i = 0; i < MNIST_PIXELS; i++) images[off + i] = r.image[i] / 255;
-    labels[b] = r.label;
-  });
-  return { images, labels };
-}
-
-/**
- * The same batches as mnistBatchesFromTFRecords (same seed → same sequence), as a synchronous
- * `next()` for loops that can't await. Endless.
- */
-export function mnistBatchSourceSync(pattern: string | string[], opts: Omit<MnistBatchOptions, 'epochs'>): () => MnistBatch {
-  const batches = cachedMnistBatches(matchFiles(pattern), { ...opts, epochs: Infinity });
-  return () => batches.next().value as MnistBatch;
-}
-
-/**
- * Reads and parses every record once, then per epoch: Dataset.shuffle's algorithm over the array,
- * repeat, batch — the same stream as mnistTFRecordDataset, without per-element async hops.
- */
-function* cachedMnistBatches(files: string[], opts: MnistBatchOptions): Generator<MnistBatch> {
-  const perFile = files.map((f) => readTFRecordFileSync(f).map((r, i) => parseMnistExample(r, `${f}: record ${i}`)));
-  // interleave(cycle_length = #files, block_length = 1): round robin, skipping exhausted files
-  const records: MnistRecord[] = [];
-  for (let i = 0, more = true; more; i++) {
-    more = false;
-    for (const list of perFile) {
-      if (i < list.length) {
-        records.push(list[i]);
-        more = true;
-      }
-    }
-  }
+  const records = await Dataset.fromArray(files)
+    .interleave((file) => parsedRecords(file), { cycleLength: files.length })
+    .toArray();
   if (records.length === 0) throw fileError(files.join(', '), 'no records');
-  const buffer = opts.shuffleBuffer ?? 10_000;
-  const base = opts.seed ?? randomSeed();
-  const epochs = opts.epochs ?? Infinity;
-  let batch: MnistRecord[] = [];
-  for (let pass = 0; pass < epochs; pass++) {
-    const order = buffer > 1 ? bufferedShuffle(records, buffer, new Random(deriveSeed(base, pass))) : records;
-    for (const r of order) {
-      batch.push(r);
-      if (batch.length === opts.batchSize) {
-        yield collateMnist(batch);
-        batch = [];
-      }
-    }
-  }
-  if (batch.length && !opts.dropRemainder) yield collateMnist(batch);
+  const order = shuffleThenRepeat(records.length, opts.shuffleBuffer ?? 10_000, opts.seed ?? randomSeed(), opts.epochs);
+  return mnistBatchStream(collateMnist(records), order, opts.batchSize, { dropRemainder: opts.dropRemainder });
 }
 
-/** Dataset.shuffle's algorithm over an array (same random draws, same order). */
-function* bufferedShuffle<T>(items: readonly T[], bufferSize: number, rng: Random): Generator<T> {
-  const buf: T[] = [];
-  for (const x of items) {
-    if (buf.length < bufferSize) {
-      buf.push(x);
-      continue;
-    }
-    const i = rng.int(buf.length);
-    const out = buf[i];
-    buf[i] = x;
-    yield out;
-  }
-  while (buf.length) {
-    const i = rng.int(buf.length);
-    const out = buf[i];
-    buf[i] = buf[buf.length - 1];
-    buf.pop();
-    yield out;
-  }
+/** Parsed records as one batch: pixels scaled to [0, 1], int32 labels. */
+export function collateMnist(records: readonly MnistRecord[]): Batch {
+  const images = new Uint8Array(records.length * IMAGE_PIXELS);
+  records.forEach((r, i) => images.set(r.image, i * IMAGE_PIXELS));
+  return mnistColumns(images, Int32Array.from(records, (r) => r.label));
+}
+
+/** One file's records, parsed; errors name the file and the record. */
+function parsedRecords(file: string): Dataset<MnistRecord> {
+  let index = 0;
+  return Dataset.tfRecord(file).map((bytes) => {
+    const source = `${file}: record ${index++}`;
+    const record = parseMnistExample(bytes, source);
+    if (record.image.length !== IMAGE_PIXELS) throw fileError(source, `${record.image.length} pixels, expected ${IMAGE_PIXELS}`);
+    return record;
+  });
 }

@@ -18,7 +18,7 @@ export class WorkerPool<In, Out> {
   constructor(moduleUrl: string | URL, fnName: string, size = Math.max(1, os.availableParallelism() - 1)) {
     const url = String(moduleUrl);
     for (let i = 0; i < size; i++) {
-      const w = spawnWorker('map-worker', { moduleUrl: url, fnName });
+      const w = startModuleWorker(import.meta.url, 'map-worker', { moduleUrl: url, fnName });
       w.on('message', (m: WorkerReply<Out>) => this.onReply(w, m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
@@ -90,19 +90,4 @@ export interface WorkerReply<Out> {
   ok: boolean;
   value?: Out;
   error?: { name: string; message: string };
-}
-
-/** Starts one of this folder's worker modules (see util/worker.ts). */
-export function spawnWorker(name: string, workerData: unknown): Worker {
-  return startModuleWorker(import.meta.url, name, workerData);
-}
-
-/** Ends a worker and waits for it; a timer keeps the event loop alive meanwhile (see close()). */
-export async function terminateWorker(w: Worker): Promise<void> {
-  const keepAlive = setInterval(() => {}, 1000);
-  try {
-    await w.terminate();
-  } finally {
-    clearInterval(keepAlive);
-  }
 }

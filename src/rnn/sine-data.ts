@@ -1,4 +1,5 @@
-import { Random } from '../util/random.js';
+import { BatchStream } from '../pipeline/batch-stream.js';
+import { repeatThenShuffle } from '../pipeline/order.js';
 
 /** The book's constants (seed 002 §8.4). */
 export const SINE_BOOK = {
@@ -79,55 +80,36 @@ export function bookSineData(opts: { trainingExamples?: number; testingExamples?
   return { train, test, trainEnd, testEnd };
 }
 
+/** x: [batch, T] windows, y: [batch] next values. */
+export interface SineBatch {
+  x: Float32Array;
+  y: Float32Array;
+}
+
 /**
  * dataset.repeat().shuffle(buffer).batch(n) of tf.data: an endless stream of examples (epoch
  * after epoch) drawn through a shuffle buffer — fill the buffer, then each draw takes a random slot
  * and refills it with the next example. Because repeat() comes first, the buffer spans epochs.
  */
 export class ShuffledBatches {
-  private readonly buffer: Int32Array;
-  private nextIndex = 0;
-  private readonly random: Random;
-  readonly x: Float32Array;
-  readonly y: Float32Array;
+  private readonly stream: BatchStream<SineBatch>;
 
   constructor(
-    private readonly data: WindowedData,
+    data: WindowedData,
     readonly batchSize: number,
     bufferSize: number,
     seed: number,
   ) {
-    if (data.count === 0) throw new Error('no examples to batch');
-    this.random = new Random(seed);
-    this.buffer = new Int32Array(bufferSize);
-    for (let k = 0; k < bufferSize; k++) this.buffer[k] = this.pull();
-    this.x = new Float32Array(batchSize * data.timeSteps);
-    this.y = new Float32Array(batchSize);
+    this.stream = new BatchStream<SineBatch>({ x: data.x, y: data.y }, data.count, repeatThenShuffle(data.count, bufferSize, seed), batchSize);
   }
 
   /** Draws and drops `batches` batches (a resumed run's buffer and stream at its global step). */
   skip(batches: number): void {
-    for (let n = 0; n < batches * this.batchSize; n++) {
-      this.buffer[this.random.int(this.buffer.length)] = this.pull();
-    }
+    this.stream.skip(batches);
   }
 
-  /** The next batch, written into `this.x` ([batch, T]) and `this.y` ([batch]); the arrays are reused. */
-  next(): { x: Float32Array; y: Float32Array } {
-    const T = this.data.timeSteps;
-    for (let b = 0; b < this.batchSize; b++) {
-      const slot = this.random.int(this.buffer.length);
-      const i = this.buffer[slot];
-      this.buffer[slot] = this.pull();
-      this.x.set(this.data.x.subarray(i * T, (i + 1) * T), b * T);
-      this.y[b] = this.data.y[i];
-    }
-    return { x: this.x, y: this.y };
-  }
-
-  private pull(): number {
-    const i = this.nextIndex;
-    this.nextIndex = (this.nextIndex + 1) % this.data.count;
-    return i;
+  /** The next batch: x is [batch, T], y is [batch]; the arrays are reused by the next call. */
+  next(): SineBatch {
+    return this.stream.next()!;
   }
 }

@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMnist, sliceSplit } from '../../src/data/mnist.js';
 import { UserError } from '../../src/errors.js';
-import { readTFRecordFileSync } from '../../src/formats/tfrecord.js';
-import { decodeExample } from '../../src/formats/example.js';
-import { mnistBatchSourceSync, mnistBatchesFromTFRecords, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
+import { readTFRecordFileSync, writeTFRecordFileSync } from '../../src/formats/tfrecord.js';
+import { decodeExample, encodeExample, int64Feature } from '../../src/formats/example.js';
+import { Dataset } from '../../src/pipeline/dataset.js';
+import { collateMnist, mnistTFRecordBatches, parseMnistExample, shardName, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
+import { batchChecksum } from '../helpers/batch-checksum.js';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
 
-const train = sliceSplit(loadMnist().train, 0, 100);
+const mnistTrain = loadMnist().train;
+const train = sliceSplit(mnistTrain, 0, 100);
 const dir = mkdtempSync(path.join(tmpdir(), 'mnist-tfr-'));
 const filesReady = writeMnistTFRecords(train, dir, { shards: 2 });
 
@@ -34,74 +37,76 @@ test("writes the book's records: shard names, features, and the book's first tra
   assert.equal(parseMnistExample(recs[1][49]).label, train.labels[99]);
 });
 
-test('mnistBatchesFromTFRecords: one epoch = every example once, scaled, reproducible per seed', async () => {
+const labelsOf = (b: { labels: Int32Array }) => Array.from(b.labels);
+
+test('mnistTFRecordBatches: one epoch = every example once, scaled, reproducible per seed', async () => {
   await filesReady;
   const pattern = path.join(dir, 'data.tfrecords-*');
   const run = async (seed: number) => {
+    const stream = await mnistTFRecordBatches(pattern, { batchSize: 32, seed, shuffleBuffer: 64, epochs: 1 });
     const out = [];
-    for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 32, seed, shuffleBuffer: 64, epochs: 1 })) out.push(b);
+    for (let b = stream.next(); b; b = stream.next()) out.push({ images: b.images.slice(), labels: b.labels.slice() });
     return out;
   };
   const a = await run(1);
   assert.deepEqual(a.map((b) => b.labels.length), [32, 32, 32, 4]);
   assert.equal(a[0].images.length, 32 * 784);
-  const labels = a.flatMap((b) => Array.from(b.labels)).sort();
-  assert.deepEqual(labels, Array.from(train.labels).sort());
+  assert.deepEqual(a.flatMap(labelsOf).sort(), Array.from(train.labels).sort());
   const max = Math.max(...a.map((b) => b.images.reduce((m, v) => Math.max(m, v), 0)));
   assert.ok(max <= 1 && max > 0.99);
   assert.deepEqual(await run(1), a);
-  assert.notDeepEqual((await run(2)).map((b) => Array.from(b.labels)), a.map((b) => Array.from(b.labels)));
-  // endless by default: take 5 batches of 32 from 100 examples
-  let n = 0;
-  for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 32, seed: 3 })) if (++n === 5 || !b) break;
-  assert.equal(n, 5);
+  assert.notDeepEqual((await run(2)).map(labelsOf), a.map(labelsOf));
+  // endless by default; dropRemainder leaves out the short batch when the epochs run out
+  const endless = await mnistTFRecordBatches(pattern, { batchSize: 32, seed: 3 });
+  for (let n = 0; n < 5; n++) assert.equal(endless.next()?.labels.length, 32);
+  const dropped = await mnistTFRecordBatches(pattern, { batchSize: 30, seed: 3, epochs: 1, dropRemainder: true });
+  assert.deepEqual([dropped.next(), dropped.next(), dropped.next()].map((b) => b?.labels.length), [30, 30, 30]);
+  assert.equal(dropped.next(), undefined);
 });
 
-test('mnistBatchSourceSync gives exactly the async pipeline\'s batches, across epochs', async () => {
-  await filesReady;
-  const pattern = path.join(dir, 'data.tfrecords-*');
-  const next = mnistBatchSourceSync(pattern, { batchSize: 30, seed: 9, shuffleBuffer: 40 });
-  let n = 0;
-  for await (const b of mnistBatchesFromTFRecords(pattern, { batchSize: 30, seed: 9, shuffleBuffer: 40 })) {
-    const s = next();
-    assert.deepEqual(s.labels, b.labels, `batch ${n}`);
-    assert.deepEqual(s.images, b.images);
-    if (++n === 8) break; // 240 examples: into the third epoch
-  }
-});
-
-test('cached, background and on-thread pipelines agree; errors in the worker arrive as UserErrors naming the file', async () => {
-  const files = await filesReady;
-  const take = async (cache: boolean, background: boolean, epochs?: number) => {
-    const out: number[][] = [];
-    for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 25, seed: 4, shuffleBuffer: 30, cache, background, epochs })) {
-      out.push(Array.from(b.labels));
-      if (out.length === 6) break;
-    }
-    return out;
+test('mnistTFRecordBatches keeps the batch order of earlier versions (3 shards, buffers 64, 10,000 and 1)', async () => {
+  const files = await writeMnistTFRecords(sliceSplit(mnistTrain, 0, 300), mkdtempSync(path.join(tmpdir(), 'mnist-tfr-3-')), { shards: 3 });
+  const checksum = async (batchSize: number, shuffleBuffer: number, seed: number, batches: number) => {
+    const stream = await mnistTFRecordBatches(files, { batchSize, shuffleBuffer, seed });
+    return batchChecksum(batches, () => stream.next()!);
   };
-  const cached = await take(true, false);
-  assert.deepEqual(await take(false, true), cached);
-  assert.deepEqual(await take(false, false), cached);
-  // a last short batch when the epochs run out: 3 × 100 = 12 batches of 25; 1 × 100 with 30 → 4 batches, last of 10
-  assert.deepEqual(await take(false, false, 1), await take(true, false, 1));
-  const sizes: number[] = [];
-  for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 30, epochs: 1, cache: true })) sizes.push(b.labels.length);
-  assert.deepEqual(sizes, [30, 30, 30, 10]);
-  const streamed: number[] = [];
-  for await (const b of mnistBatchesFromTFRecords(files, { batchSize: 30, epochs: 1, cache: false })) streamed.push(b.labels.length);
-  assert.deepEqual(streamed, [30, 30, 30, 10]);
+  assert.equal(await checksum(32, 64, 1, 40), '9f1cf003');
+  assert.equal(await checksum(100, 10_000, 2, 10), '93ce764');
+  assert.equal(await checksum(25, 1, 4, 14), '3a42045c');
+});
+
+test('the in-memory feed gives the batches of the streamed Dataset (tfRecord → interleave → map → shuffle → repeat → batch)', async () => {
+  const files = await filesReady;
+  const streamed = Dataset.tfRecord(files, { cycleLength: files.length })
+    .map((r) => parseMnistExample(r))
+    .shuffle(30, { seed: 4 })
+    .repeat(3)
+    .batch(25);
+  const fed = await mnistTFRecordBatches(files, { batchSize: 25, seed: 4, shuffleBuffer: 30, epochs: 3 });
+  let n = 0;
+  for await (const batch of streamed) {
+    const b = fed.next()!;
+    assert.deepEqual(b, collateMnist(batch), `batch ${n}`);
+    n++;
+  }
+  assert.equal(n, 12);
+  assert.equal(fed.next(), undefined);
+});
+
+test('bad input: a corrupt record names the file, a pattern that matches nothing names the pattern', async () => {
+  const files = await filesReady;
   const bad = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-tfr-bad-')), 'bad.tfrecords');
   const bytes = readFileSync(files[0]);
   bytes[12 + 50 * 0 + 30] ^= 1;
   writeFileSync(bad, bytes);
   await assert.rejects(
-    (async () => {
-      for await (const b of mnistBatchesFromTFRecords(bad, { batchSize: 10, epochs: 1, cache: false })) void b;
-    })(),
+    mnistTFRecordBatches(bad, { batchSize: 10 }),
     (e: Error) => e instanceof UserError && e.message === `${bad}: corrupt record data (CRC mismatch) at offset 0`,
   );
-  await assert.rejects(mnistBatchesFromTFRecords(path.join(dir, 'nothing-*'), { batchSize: 1 }).next(), /no files match/);
+  const notMnist = path.join(path.dirname(bad), 'ij.tfrecords');
+  writeTFRecordFileSync(notMnist, [encodeExample({ i: int64Feature(0) })]);
+  await assert.rejects(mnistTFRecordBatches(notMnist, { batchSize: 1 }), (e: Error) => e instanceof UserError && e.message.startsWith(`${notMnist}: record 0: `));
+  await assert.rejects(mnistTFRecordBatches(path.join(dir, 'nothing-*'), { batchSize: 1 }), /no files match/);
 });
 
 test('CLI: tfrecord write and read (summary, dump, corrupt file)', async () => {

@@ -13,6 +13,7 @@ import { bookSineData, generateData, linspaceFloat32, ShuffledBatches, SINE_BOOK
 import { createSineModel, evaluateSine, restoreSineModel, saveSineCheckpoint, SINE_DEFAULTS, trainSine } from '../../src/rnn/sine.js';
 import { float32Repr } from '../../src/util/float32-repr.js';
 import { assertSameCheckpoint } from '../helpers/checkpoints.js';
+import { batchChecksum } from '../helpers/batch-checksum.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -68,6 +69,23 @@ describe('sine data (the book generate_data and linspace)', () => {
     const batches = new ShuffledBatches(w, 10, 20, 1);
     for (let k = 0; k < 20; k++) batches.next().y.forEach((v) => seen.add(v));
     assert.equal(seen.size, 50, 'every window is drawn over repeated epochs');
+  });
+
+  it("keeps the shuffle-buffer order the book runs' logged losses were recorded with, and skip(k) = k batches", () => {
+    // Checksums of the batches recorded from ShuffledBatches before it moved onto the shared pipeline.
+    const { train } = bookSineData();
+    const checksum = (batchSize: number, buffer: number, seed: number, batches: number) => {
+      const b = new ShuffledBatches(train, batchSize, buffer, seed);
+      return batchChecksum(batches, () => b.next());
+    };
+    assert.equal(checksum(32, 1000, 1, 700), '1d0c221d'); // SINE_BOOK's batch and buffer: 700 × 32 > 2 epochs
+    assert.equal(checksum(32, 1000, 5, 10), 'ed6a2aad');
+    assert.equal(checksum(8, 20, 5, 40), '5d8e1c31');
+    const drawn = new ShuffledBatches(train, 32, 1000, 3);
+    for (let k = 0; k < 400; k++) drawn.next();
+    const skipped = new ShuffledBatches(train, 32, 1000, 3);
+    skipped.skip(400);
+    assert.deepEqual(skipped.next(), drawn.next());
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AUGMENT_PRESETS, type AugmentKind } from '../../src/data/augment.js';
 import { loadMnist, sliceSplit } from '../../src/data/mnist.js';
-import { mnistBatchSourceSync, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
+import { mnistTFRecordBatches, writeMnistTFRecords } from '../../src/pipeline/mnist-tfrecord.js';
 import { listModels } from '../../src/models/registry.js';
 import { BOOK_DEFAULTS } from '../../src/train/config.js';
 import { train, type TrainOptions, type TrainReporter } from '../../src/train/train.js';
@@ -78,14 +78,17 @@ for (const augment of ['affine', 'elastic'] as const) {
 
 test('the MLP from TFRecord shards (seeded shuffle buffer): 6 steps straight = 2 + 4 resumed', async () => {
   const shards = await writeMnistTFRecords(sliceSplit(data, 0, 40), path.join(work, 'records'), { shards: 2 });
-  const source = () => mnistBatchSourceSync(shards, { batchSize: 8, seed: 7, shuffleBuffer: 16 });
-  const options = (dir: string): TrainOptions => ({
-    ...BOOK_DEFAULTS, batchSize: 8, steps: 6, seed: 7, model: 'mlp', modelDir: path.join(work, `records-${dir}`), batches: source(),
+  const source = async () => {
+    const stream = await mnistTFRecordBatches(shards, { batchSize: 8, seed: 7, shuffleBuffer: 16 });
+    return () => stream.next()!;
+  };
+  const options = async (dir: string): Promise<TrainOptions> => ({
+    ...BOOK_DEFAULTS, batchSize: 8, steps: 6, seed: 7, model: 'mlp', modelDir: path.join(work, `records-${dir}`), batches: await source(),
   });
-  const straight = await train(options('straight'), undefined, silent);
+  const straight = await train(await options('straight'), undefined, silent);
   let stepsSeen = 0;
-  const first = await train({ ...options('resumed'), shouldStop: () => stepsSeen++ >= 2 }, undefined, silent);
-  const resumed = await train(options('resumed'), undefined, silent);
+  const first = await train({ ...(await options('resumed')), shouldStop: () => stepsSeen++ >= 2 }, undefined, silent);
+  const resumed = await train(await options('resumed'), undefined, silent);
   for (const r of [straight, first, resumed]) r.model.dispose();
   assertSameCheckpoint(resumed.checkpoint, straight.checkpoint);
 });

@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { AUGMENT_KINDS, type AugmentKind } from '../../data/augment.js';
+import type { Batch } from '../../data/batches.js';
 import { loadMnist } from '../../data/mnist.js';
-import { mnistBatchSourceSync, type MnistBatch } from '../../pipeline/mnist-tfrecord.js';
+import { mnistTFRecordBatches } from '../../pipeline/mnist-tfrecord.js';
 import { getModelDefinition, modelNames } from '../../models/registry.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { SCHEDULES, type OptimizerName, type ScheduleName, type TrainDefaults } from '../../train/config.js';
@@ -107,7 +108,7 @@ Examples:
       console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
     }
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
-    const batches = flags.tfrecords ? tfrecordBatches(flags.tfrecords, config) : undefined;
+    const batches = flags.tfrecords ? await tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
     const signals = onStopSignals((signal) => {
       stopRequested = true;
@@ -149,8 +150,9 @@ Examples:
  * Batches from TFRecord shards: every record is read and CRC-checked once (55,000 MNIST records are
  * ≈47 MB), then shuffled through a seeded 10,000-example buffer each epoch, endlessly.
  */
-function tfrecordBatches(pattern: string, config: TrainDefaults): () => MnistBatch {
-  return mnistBatchSourceSync(pattern, { batchSize: config.batchSize, seed: config.seed });
+async function tfrecordBatches(pattern: string, config: TrainDefaults): Promise<() => Batch> {
+  const stream = await mnistTFRecordBatches(pattern, { batchSize: config.batchSize, seed: config.seed });
+  return () => stream.next()!;
 }
 
 function stepsSource(flag: number | undefined, total: number, resumed: boolean): string {
