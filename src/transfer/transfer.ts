@@ -11,8 +11,7 @@ import { restoreVariables } from '../checkpoint/tf-variables.js';
 import { encodeGraphDef } from '../formats/graphdef.js';
 import { openGraph } from '../graph/load.js';
 import { FrozenGraph } from '../graph/tfjs-model.js';
-import { readGlobalStep } from '../checkpoint/global-step.js';
-import { saveCheckpoint } from '../train/train.js';
+import { readGlobalStep, saveTrainingCheckpoint } from '../checkpoint/global-step.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { BottleneckCache, BottleneckGraph, computeBottlenecks, type BottleneckStats } from './bottlenecks.js';
 import { FinalLayer, trainFinalLayer, type LabelledVectors } from './final-layer.js';
@@ -138,7 +137,7 @@ export async function runTransfer(opts: TransferOptions, reporter: TransferRepor
         }
       },
       checkpointEvery: opts.checkpointEvery,
-      save: (step) => saveCheckpoint(saver, opts.modelDir, state, step),
+      save: (step) => saveTrainingCheckpoint(saver, opts.modelDir, state, step),
     }, fromStep);
     const checkpoint = run.checkpoint ?? resumeFrom ?? '';
     reporter.stop?.();
