@@ -68,7 +68,7 @@ for (const draw of draws) {
   const transferSeconds = (performance.now() - t) / 1000;
   const transfer = await transferAccuracy(path.join(dir, `transfer59${tag}`), test59);
   t = performance.now();
-  const scratch = trainFromScratch(values.model!, few, test59, Number(values['scratch-steps']), 50, draw ?? seed);
+  const scratch = await trainFromScratch(values.model!, few, test59, Number(values['scratch-steps']), 50, draw ?? seed);
   const scratchSeconds = (performance.now() - t) / 1000;
   rows.push({ transfer, scratch });
   console.log(

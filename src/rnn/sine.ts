@@ -5,7 +5,8 @@ import { latestCheckpoint, Saver } from '../checkpoint/saver.js';
 import { readGlobalStep, saveTrainingCheckpoint } from '../checkpoint/global-step.js';
 import { restoreVariables, type SaveValue } from '../checkpoint/tf-variables.js';
 import { float32Repr } from '../util/float32-repr.js';
-import { Adagrad } from './adagrad.js';
+import { runSteps } from '../train/loop.js';
+import { createOptimizer, type Optimizer } from '../train/optimizers.js';
 import { bookSineData, ShuffledBatches, SINE_BOOK, type SineData, type WindowedData } from './sine-data.js';
 import { SineModel, type SineLayout } from './sine-model.js';
 
@@ -88,15 +89,15 @@ export async function trainSine(
   reporter: SineReporter,
   control: SineTrainControl = {},
 ): Promise<{ losses: Array<[number, number]>; trainMs: number; checkpoint?: string; firstStep: number; globalStep: number }> {
-  const variables = model.variables();
-  const varList = [...variables.values()];
-  const optimizer = new Adagrad(opts.learningRate);
-  optimizer.createSlots(variables);
+  const trainable = model.store.trainable();
+  const varList = trainable.map((v) => v.variable);
+  const optimizer = createOptimizer('adagrad');
+  optimizer.createSlots(trainable);
   const resumeFrom = control.resume && opts.modelDir ? latestCheckpoint(opts.modelDir) : null;
   let firstStep = 0;
   if (resumeFrom) {
     const reader = CheckpointReader.open(resumeFrom);
-    restoreVariables(reader, new Map([...variables, ...optimizer.slots()]));
+    restoreVariables(reader, new Map([...model.variables(), ...optimizer.slots()]));
     firstStep = readGlobalStep(reader);
     reporter.log(`Resuming from ${path.basename(resumeFrom)} at step ${firstStep}.`);
   }
@@ -104,45 +105,39 @@ export async function trainSine(
   // The shuffle buffer's state at step k is that of k batches drawn from the seed.
   batches.skip(firstStep);
   const saver = opts.modelDir ? new Saver() : undefined;
+  const modelDir = opts.modelDir;
   const losses: Array<[number, number]> = [];
-  let checkpoint: string | undefined;
-  let savedAt = firstStep;
-  const started = performance.now();
-  let savingMs = 0;
-  const save = async (done: number) => {
-    if (!saver || !opts.modelDir) return;
-    const t0 = performance.now();
-    checkpoint = await saveSineCheckpoint(saver, opts.modelDir, model, optimizer, done);
-    savedAt = done;
-    savingMs += performance.now() - t0;
-  };
-  let step = firstStep;
   try {
-    for (; step < opts.steps && !control.shouldStop?.(); step++) {
-      const { x, y } = batches.next();
-      const logNow = opts.logEvery > 0 && step % opts.logEvery === 0;
-      const loss = tf.tidy(() => {
-        const xs = tf.tensor1d(x);
-        const ys = tf.tensor1d(y);
-        const { value, grads } = tf.variableGrads(() => model.loss(xs, ys), varList);
-        optimizer.apply(variables, grads);
-        return logNow ? value.dataSync()[0] : undefined;
-      });
-      if (loss !== undefined) {
-        losses.push([step, loss]);
-        reporter.log(`step:${step} | loss:${float32Repr(loss)}`);
-      }
-      reporter.step?.(step + 1, opts.steps);
-      const done = step + 1;
-      if ((opts.checkpointEvery > 0 && done % opts.checkpointEvery === 0) || done === opts.steps) await save(done);
-    }
-    if (step > savedAt) await save(step);
+    const run = await runSteps({
+      fromStep: firstStep,
+      toStep: opts.steps,
+      step: (_step, logging) => {
+        const { x, y } = batches.next();
+        return tf.tidy(() => {
+          const xs = tf.tensor1d(x);
+          const ys = tf.tensor1d(y);
+          const { value, grads } = tf.variableGrads(() => model.loss(xs, ys), varList);
+          optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), opts.learningRate);
+          return logging ? value.dataSync()[0] : undefined;
+        });
+      },
+      shouldStop: control.shouldStop,
+      afterStep: reporter.step && ((step) => reporter.step!(step, opts.steps)),
+      logEvery: opts.logEvery,
+      logAt: 'start',
+      log: (step, loss) => {
+        // The book numbers a step by its batch, from 0: the loss of the first batch is `step:0`.
+        losses.push([step - 1, loss]);
+        reporter.log(`step:${step - 1} | loss:${float32Repr(loss)}`);
+      },
+      checkpointEvery: opts.checkpointEvery,
+      save: saver && modelDir ? (step) => saveSineCheckpoint(saver, modelDir, model, { optimizer, learningRate: opts.learningRate }, step) : undefined,
+    });
+    return { losses, trainMs: run.trainMs, checkpoint: run.checkpoint ?? resumeFrom ?? undefined, firstStep, globalStep: run.step };
   } finally {
     optimizer.dispose();
   }
-  return { losses, trainMs: performance.now() - started - savingMs, checkpoint: checkpoint ?? resumeFrom ?? undefined, firstStep, globalStep: step };
 }
-
 
 /**
  * The book's run_eval(): predictions for every test window (the book feeds them one at a time;
@@ -168,16 +163,22 @@ export async function runSineExperiment(opts: SineOptions, reporter: SineReporte
   }
 }
 
+/** What a sine checkpoint holds beside the model: the Adagrad optimizer's slots and its learning rate. */
+export interface SineTrainingState {
+  optimizer: Optimizer;
+  learningRate: number;
+}
+
 /**
  * Everything a checkpoint of a sine run holds, by TensorFlow name: the variables, their Adagrad
  * slots and `model/OptimizeLoss/learning_rate` (the variable the book's optimize_loss creates), plus
  * our `global_step` (the book's graph has none: tf.train.get_global_step() returns None there).
  */
-export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: SineModel, optimizer: Adagrad | undefined, globalStep: number): Promise<string> {
+export async function saveSineCheckpoint(saver: Saver, modelDir: string, model: SineModel, training: SineTrainingState | undefined, globalStep: number): Promise<string> {
   const named = new Map<string, SaveValue>(model.variables());
-  if (optimizer) {
-    for (const [name, slot] of optimizer.slots()) named.set(name, slot);
-    named.set(LEARNING_RATE, { dtype: 'float32', shape: [], data: Float32Array.of(optimizer.learningRate) });
+  if (training) {
+    for (const [name, slot] of training.optimizer.slots()) named.set(name, slot);
+    named.set(LEARNING_RATE, { dtype: 'float32', shape: [], data: Float32Array.of(training.learningRate) });
   }
   return saveTrainingCheckpoint(saver, modelDir, named, globalStep);
 }

@@ -1,4 +1,4 @@
-export type OptimizerName = 'sgd' | 'momentum' | 'adam';
+export type OptimizerName = 'sgd' | 'momentum' | 'adam' | 'adagrad';
 export type ScheduleName = 'exponential' | 'one-cycle';
 export const SCHEDULES: ScheduleName[] = ['exponential', 'one-cycle'];
 

@@ -5,7 +5,8 @@ import { inPlaceUpdates } from '../backend/in-place-updates.js';
 
 /**
  * TensorFlow 1.x optimizers with TensorFlow's update formulas and slot names, so a checkpoint
- * can hold (and resume) their state: `W/Momentum`, `W/Adam`, `W/Adam_1`, `beta1_power`, `beta2_power`.
+ * can hold (and resume) their state: `W/Momentum`, `W/Adam`, `W/Adam_1`, `beta1_power`, `beta2_power`,
+ * `W/Adagrad`.
  */
 export interface Optimizer {
   readonly name: OptimizerName;
@@ -158,13 +159,72 @@ class Adam implements Optimizer {
   }
 }
 
-export function createOptimizer(name: OptimizerName, opts: { momentum: number; beta1?: number; beta2?: number }): Optimizer {
+/**
+ * tf.train.AdagradOptimizer(learning_rate, initial_accumulator_value=0.1) with TensorFlow's
+ * ApplyAdagrad update (no epsilon, unlike tfjs's own Adagrad):
+ *   accum += g²;   var -= lr · g / sqrt(accum)
+ * A variable without a gradient is left as it is.
+ */
+class Adagrad implements Optimizer {
+  readonly name = 'adagrad' as const;
+  private readonly state = new Map<string, tf.Variable>();
+  constructor(private readonly initialAccumulatorValue = 0.1) {}
+  createSlots(variables: VariableEntry[]): void {
+    variables.forEach((v) => this.slotFor(v));
+  }
+  apply(variables: VariableEntry[], grads: Array<tf.Tensor | undefined>, lr: number, decays: number[] = []): number {
+    let l2 = 0;
+    variables.forEach((v, i) => {
+      const grad = grads[i];
+      if (!grad) return;
+      const decay = decays[i] ?? 0;
+      const accum = this.slotFor(v);
+      l2 += l2Term(v.variable, decay);
+      tf.tidy(() => {
+        const g = withDecay(grad, v.variable, decay);
+        accum.assign(tf.add(accum, tf.square(g)));
+        v.variable.assign(tf.sub(v.variable, tf.mul(tf.mul(g, lr), tf.rsqrt(accum))));
+      });
+    });
+    return l2;
+  }
+  slots(): Map<string, tf.Variable> {
+    return this.state;
+  }
+  dispose(): void {
+    this.state.forEach((s) => s.dispose());
+  }
+  private slotFor(v: VariableEntry): tf.Variable {
+    const name = `${v.name}/Adagrad`;
+    let s = this.state.get(name);
+    if (!s) {
+      s = tf.tidy(() => tf.variable(tf.fill(v.variable.shape, this.initialAccumulatorValue), false));
+      this.state.set(name, s);
+    }
+    return s;
+  }
+}
+
+export interface OptimizerOptions {
+  /** Momentum's coefficient. */
+  momentum?: number;
+  /** Adam's β1 and β2 (default TensorFlow's 0.9 and 0.999). */
+  beta1?: number;
+  beta2?: number;
+  /** Adagrad's accumulator start (default TensorFlow's 0.1). */
+  initialAccumulatorValue?: number;
+}
+
+export function createOptimizer(name: OptimizerName, opts: OptimizerOptions = {}): Optimizer {
   switch (name) {
     case 'sgd':
       return new GradientDescent();
     case 'momentum':
+      if (opts.momentum === undefined) throw new Error('the momentum optimizer needs a momentum');
       return new Momentum(opts.momentum);
     case 'adam':
       return new Adam(opts.beta1, opts.beta2);
+    case 'adagrad':
+      return new Adagrad(opts.initialAccumulatorValue);
   }
 }

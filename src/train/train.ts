@@ -23,6 +23,7 @@ import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { ValidationWatch } from './validate.js';
 import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
+import { runSteps } from './loop.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -193,82 +194,76 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     )
     : undefined;
   let stopEarly: string | undefined;
-  const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const firstStep = globalStep;
-  let lastLoss = NaN;
-  let checkpoint = resumeFrom ?? '';
   // A run with nothing left to train adds no event file.
   const tensorboard = globalStep < opts.steps ? openRunEvents(opts.modelDir, metaGraph) : undefined;
-  const checkpointNow = async () => {
-    // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
-    const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(globalStep);
-    const written = await saveCheckpoint(saver, opts.modelDir, state, globalStep, metaGraph);
-    await watch?.afterSave();
-    stopEarly ??= verdict?.stop;
-    tensorboard?.flush();
-    appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step: globalStep, checkpoint: path.basename(written) });
-    return written;
-  };
-
   const milestones = new MilestoneTracker();
-  const validateEvery = opts.validate ? (opts.validateEvery ?? opts.checkpointEvery) : 0;
-  let validatingMs = 0;
   let validation: TrainResult['validation'];
-  const validateNow = (validate: (model: Model) => number) => {
-    const t0 = performance.now();
-    const trainingSeconds = (t0 - started - validatingMs) / 1000;
-    validation = { accuracy: validate(model), step: globalStep };
-    validatingMs += performance.now() - t0;
-    for (const m of milestones.observe(validation.accuracy, globalStep, trainingSeconds)) reporter.log(formatMilestone(m));
-  };
+  let learningRate = NaN;
 
   reporter.start(globalStep, opts.steps);
   appendEvent(opts.modelDir, { type: 'start', time: Date.now(), model: opts.model, fromStep: globalStep, steps: opts.steps, batchSize: opts.batchSize });
-  let sampleTime = performance.now();
-  let sampleStep = globalStep;
-  while (globalStep < opts.steps && !opts.shouldStop?.() && !stopEarly) {
-    const batch = await nextBatch();
-    const learningRate = learningRateAt(opts, globalStep, decaySteps);
-    const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
-    globalStep++;
-    ema?.apply(trainable, globalStep);
-    lastLoss = (await lossTensor.data())[0];
-    lossTensor.dispose();
-    reporter.step({ step: globalStep, loss: lastLoss, learningRate });
-    const now = performance.now();
-    if (now - sampleTime >= EVENT_INTERVAL_MS || globalStep === opts.steps) {
-      const examplesPerSec = ((globalStep - sampleStep) * opts.batchSize * 1000) / Math.max(now - sampleTime, 1e-6);
-      appendEvent(opts.modelDir, { type: 'step', time: Date.now(), step: globalStep, loss: lastLoss, learningRate, examplesPerSec });
-      tensorboard?.addScalars(globalStep, { [SCALAR_TAGS.loss]: lastLoss, [SCALAR_TAGS.learningRate]: learningRate, [SCALAR_TAGS.examplesPerSec]: examplesPerSec });
-      sampleTime = now;
-      sampleStep = globalStep;
-    }
-    if (globalStep % opts.logEvery === 0) reporter.log(`After ${globalStep} training step(s), loss on training batch is ${formatG(lastLoss)}.`);
-    if (globalStep % opts.checkpointEvery === 0) checkpoint = await checkpointNow();
-    if (opts.validate && validateEvery > 0 && globalStep % validateEvery === 0) validateNow(opts.validate);
-    // Every step so far awaited only settled promises; let the event loop run so Ctrl-C is seen.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  if (globalStep > firstStep && !checkpoint.endsWith(`-${globalStep}`)) checkpoint = await checkpointNow();
-  if (stopEarly && globalStep < opts.steps) reporter.log(stopEarly);
-  if (opts.validate && globalStep > firstStep && validation?.step !== globalStep) validateNow(opts.validate);
+  const run = await runSteps({
+    fromStep: globalStep,
+    toStep: opts.steps,
+    step: async (step) => {
+      const batch = await nextBatch();
+      learningRate = learningRateAt(opts, step, decaySteps);
+      const lossTensor = gradientStep(model, optimizer, batch, learningRate, step);
+      ema?.apply(trainable, step + 1);
+      const loss = (await lossTensor.data())[0];
+      lossTensor.dispose();
+      return loss;
+    },
+    shouldStop: () => {
+      const requested = opts.shouldStop?.() ?? false;
+      if (stopEarly) reporter.log(stopEarly);
+      return requested || stopEarly !== undefined;
+    },
+    afterStep: (step, loss) => reporter.step({ step, loss: loss!, learningRate }),
+    sampleEveryMs: EVENT_INTERVAL_MS,
+    sample: (step, loss, stepsPerSecond) => {
+      const examplesPerSec = stepsPerSecond * opts.batchSize;
+      appendEvent(opts.modelDir, { type: 'step', time: Date.now(), step, loss: loss!, learningRate, examplesPerSec });
+      tensorboard?.addScalars(step, { [SCALAR_TAGS.loss]: loss!, [SCALAR_TAGS.learningRate]: learningRate, [SCALAR_TAGS.examplesPerSec]: examplesPerSec });
+    },
+    logEvery: opts.logEvery,
+    log: (step, loss) => reporter.log(`After ${step} training step(s), loss on training batch is ${formatG(loss)}.`),
+    checkpointEvery: opts.checkpointEvery,
+    save: async (step) => {
+      // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
+      const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(step);
+      const written = await saveCheckpoint(saver, opts.modelDir, state, step, metaGraph);
+      await watch?.afterSave();
+      stopEarly ??= verdict?.stop;
+      tensorboard?.flush();
+      appendEvent(opts.modelDir, { type: 'checkpoint', time: Date.now(), step, checkpoint: path.basename(written) });
+      return written;
+    },
+    evaluateEvery: opts.validateEvery ?? opts.checkpointEvery,
+    evaluate: opts.validate && ((step, clock) => {
+      const trainingSeconds = (clock.elapsedMs - clock.evaluatingMs) / 1000;
+      validation = { accuracy: opts.validate!(model), step };
+      for (const m of milestones.observe(validation.accuracy, step, trainingSeconds)) reporter.log(formatMilestone(m));
+    }),
+  });
+  globalStep = run.step;
   reporter.stop();
   tensorboard?.close();
-  appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: (performance.now() - started) / 1000 });
+  appendEvent(opts.modelDir, { type: 'end', time: Date.now(), step: globalStep, seconds: run.elapsedMs / 1000 });
   optimizer.dispose();
   return {
     model,
     ema,
     globalStep,
-    lastLoss,
-    seconds: (performance.now() - started) / 1000,
+    lastLoss: run.lastLoss,
+    seconds: run.elapsedMs / 1000,
     cpuSeconds: cpuSecondsSince(cpuStarted),
-    validationSeconds: validatingMs / 1000,
+    validationSeconds: run.evaluatingMs / 1000,
     milestones: milestones.reached,
     validation,
-    stepsRun: globalStep - firstStep,
-    checkpoint,
+    stepsRun: run.stepsRun,
+    checkpoint: run.checkpoint ?? resumeFrom ?? '',
     eventFile: tensorboard?.file,
   };
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { execute } from '../models/execute.js';
 import { GraphBuilder, type Graph } from '../models/graph.js';
 import { sparseSoftmaxCrossEntropy } from '../train/loss.js';
+import { runSteps, type StepLoopResult } from '../train/loop.js';
 import { createOptimizer } from '../train/optimizers.js';
 import { deriveSeed } from '../pipeline/random.js';
 import { Random } from '../util/random.js';
@@ -77,45 +78,58 @@ export interface FinalLayerTraining {
   seed: number;
   /** Validation accuracy is reported every this many steps (and at the last). */
   evalEvery: number;
-  /** Called after every step; `validation` is set on evaluation steps. Return to continue. */
+  /** Called after every step; `validation` is set on evaluation steps. */
   onStep?: (info: { step: number; loss: number; validation?: number }) => void | Promise<void>;
-  /** Checked before every step: true ends the training there. */
+  /** Checked before every step: true ends the training there (with a checkpoint). */
   shouldStop?: () => boolean;
+  /** Writes a checkpoint of the layer at a global step: every `checkpointEvery` steps and at the end. */
+  save?: (step: number) => Promise<string>;
+  checkpointEvery?: number;
 }
 
 /**
  * retrain.py's loop: each step a random batch of training bottlenecks (drawn with replacement,
  * so any set size works), one gradient-descent update. Step n's batch is drawn from (seed, n)
  * alone, so training resumed `fromStep` (the restored layer's global step) ends as an
- * uninterrupted run does. Returns the last step trained.
+ * uninterrupted run does.
  */
-export async function trainFinalLayer(layer: FinalLayer, training: LabelledVectors, validation: LabelledVectors, opts: FinalLayerTraining, fromStep = 0): Promise<number> {
+export async function trainFinalLayer(layer: FinalLayer, training: LabelledVectors, validation: LabelledVectors, opts: FinalLayerTraining, fromStep = 0): Promise<StepLoopResult> {
   if (!training.vectors.length) throw new Error('no training bottlenecks');
   const trainable = layer.store.trainable();
-  const optimizer = createOptimizer('sgd', { momentum: 0 });
+  const optimizer = createOptimizer('sgd');
   const size = layer.bottleneckSize;
   const xs = new Float32Array(opts.batchSize * size);
   const ys = new Int32Array(opts.batchSize);
-  let step = fromStep;
-  while (step < opts.steps && !opts.shouldStop?.()) {
-    step++;
-    const random = new Random(deriveSeed(opts.seed, step));
-    for (let i = 0; i < opts.batchSize; i++) {
-      const pick = Math.floor(random.next() * training.vectors.length);
-      xs.set(training.vectors[pick], i * size);
-      ys[i] = training.labels[pick];
-    }
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => sparseSoftmaxCrossEntropy(layer.logits(tf.tensor2d(xs, [opts.batchSize, size])), tf.tensor1d(ys, 'int32')),
-        trainable.map((v) => v.variable),
-      );
-      optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), opts.learningRate);
-      return value.dataSync()[0];
+  try {
+    return await runSteps({
+      fromStep,
+      toStep: opts.steps,
+      step: (step) => {
+        // Batch n + 1 (1-based, retrain.py's step number) comes from (seed, n + 1).
+        const random = new Random(deriveSeed(opts.seed, step + 1));
+        for (let i = 0; i < opts.batchSize; i++) {
+          const pick = Math.floor(random.next() * training.vectors.length);
+          xs.set(training.vectors[pick], i * size);
+          ys[i] = training.labels[pick];
+        }
+        return tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(
+            () => sparseSoftmaxCrossEntropy(layer.logits(tf.tensor2d(xs, [opts.batchSize, size])), tf.tensor1d(ys, 'int32')),
+            trainable.map((v) => v.variable),
+          );
+          optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), opts.learningRate);
+          return value.dataSync()[0];
+        });
+      },
+      shouldStop: opts.shouldStop,
+      afterStep: (step, loss) => {
+        const evaluate = step % opts.evalEvery === 0 || step === opts.steps;
+        return opts.onStep?.({ step, loss: loss!, validation: evaluate ? layer.accuracy(validation) : undefined });
+      },
+      checkpointEvery: opts.checkpointEvery,
+      save: opts.save,
     });
-    const evaluate = step % opts.evalEvery === 0 || step === opts.steps;
-    await opts.onStep?.({ step, loss, validation: evaluate ? layer.accuracy(validation) : undefined });
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
-  return step;
 }

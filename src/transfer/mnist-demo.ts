@@ -20,6 +20,7 @@ import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { BOOK_DEFAULTS } from '../train/config.js';
 import { sparseSoftmaxCrossEntropy } from '../train/loss.js';
+import { runSteps } from '../train/loop.js';
 import { createOptimizer } from '../train/optimizers.js';
 import { train } from '../train/train.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -78,7 +79,7 @@ export async function trainAndFreeze(modelName: string, split: MnistSplit, model
 }
 
 /** The same network trained from nothing on a small labelled set (its own optimizer and rate); accuracy on `test`. */
-export function trainFromScratch(modelName: string, split: MnistSplit, test: MnistSplit, steps: number, batchSize: number, seed = 1): number {
+export async function trainFromScratch(modelName: string, split: MnistSplit, test: MnistSplit, steps: number, batchSize: number, seed = 1): Promise<number> {
   const def = getModelDefinition(modelName);
   const config = { ...BOOK_DEFAULTS, ...def.defaults };
   const model = Model.build(def, { seed });
@@ -86,19 +87,26 @@ export function trainFromScratch(modelName: string, split: MnistSplit, test: Mni
   const optimizer = createOptimizer(config.optimizer, { momentum: config.momentum });
   optimizer.createSlots(trainable);
   const batches = new BatchIterator(split, Math.min(batchSize, split.count), seed);
-  for (let step = 0; step < steps; step++) {
-    const batch = batches.next();
-    tf.tidy(() => {
-      const xs = tf.tensor2d(batch.images, [batch.labels.length, IMAGE_PIXELS]);
-      const ys = tf.tensor1d(batch.labels, 'int32');
-      const { grads } = tf.variableGrads(() => sparseSoftmaxCrossEntropy(model.logits(xs, true), ys), trainable.map((v) => v.variable));
-      optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), config.learningRate);
+  try {
+    await runSteps({
+      fromStep: 0,
+      toStep: steps,
+      step: () => {
+        const batch = batches.next();
+        tf.tidy(() => {
+          const xs = tf.tensor2d(batch.images, [batch.labels.length, IMAGE_PIXELS]);
+          const ys = tf.tensor1d(batch.labels, 'int32');
+          const { grads } = tf.variableGrads(() => sparseSoftmaxCrossEntropy(model.logits(xs, true), ys), trainable.map((v) => v.variable));
+          optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), config.learningRate);
+        });
+        return undefined;
+      },
     });
+    return evaluate(model, test).accuracy;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
   }
-  const { accuracy } = evaluate(model, test);
-  optimizer.dispose();
-  model.dispose();
-  return accuracy;
 }
 
 /**

@@ -11,8 +11,7 @@ import { restoreVariables } from '../checkpoint/tf-variables.js';
 import { encodeGraphDef } from '../formats/graphdef.js';
 import { openGraph } from '../graph/load.js';
 import { FrozenGraph } from '../graph/tfjs-model.js';
-import { readGlobalStep } from '../checkpoint/global-step.js';
-import { saveCheckpoint } from '../train/train.js';
+import { readGlobalStep, saveTrainingCheckpoint } from '../checkpoint/global-step.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { BottleneckCache, BottleneckGraph, computeBottlenecks, type BottleneckStats } from './bottlenecks.js';
 import { FinalLayer, trainFinalLayer, type LabelledVectors } from './final-layer.js';
@@ -121,26 +120,26 @@ export async function runTransfer(opts: TransferOptions, reporter: TransferRepor
       fromStep = readGlobalStep(reader);
       reporter.log?.(`Resuming from ${path.basename(resumeFrom)} at step ${fromStep}.`);
     }
-    let checkpoint = resumeFrom ?? '';
     let validationAccuracy = NaN;
     reporter.trainStart?.(opts.steps);
-    const lastStep = await trainFinalLayer(layer, sets.training, sets.validation, {
+    const run = await trainFinalLayer(layer, sets.training, sets.validation, {
       steps: opts.steps,
       batchSize: opts.batchSize,
       learningRate: opts.learningRate,
       seed: opts.seed,
       evalEvery: opts.evalEvery,
       shouldStop: opts.shouldStop,
-      onStep: async (info) => {
+      onStep: (info) => {
         reporter.step?.(info);
         if (info.validation !== undefined) {
           validationAccuracy = info.validation;
           reporter.log?.(`Step ${info.step}: cross entropy ${info.loss.toFixed(4)}, validation accuracy ${formatAccuracy(info.validation, counts.validation)}`);
         }
-        if (info.step % opts.checkpointEvery === 0 || info.step === opts.steps) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, info.step);
       },
+      checkpointEvery: opts.checkpointEvery,
+      save: (step) => saveTrainingCheckpoint(saver, opts.modelDir, state, step),
     }, fromStep);
-    if (lastStep > fromStep && !checkpoint.endsWith(`-${lastStep}`)) checkpoint = await saveCheckpoint(saver, opts.modelDir, state, lastStep);
+    const checkpoint = run.checkpoint ?? resumeFrom ?? '';
     reporter.stop?.();
     const testAccuracy = layer.accuracy(sets.testing);
     layer.dispose();

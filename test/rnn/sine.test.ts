@@ -7,10 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { CheckpointReader } from '../../src/checkpoint/reader.js';
 import { Saver } from '../../src/checkpoint/saver.js';
-import { Adagrad } from '../../src/rnn/adagrad.js';
 import { renderLinePlotSvg, writeLinePlot } from '../../src/rnn/plot.js';
 import { bookSineData, generateData, linspaceFloat32, ShuffledBatches, SINE_BOOK } from '../../src/rnn/sine-data.js';
 import { createSineModel, evaluateSine, restoreSineModel, saveSineCheckpoint, SINE_DEFAULTS, trainSine } from '../../src/rnn/sine.js';
+import { createOptimizer } from '../../src/train/optimizers.js';
 import { float32Repr } from '../../src/util/float32-repr.js';
 import { assertSameCheckpoint } from '../helpers/checkpoints.js';
 import { batchChecksum } from '../helpers/batch-checksum.js';
@@ -102,22 +102,6 @@ describe('float32Repr (how the book prints losses)', () => {
   });
 });
 
-describe('Adagrad (TensorFlow ApplyAdagrad)', () => {
-  it('accum starts at 0.1; accum += g², v -= lr·g/sqrt(accum)', () => {
-    const v = tf.variable(tf.tensor1d([1, -2]));
-    const opt = new Adagrad(0.1);
-    const vars = new Map([['w', v]]);
-    opt.apply(vars, { [v.name]: tf.tensor1d([0.5, -1]) });
-    const a = [0.1 + 0.25, 0.1 + 1];
-    const expected = [1 - (0.1 * 0.5) / Math.sqrt(a[0]), -2 + 0.1 / Math.sqrt(a[1])];
-    v.dataSync().forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-6));
-    assert.deepEqual([...opt.slots().keys()], ['w/Adagrad']);
-    opt.slots().get('w/Adagrad')!.dataSync().forEach((x, i) => assert.ok(Math.abs(x - a[i]) < 1e-6));
-    opt.dispose();
-    v.dispose();
-  });
-});
-
 describe('the sine model', () => {
   it("uses the book's TensorFlow variable names and trains (loss falls) in a short run", async () => {
     const model = createSineModel(SINE_DEFAULTS);
@@ -185,9 +169,9 @@ describe('the sine model', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sine-ckpt-'));
     try {
       const model = createSineModel({ ...SINE_DEFAULTS, seed: 3 });
-      const opt = new Adagrad(0.1);
-      opt.createSlots(model.variables());
-      const prefix = await saveSineCheckpoint(new Saver(), dir, model, opt, 42);
+      const opt = createOptimizer('adagrad');
+      opt.createSlots(model.store.trainable());
+      const prefix = await saveSineCheckpoint(new Saver(), dir, model, { optimizer: opt, learningRate: 0.1 }, 42);
       assert.equal(path.basename(prefix), 'model.ckpt-42');
       const reader = CheckpointReader.open(dir);
       const shapes = reader.variableToShapeMap();

@@ -69,10 +69,30 @@ test(`${backend}: adam with β = (0.7, 0.9) uses them in the moments and the bet
   assert.ok(Math.abs(vars[0].variable.dataSync()[0] - w) < 1e-5, `${vars[0].variable.dataSync()[0]} vs ${w}`);
   assert.ok(Math.abs(opt.slots().get('beta2_power')!.dataSync()[0] - p2) < 1e-6);
 });
+
+test(`${backend}: adagrad (TensorFlow ApplyAdagrad): accum starts at 0.1, accum += g², w -= lr·g/sqrt(accum); slot W/Adagrad`, async () => {
+  await tf.setBackend(backend);
+  const store = new VariableStore();
+  const vars = [store.create('w', [2], { initializer: constant(1) })];
+  vars[0].variable.assign(tf.tensor1d([1, -2]));
+  const opt = createOptimizer('adagrad');
+  opt.createSlots(vars);
+  assert.deepEqual([...opt.slots().keys()], ['w/Adagrad']);
+  assert.deepEqual([...opt.slots().get('w/Adagrad')!.dataSync()], [Math.fround(0.1), Math.fround(0.1)]);
+  opt.apply(vars, [tf.tensor1d([0.5, -1])], 0.1);
+  const a = [0.1 + 0.25, 0.1 + 1];
+  const expected = [1 - (0.1 * 0.5) / Math.sqrt(a[0]), -2 + 0.1 / Math.sqrt(a[1])];
+  vars[0].variable.dataSync().forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-6, `${x} vs ${expected[i]}`));
+  opt.slots().get('w/Adagrad')!.dataSync().forEach((x, i) => assert.ok(Math.abs(x - a[i]) < 1e-6));
+  // A variable without a gradient is left alone.
+  opt.apply(vars, [undefined as unknown as tf.Tensor], 0.1);
+  vars[0].variable.dataSync().forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-6));
+  opt.dispose();
+});
 }
 
 for (const backend of backends) {
-  for (const name of ['sgd', 'momentum', 'adam'] as const) {
+  for (const name of ['sgd', 'momentum', 'adam', 'adagrad'] as const) {
     test(`${backend}: ${name} with an L2 decay λ applies g + λ·w`, async () => {
       await tf.setBackend(backend);
       const store = new VariableStore();

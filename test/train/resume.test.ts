@@ -70,6 +70,10 @@ test('the MLP with momentum: 5 steps straight = 2 + 3 resumed (the Momentum slot
   await assertResumeIsExact({ model: 'mlp', optimizer: 'momentum' }, 5, 2);
 });
 
+test("the MLP with Adagrad (the sine example's optimizer, from the one optimizer set): 5 steps straight = 2 + 3 resumed (the Adagrad slots)", async () => {
+  await assertResumeIsExact({ model: 'mlp', optimizer: 'adagrad' }, 5, 2);
+});
+
 for (const augment of ['affine', 'elastic'] as const) {
   test(`the MLP with --augment ${augment}: 6 steps straight = 4 + 2 resumed`, async () => {
     await assertResumeIsExact({ model: 'mlp', augment }, 6, 4);
