@@ -8,11 +8,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { indexFileName } from '../formats/bundle.js';
+import { CHECKPOINT_BASENAME } from './global-step.js';
 import { CheckpointReader } from './reader.js';
 import { getCheckpointState } from './state.js';
-
-/** The base name of the checkpoints `mnist train` writes (`model.ckpt-N`). */
-export const CHECKPOINT_BASE = 'model.ckpt';
 
 export interface OpenedCheckpoint {
   prefix: string;
@@ -51,7 +49,7 @@ export function describeAvailable(dir: string): string {
 export function selectCheckpoint(modelDir: string, choice?: string): string {
   if (choice === undefined || choice === '') return newestListed(modelDir);
   if (/^\d+$/.test(choice)) {
-    const prefix = path.join(modelDir, `${CHECKPOINT_BASE}-${Number(choice)}`);
+    const prefix = path.join(modelDir, `${CHECKPOINT_BASENAME}-${Number(choice)}`);
     if (!existsSync(indexFileName(prefix))) throw new UserError(`no checkpoint at step ${choice} (${indexFileName(prefix)} does not exist); ${describeAvailable(modelDir)}`);
     return prefix;
   }
@@ -112,7 +110,7 @@ export function openVerified(prefix: string): CheckpointReader {
 export function newestIntact(dir: string, except: string | null): { step: number; prefix: string } | null {
   const skip = except === null ? null : path.resolve(except);
   for (const step of checkpointSteps(dir).reverse()) {
-    const prefix = path.join(dir, `${CHECKPOINT_BASE}-${step}`);
+    const prefix = path.join(dir, `${CHECKPOINT_BASENAME}-${step}`);
     if (path.resolve(prefix) === skip) continue;
     try {
       openVerified(prefix);
