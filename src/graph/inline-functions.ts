@@ -14,7 +14,7 @@
  * Calls inside bodies are inlined the same way, depth first.
  */
 import { fileError, quoted } from '../errors.js';
-import { parseTensorName, type FunctionDef, type GraphDef, type NodeDef, type OpDef } from '../formats/graphdef.js';
+import { dependencies, parseTensorName, type FunctionDef, type GraphDef, type NodeDef, type OpDef } from '../formats/graphdef.js';
 import { opDef as knownOpDef } from './op-defs.js';
 
 export const FUNCTION_CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
@@ -207,14 +207,7 @@ const STATE_CHANGING = /^(Assign\w*|ResourceApply\w*|ResourceSparseApply\w*|Reso
  * inputs) and with each `IdentityN` an inlined call left behind read through directly.
  */
 export function prepareInlinedGraph(graph: GraphDef, outputs: string[], file: string): GraphDef {
-  const byName = new Map(graph.node.map((n) => [n.name, n]));
-  const needed = new Set<string>();
-  const stack = outputs.map((o) => parseTensorName(o).node);
-  while (stack.length) {
-    const name = stack.pop()!;
-    if (needed.has(name)) continue;
-    const node = byName.get(name);
-    if (!node) throw fileError(file, `graph has no node named ${quoted(name)}`);
+  const needed = dependencies(graph, outputs, file, (node) => {
     if (STATE_CHANGING.test(node.op)) {
       throw fileError(file, `op ${node.op} (node ${quoted(node.name)}) changes state; signatures that update variables or files are not supported (only inference)`);
     }
@@ -223,9 +216,7 @@ export function prepareInlinedGraph(graph: GraphDef, outputs: string[], file: st
       const fn = branch.func?.name ?? branch.list!.func![0].name;
       throw fileError(file, `op ${node.op} (node ${quoted(node.name, 200)}) runs function ${quoted(fn)} (TF 2 control flow: tf.cond, tf.while_loop…), which is not supported`);
     }
-    needed.add(name);
-    for (const i of node.input ?? []) stack.push(parseTensorName(i).node);
-  }
+  });
   const kept = graph.node.filter((n) => needed.has(n.name)).map((n) => ({ ...n, input: (n.input ?? []).filter((i) => !i.startsWith('^')) }));
   const identityN = new Map(kept.filter((n) => n.op === 'IdentityN').map((n) => [n.name, n]));
   const through = (input: string): string => {
@@ -239,15 +230,7 @@ export function prepareInlinedGraph(graph: GraphDef, outputs: string[], file: st
   };
   const rewired = kept.map((n) => ({ ...n, input: n.input.map(through) }));
   // Read-through leaves IdentityN nodes nothing reads any more, except those fetched.
-  const live = new Set<string>();
-  const walk = outputs.map((o) => parseTensorName(o).node);
-  const rewiredByName = new Map(rewired.map((n) => [n.name, n]));
-  while (walk.length) {
-    const name = walk.pop()!;
-    if (live.has(name)) continue;
-    live.add(name);
-    for (const i of rewiredByName.get(name)?.input ?? []) walk.push(parseTensorName(i).node);
-  }
+  const live = dependencies({ ...graph, node: rewired }, outputs, file);
   return { ...graph, node: rewired.filter((n) => live.has(n.name)) };
 }
 
