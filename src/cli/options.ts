@@ -52,6 +52,24 @@ export function addDataOptions(cmd: Command, limited = 'training and test'): Com
     .option('--limit <n>', `use only the first N ${limited} images (quick runs)`, positiveInt);
 }
 
+export interface ModelOptionTexts {
+  dir?: string;
+  /** The --checkpoint help; false: the command has no --checkpoint. */
+  checkpoint?: string | false;
+  ema?: string;
+}
+
+/** `-d/--model-dir`, `-m/--model`, `--checkpoint` and `--no-ema`: which trained model a command reads. */
+export function addModelOptions(cmd: Command, texts: ModelOptionTexts = {}): Command {
+  cmd
+    .option('-d, --model-dir <dir>', texts.dir ?? 'model directory', 'runs/mlp')
+    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)');
+  if (texts.checkpoint !== false) {
+    cmd.option('--checkpoint <N|prefix>', texts.checkpoint ?? 'checkpoint to use: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)');
+  }
+  return cmd.option('--no-ema', texts.ema ?? 'use the raw variables instead of their moving averages');
+}
+
 /** Activates the requested backend and says which one runs (once, on stderr). */
 export async function useBackend(flag: BackendFlag | undefined, quiet = false): Promise<string> {
   const { name, note } = await selectBackend(flag ?? 'auto');

@@ -6,7 +6,7 @@ import { evaluate, loadModel } from '../../eval/evaluate.js';
 import { UserError } from '../../errors.js';
 import { requireModelDir } from '../../train/model-dir.js';
 import { onStopSignals, signalExitCode } from '../stop-signals.js';
-import { addBackendOption, addDataOptions, positiveNumber, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addDataOptions, addModelOptions, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
 interface EvalFlags {
   modelDir: string;
@@ -24,12 +24,9 @@ export function register(program: Command): void {
   const cmd = program
     .command('eval')
     .description("watch a model directory and report validation accuracy of each new checkpoint (mnist_eval.py)")
-    .option('-d, --model-dir <dir>', 'model directory to watch', 'runs/mlp')
-    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--interval <seconds>', 'seconds between looks at the directory', positiveNumber, 10)
-    .option('--once', 'evaluate the newest checkpoint once and exit')
-    .option('--checkpoint <N|prefix>', 'evaluate this checkpoint once and exit: a global step N (model.ckpt-N in the model directory) or a path prefix')
-    .option('--no-ema', 'use the raw variables instead of their moving averages');
+    .option('--once', 'evaluate the newest checkpoint once and exit');
+  addModelOptions(cmd, { dir: 'model directory to watch', checkpoint: 'evaluate this checkpoint once and exit: a global step N (model.ckpt-N in the model directory) or a path prefix' });
   addDataOptions(cmd, 'validation');
   addBackendOption(cmd);
   cmd.addHelpText(

@@ -6,7 +6,7 @@ import { openGraph } from '../../graph/load.js';
 import { writeTfjsModel } from '../../graph/tfjs-export.js';
 import { writeSavedModel } from '../../graph/saved-model-export.js';
 import path from 'node:path';
-import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addModelOptions, useBackend, type BackendFlag } from '../options.js';
 
 interface ExportFlags {
   format: string;
@@ -23,11 +23,9 @@ export function register(program: Command): void {
     .command('export')
     .description('export a trained model as a TensorFlow.js graph model (model.json + weights.bin) or a TensorFlow SavedModel')
     .option('--format <name>', 'export format: "tfjs" or "savedmodel" (TensorFlow 1.x style, for TensorFlow Serving and tf.saved_model.load)', 'tfjs')
-    .option('-d, --model-dir <dir>', 'model directory to export (frozen first, as mnist freeze does)', 'runs/mlp')
-    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
     .option('--graph <file>', 'export this frozen GraphDef (.pb) instead of a model directory')
-    .option('--no-ema', 'use the raw variables instead of their moving averages')
     .requiredOption('-o, --output <dir>', 'directory for model.json and weights.bin, or the SavedModel (new or empty, e.g. export/1)');
+  addModelOptions(cmd, { dir: 'model directory to export (frozen first, as mnist freeze does)', checkpoint: false });
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',

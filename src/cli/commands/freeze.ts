@@ -3,7 +3,7 @@ import { loadModel } from '../../eval/evaluate.js';
 import { encodeGraphDef } from '../../formats/graphdef.js';
 import { defaultOutputs, freezeModel } from '../../graph/freeze.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addModelOptions, useBackend, type BackendFlag } from '../options.js';
 
 interface FreezeFlags {
   modelDir: string;
@@ -21,12 +21,9 @@ export function register(program: Command): void {
   const cmd = program
     .command('freeze')
     .description('write a trained model as one frozen TensorFlow GraphDef (.pb): variables become constants (convert_variables_to_constants)')
-    .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
-    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
-    .option('--checkpoint <N|prefix>', 'checkpoint to freeze: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)')
     .option('--output-node <name>', 'node to keep, with everything it needs (repeatable; default: the logits node and "probabilities", a Softmax of them)', collect)
-    .option('--no-ema', 'freeze the raw variables instead of their moving averages')
     .requiredOption('-o, --output <file>', 'the .pb file to write');
+  addModelOptions(cmd, { checkpoint: 'checkpoint to freeze: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)', ema: 'freeze the raw variables instead of their moving averages' });
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',

@@ -6,7 +6,7 @@ import { predictDigits, type Prediction } from '../../predict/predict.js';
 import { predictWithGraph } from '../../graph/predict-graph.js';
 import { isTransferModelDir } from '../../transfer/model-dir.js';
 import { printTransferPredictions } from './transfer.js';
-import { addBackendOption, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addModelOptions, useBackend, type BackendFlag } from '../options.js';
 
 interface PredictFlags {
   modelDir: string;
@@ -24,13 +24,10 @@ export function register(program: Command): void {
     .command('predict')
     .description('read the digit, or the number, in PNG or JPEG images of any size')
     .argument('<images...>', 'image files')
-    .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
-    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
-    .option('--checkpoint <N|prefix>', 'checkpoint to use: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)')
-    .option('--no-ema', 'use the raw variables instead of their moving averages')
     .option('--json', 'print one JSON object per image')
     .option('--single', 'read all the ink in each image as one digit (no splitting into several digits)')
     .option('--graph <file>', 'use a frozen GraphDef (.pb from mnist freeze, or TensorFlow\'s) instead of a checkpoint');
+  addModelOptions(cmd);
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',

@@ -3,7 +3,7 @@ import { IMAGE_PIXELS, loadMnist, type MnistSplit } from '../../data/mnist.js';
 import { predictWithGraph } from '../../graph/predict-graph.js';
 import { checkpointLabel, confusionMatrix, evaluate, formatConfusionMatrix, loadModel } from '../../eval/evaluate.js';
 import { classMetrics, formatClassMetrics } from '../../eval/class-metrics.js';
-import { addBackendOption, addDataOptions, useBackend, type BackendFlag } from '../options.js';
+import { addBackendOption, addDataOptions, addModelOptions, useBackend, type BackendFlag } from '../options.js';
 
 interface TestFlags {
   modelDir: string;
@@ -23,14 +23,11 @@ export function register(program: Command): void {
   const cmd = program
     .command('test')
     .description('accuracy on the 10,000 test images, with a confusion matrix and per-class precision, recall and F1')
-    .option('-d, --model-dir <dir>', 'model directory', 'runs/mlp')
-    .option('-m, --model <name>', 'model (default: the one recorded in the model directory)')
-    .option('--checkpoint <N|prefix>', 'checkpoint to use: a global step N (model.ckpt-N in the model directory) or a path prefix (default: the newest)')
-    .option('--no-ema', 'use the raw variables instead of their moving averages')
     .option('--json', 'print a JSON object instead of text')
     .option('--graph <file>', "evaluate a graph instead of a checkpoint: a frozen .pb (ours or TensorFlow's), a .meta with its checkpoint (needs --output), a TensorFlow.js model.json or a SavedModel directory")
     .option('--input <name>', 'with --graph: the placeholder fed the images (default: the only one)')
     .option('--output <name>', 'with --graph: the tensor of the 10 scores (default: probabilities, else the only output)');
+  addModelOptions(cmd);
   addDataOptions(cmd, 'test');
   addBackendOption(cmd);
   cmd.addHelpText('after', '\nExamples:\n  mnist test --model-dir runs/mlp\n  mnist test --model-dir runs/mlp --no-ema --json\n  mnist test --model-dir runs/mlp --checkpoint 20000\n  mnist test --graph frozen_model.pb                 # any MNIST graph: pixels in [0, 1], 784 per image\n  mnist test --graph export/1                        # a SavedModel (serving_default)');
