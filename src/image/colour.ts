@@ -84,20 +84,21 @@ function mapHsv(image: Image, what: string, f: (hsv: number[]) => void): Image {
   return tf.tensor3d(out, image.shape);
 }
 
-export function rgbToHsv(image: Image): Image {
-  requireRgb(image, 'rgb_to_hsv');
+/** Each pixel of an RGB image through `convert` (r, g, b in; three values written to `out`). */
+function mapPixels(image: Image, what: string, convert: (a: number, b: number, c: number, out: Float32Array) => void): Image {
+  requireRgb(image, what);
   const src = image.dataSync() as Float32Array;
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i += 3) rgbToHsvPixel(src[i], src[i + 1], src[i + 2], out.subarray(i, i + 3));
+  for (let i = 0; i < src.length; i += 3) convert(src[i], src[i + 1], src[i + 2], out.subarray(i, i + 3));
   return tf.tensor3d(out, image.shape);
 }
 
+export function rgbToHsv(image: Image): Image {
+  return mapPixels(image, 'rgb_to_hsv', rgbToHsvPixel);
+}
+
 export function hsvToRgb(image: Image): Image {
-  requireRgb(image, 'hsv_to_rgb');
-  const src = image.dataSync() as Float32Array;
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i += 3) hsvToRgbPixel(src[i], src[i + 1], src[i + 2], out.subarray(i, i + 3));
-  return tf.tensor3d(out, image.shape);
+  return mapPixels(image, 'hsv_to_rgb', hsvToRgbPixel);
 }
 
 /** adjust_hue: rotate hue by delta (in turns, −1..1), wrapping around. */
