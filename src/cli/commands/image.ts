@@ -127,11 +127,26 @@ function method(spec: string, s: string | undefined): img.ResizeMethod {
   throw bad(spec, `unknown resize method "${s}"`);
 }
 
+/** The operations that take one number: `brightness=0.2`, `random-hue=0.1`… */
+const ONE_NUMBER_ADJUSTMENTS = new Map<string, (x: img.Image, v: number, rng: Random) => img.Image>([
+  ['brightness', (x, d) => img.adjustBrightness(x, d)],
+  ['contrast', (x, f) => img.adjustContrast(x, f)],
+  ['hue', (x, d) => img.adjustHue(x, d)],
+  ['saturation', (x, f) => img.adjustSaturation(x, f)],
+  ['random-brightness', (x, d, rng) => img.randomBrightness(x, d, rng)],
+  ['random-hue', (x, d, rng) => img.randomHue(x, d, rng)],
+]);
+
 /** Parses one `name[=args]` operation. */
 export function parseOp(spec: string): Op {
   const eq = spec.indexOf('=');
   const name = eq < 0 ? spec : spec.slice(0, eq);
   const arg = eq < 0 ? undefined : spec.slice(eq + 1);
+  const adjust = ONE_NUMBER_ADJUSTMENTS.get(name);
+  if (adjust) {
+    const v = num(spec, arg);
+    return (x, rng) => adjust(x, v, rng);
+  }
   switch (name) {
     case 'resize': {
       const [dims, m] = (arg ?? '').split(':');
@@ -163,33 +178,9 @@ export function parseOp(spec: string): Op {
       return (x, rng) => img.randomFlipLeftRight(x, rng);
     case 'random-flip-ud':
       return (x, rng) => img.randomFlipUpDown(x, rng);
-    case 'brightness': {
-      const d = num(spec, arg);
-      return (x) => img.adjustBrightness(x, d);
-    }
-    case 'contrast': {
-      const f = num(spec, arg);
-      return (x) => img.adjustContrast(x, f);
-    }
-    case 'hue': {
-      const d = num(spec, arg);
-      return (x) => img.adjustHue(x, d);
-    }
-    case 'saturation': {
-      const f = num(spec, arg);
-      return (x) => img.adjustSaturation(x, f);
-    }
-    case 'random-brightness': {
-      const d = num(spec, arg);
-      return (x, rng) => img.randomBrightness(x, d, rng);
-    }
     case 'random-contrast': {
       const [lo, hi] = nums(spec, arg, 2);
       return (x, rng) => img.randomContrast(x, lo, hi, rng);
-    }
-    case 'random-hue': {
-      const d = num(spec, arg);
-      return (x, rng) => img.randomHue(x, d, rng);
     }
     case 'random-saturation': {
       const [lo, hi] = nums(spec, arg, 2);
