@@ -7,6 +7,7 @@
  *
  * Offsets in error messages count bytes of the (decompressed) record stream.
  */
+import { concatBytes } from './bytes.js';
 import { maskedCrc32c } from './crc32c.js';
 import { fileError } from '../errors.js';
 
@@ -40,14 +41,7 @@ export function frameRecord(data: Uint8Array): Uint8Array {
 
 /** All records framed and concatenated (uncompressed). */
 export function encodeTFRecords(records: Iterable<Uint8Array>): Uint8Array {
-  const parts = Array.from(records, frameRecord);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(Array.from(records, frameRecord));
 }
 
 function defaultWarn(message: string): void {

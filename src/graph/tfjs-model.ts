@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fileError, quoted, UserError } from '../errors.js';
+import { concatBytes } from '../formats/bytes.js';
 import { parseTensorName, tensorFromProto, type GraphDef, type NodeDef, type TensorValue } from '../formats/graphdef.js';
 import { GRAPH_PRODUCER } from './graphdef.js';
 import { validateGraph } from './validate.js';
@@ -36,7 +37,7 @@ function weightBytes(t: TensorValue, where: string): WeightBytes {
   if (Array.isArray(d)) {
     const parts: Uint8Array[] = [];
     for (const s of d) parts.push(new Uint8Array(Uint32Array.of(s.length).buffer), s);
-    return { dtype: 'string', bytes: concat(parts) };
+    return { dtype: 'string', bytes: concatBytes(parts) };
   }
   switch (t.dtype) {
     case 'float32':
@@ -58,15 +59,6 @@ function weightBytes(t: TensorValue, where: string): WeightBytes {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
 
 export interface GraphModelArtifacts {
   modelTopology: Record<string, unknown>;
@@ -93,7 +85,7 @@ export function graphDefToArtifacts(graph: GraphDef, file: string): GraphModelAr
   });
   const versions = { producer: graph.versions?.producer ?? GRAPH_PRODUCER, min_consumer: graph.versions?.min_consumer ?? 0 };
   const modelTopology = toProtoJson({ node: nodes, versions, library: {} }) as Record<string, unknown>;
-  const weightData = concat(chunks);
+  const weightData = concatBytes(chunks);
   return { modelTopology, weightSpecs, weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer };
 }
 
