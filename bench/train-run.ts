@@ -29,9 +29,13 @@ if (process.env.TRAIN_RUN_CHILD) {
   const dir = mkdtempSync(path.join(tmpdir(), 'train-run-'));
   const silent = { start() {}, step() {}, log() {}, stop() {} };
   const config = { ...BOOK_DEFAULTS, ...getModelDefinition(model).defaults };
+  // CPU measured here, not read from the result: older checkouts' train() does not report it.
+  const cpuStart = process.cpuUsage();
   const r = await train({ ...config, model, modelDir: dir, steps, checkpointEvery: steps, logEvery: steps + 1, fresh: true }, data, silent);
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ msPerStep: (r.seconds * 1000) / steps, cpuMsPerStep: (r.cpuSeconds * 1000) / steps, loss: r.lastLoss }));
+  console.log(JSON.stringify({ msPerStep: (r.seconds * 1000) / steps, cpuMsPerStep: (cpuSeconds * 1000) / steps, loss: r.lastLoss }));
 } else {
   const roots = (checkouts.length ? checkouts : ['.']).map((c) => path.resolve(c));
   const runs = new Map<string, Array<{ msPerStep: number; cpuMsPerStep: number; loss: number }>>(roots.map((r) => [r, []]));
