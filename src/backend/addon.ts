@@ -100,7 +100,8 @@ let cached: { addon?: NativeAddon; error?: string; path?: string } | undefined;
 /**
  * MNIST_CPU_ISA=avx2 makes the native backend run as on a CPU without AVX-512: it caps oneDNN's
  * run-time code generation (DNNL_MAX_CPU_ISA, read when oneDNN first runs). Our own kernels are
- * compiled for the AVX2+FMA baseline only, so they need no switch. For tests and comparisons.
+ * compiled for the AVX2+FMA baseline, except the dense training step's AVX-512 ones, which
+ * dense-step.ts leaves unused under the same variable. For tests and comparisons.
  */
 function capIsa(): void {
   const cap = process.env.MNIST_CPU_ISA;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { nativeBackend } from '../../src/backend/optimizers.js';
@@ -16,7 +17,7 @@ import { nativeSkip } from '../helpers/backends.js';
 import { maxRelError, randomValues } from './parity-helpers.js';
 
 const skip = await nativeSkip();
-const hasAvx512 = /\bavx512f\b/.test(await import('node:fs').then((fs) => fs.readFileSync('/proc/cpuinfo', 'utf8')));
+const hasAvx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
 
 /** A dense chain of any size: k → h ReLU → c (odd sizes exercise the kernels' partial vectors). */
 function chainModel(k: number, h: number, c: number): ModelDefinition {
