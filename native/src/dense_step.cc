@@ -61,7 +61,8 @@ const dense::Kernels& kernelsFor(bool allowAvx512) {
 // before the update), the kernels' ISA].
 Napi::Value DenseStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  static Workspace ws;
+  // One per JS thread: worker threads may train side by side.
+  static thread_local Workspace ws;
   dense::Step s{};
   s.x = floats(info[0]);
   auto labels = info[1].As<Napi::Int32Array>();
