@@ -6,7 +6,7 @@ truncated normal σ=0.1 weights, zero biases), same training (batch 100 reshuffl
 30,000 steps, lr 0.8 × 0.99^floor(step/550), L2 1e-4 on the weights as λ·Σw²/2, plain SGD,
 EMA 0.99 with num_updates = global step), test accuracy with the EMA values.
 
-Usage: OMP_NUM_THREADS=1 /usr/bin/python3 bench/book_mlp_torch.py --seed 1 [--steps 30000]
+Usage: OMP_NUM_THREADS=1 /usr/bin/python3 bench/book_mlp_torch.py --seed 1 [--steps 30000] [--threads 1]
 Prints one JSON line per seed: {"seed", "test_ema", "test_raw", "validation_ema", "seconds"}.
 """
 import argparse
@@ -82,8 +82,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, nargs='+', default=[1])
     parser.add_argument('--steps', type=int, default=30000)
+    parser.add_argument('--threads', type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     for seed in args.seed:
         print(json.dumps(run(seed, args.steps)), flush=True)
 

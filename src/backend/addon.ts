@@ -35,6 +35,16 @@ export interface NativeAddon {
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, epsilon: number, invBiasCorrection1: number, invBiasCorrection2: number,
     decay?: number): number;
+  /**
+   * One SGD step of x → relu(x·w1 + b1) → ·w2 + b2 with mean sparse softmax cross-entropy, updating
+   * the variables (and, given shadows, their moving averages) in place; returns [loss, ISA used].
+   * Absent from addons built before it (callers check).
+   */
+  denseStep?(x: Float32Array, labels: Int32Array, n: number, k: number, h: number, c: number,
+    w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array,
+    shadowW1: Float32Array | null, shadowB1: Float32Array | null, shadowW2: Float32Array | null, shadowB2: Float32Array | null,
+    lr: number, decayW1: number, decayB1: number, decayW2: number, decayB2: number, oneMinusEmaDecay: number,
+    threads: number, allowAvx512: boolean): [number, string];
 }
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -90,7 +100,8 @@ let cached: { addon?: NativeAddon; error?: string; path?: string } | undefined;
 /**
  * MNIST_CPU_ISA=avx2 makes the native backend run as on a CPU without AVX-512: it caps oneDNN's
  * run-time code generation (DNNL_MAX_CPU_ISA, read when oneDNN first runs). Our own kernels are
- * compiled for the AVX2+FMA baseline only, so they need no switch. For tests and comparisons.
+ * compiled for the AVX2+FMA baseline, except the dense training step's AVX-512 ones, which
+ * dense-step.ts leaves unused under the same variable. For tests and comparisons.
  */
 function capIsa(): void {
   const cap = process.env.MNIST_CPU_ISA;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { NativeBackend } from './native-backend.js';
+import { nativeBackend, writable } from './variable-memory.js';
 
 /**
  * In-place, one-pass variable updates where the active backend has them (the native backend: a
@@ -15,31 +15,6 @@ export interface InPlaceUpdates {
   adam(v: tf.Variable, grad: tf.Tensor, m: tf.Variable, s: tf.Variable, lr: number, beta1: number, beta2: number, epsilonHat: number, c1: number, c2: number, decay: number): number;
   /** shadow -= (1 - decay)·(shadow - v). */
   movingAverage(shadow: tf.Variable, v: tf.Tensor, oneMinusDecay: number): void;
-}
-
-function nativeBackend(): NativeBackend | null {
-  const b = tf.backend();
-  return b instanceof NativeBackend ? b : null;
-}
-
-/**
- * The array behind `v`, safe to overwrite in place: it must be a whole pool array that no other
- * tensor shares. Otherwise the variable first gets a private copy (once; later steps reuse it).
- */
-function writable(backend: NativeBackend, v: tf.Variable): Float32Array {
-  const entry = backend.data.get(v.dataId);
-  const values = entry.values;
-  if (backend.refCount(v.dataId) === 1 && backend.pool.ownsWhole(values)) return values as Float32Array;
-  const copy = backend.alloc(v.size);
-  copy.set(values as ArrayLike<number>);
-  if (backend.refCount(v.dataId) === 1) {
-    entry.values = copy;
-  } else {
-    const t = tf.engine().makeTensorFromTensorInfo(backend.output(v.shape, copy), backend);
-    v.assign(t);
-    t.dispose();
-  }
-  return copy;
 }
 
 export function inPlaceUpdates(...tensors: tf.Tensor[]): InPlaceUpdates | null {

@@ -23,10 +23,14 @@ export class ExponentialMovingAverage {
     return `${variableName}/${EMA_SUFFIX}`;
   }
 
+  /** The step size of an update, 1 − effective decay, in float32 as TensorFlow computes it (reproduces its digits, 5.454999). */
+  oneMinusDecay(numUpdates?: number): number {
+    return Math.fround(1 - Math.fround(this.effectiveDecay(numUpdates)));
+  }
+
   /** Creates shadows for these variables (once) and applies one update. */
   apply(variables: VariableEntry[], numUpdates?: number): void {
-    // TensorFlow computes 1 - decay in float32; doing the same reproduces its digits (5.454999).
-    const oneMinusDecay = Math.fround(1 - Math.fround(this.effectiveDecay(numUpdates)));
+    const oneMinusDecay = this.oneMinusDecay(numUpdates);
     for (const v of variables) {
       const shadow = this.shadowOf(v);
       const fused = inPlaceUpdates(shadow, v.variable);

@@ -22,6 +22,8 @@ import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { ValidationWatch } from './validate.js';
+import { denseStepFor, type DenseStep } from '../backend/dense-step.js';
+import { denseChain } from '../models/dense-chain.js';
 import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
 import { runSteps } from './loop.js';
 
@@ -110,6 +112,8 @@ export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
+  const whole = wholeStepOf(model, optimizer);
+  if (whole) return tf.scalar(whole.step.run(batch.images, batch.labels, learningRate));
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
   return tf.tidy(() => {
@@ -124,6 +128,58 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
     const l2 = optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate, decays);
     return tf.keep(folded.length > 0 ? tf.add(value, l2) : value);
   });
+}
+
+/**
+ * gradientStep, then the moving average's update at num_updates = globalStep + 1: the training
+ * loop's step. Returns the loss. A model that is a plain dense chain trained by SGD (the book's MLP)
+ * runs it as one native call where the backend has it (src/backend/dense-step.ts): forward,
+ * backward, update and moving average on the variables' own arrays, so they hold the new values
+ * after every step, as on the tfjs path.
+ */
+export function trainingStep(model: Model, optimizer: Optimizer, ema: ExponentialMovingAverage | undefined, batch: Batch, learningRate: number, globalStep: number): number {
+  const whole = wholeStepOf(model, optimizer);
+  // Shadows made on the first update start at the updated values (ema.apply's order): that one is not fused.
+  if (whole && (!ema || whole.variables.every((v) => ema.shadows.has(v.name)))) {
+    const average = ema && { shadows: whole.variables.map((v) => ema.shadowOf(v)), oneMinusDecay: ema.oneMinusDecay(globalStep + 1) };
+    return whole.step.run(batch.images, batch.labels, learningRate, average);
+  }
+  const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
+  ema?.apply(model.store.trainable(), globalStep + 1);
+  const loss = lossTensor.dataSync()[0];
+  lossTensor.dispose();
+  return loss;
+}
+
+interface DenseChainStep {
+  variables: VariableEntry[];
+  decays: number[];
+  /** The step made for `backend` (null: none there). */
+  step?: DenseStep | null;
+  backend?: tf.KernelBackend;
+}
+
+/** The models that are dense chains (their variables and L2 coefficients), found once per model. */
+const denseChains = new WeakMap<Model, DenseChainStep | null>();
+
+/** The one-call step for this model and optimizer, or null where it does not apply (then the tfjs path runs). */
+function wholeStepOf(model: Model, optimizer: Optimizer): { step: DenseStep; variables: VariableEntry[] } | null {
+  if (optimizer.name !== 'sgd') return null;
+  let chain = denseChains.get(model);
+  if (chain === undefined) {
+    const variables = denseChain(model);
+    const { folded, onTape } = splitRegularization(model);
+    chain = variables && onTape.length === 0
+      ? { variables, decays: variables.map((t) => folded.reduce((sum, v) => (v === t ? sum + v.regularizer!.scale : sum), 0)) }
+      : null;
+    denseChains.set(model, chain);
+  }
+  if (!chain) return null;
+  if (chain.backend !== tf.backend()) {
+    chain.backend = tf.backend();
+    chain.step = denseStepFor(chain.variables.map((v) => v.variable), chain.decays);
+  }
+  return chain.step ? { step: chain.step, variables: chain.variables } : null;
 }
 
 /** The `losses` collection split into L2 terms on trainable variables (folded into the update) and the rest. */
@@ -209,11 +265,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     step: async (step) => {
       const batch = await nextBatch();
       learningRate = learningRateAt(opts, step, decaySteps);
-      const lossTensor = gradientStep(model, optimizer, batch, learningRate, step);
-      ema?.apply(trainable, step + 1);
-      const loss = (await lossTensor.data())[0];
-      lossTensor.dispose();
-      return loss;
+      return trainingStep(model, optimizer, ema, batch, learningRate, step);
     },
     shouldStop: () => {
       const requested = opts.shouldStop?.() ?? false;

@@ -8,6 +8,7 @@ import { gradientStep } from '../../src/train/train.js';
 import { sparseSoftmaxCrossEntropyReference } from '../../src/train/loss.js';
 import { l2Regularizer } from '../../src/variables/regularizers.js';
 import { backendsUnderTest } from '../helpers/backends.js';
+import { maxRelError } from '../backend/parity-helpers.js';
 
 const backends = await backendsUnderTest();
 
@@ -45,11 +46,12 @@ for (const backend of backends) {
         assert.ok(Math.abs(loss.dataSync()[0] - expected) < 1e-5 * Math.abs(expected), `step ${step}: loss ${loss.dataSync()[0]} vs ${expected}`);
         loss.dispose();
       }
+      // Relative to each tensor's scale (maxRelError): at lr 0.5 the loss grows 20 → 190 in three
+      // steps, so float32 rounding in another summation order (native's one-call step) grows too.
       const [a, b] = [ours.store.trainable(), reference.store.trainable()];
       a.forEach((v, i) => {
-        const [x, y] = [Array.from(v.variable.dataSync()), Array.from(b[i].variable.dataSync())];
-        const worst = x.reduce((m, xi, j) => Math.max(m, Math.abs(xi - y[j])), 0);
-        assert.ok(worst < 2e-5, `${v.name}: max difference ${worst}`);
+        const worst = maxRelError(v.variable.dataSync(), b[i].variable.dataSync());
+        assert.ok(worst < 1e-4, `${v.name}: max relative error ${worst}`);
       });
     });
   }
