@@ -9,7 +9,8 @@
         "src/pool.cc",
         "src/eltwise.cc",
         "src/reduce.cc",
-        "src/optimizer.cc"
+        "src/optimizer.cc",
+        "src/cnn_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -104,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mn::registerEltwise(env, exports);
   mn::registerReduce(env, exports);
   mn::registerOptimizer(env, exports);
+  mn::registerCnnStep(env, exports);
   return exports;
 }
 

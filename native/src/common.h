@@ -123,5 +123,6 @@ void registerPool(Napi::Env env, Napi::Object exports);
 void registerEltwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
+void registerCnnStep(Napi::Env env, Napi::Object exports);
 
 }  // namespace mn

@@ -23,6 +23,7 @@ import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { ValidationWatch } from './validate.js';
 import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
+import { wholeStepFor } from './whole-step.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -109,6 +110,8 @@ export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
+  const whole = wholeStepFor(model, optimizer);
+  if (whole) return whole(batch, learningRate);
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
   return tf.tidy(() => {
