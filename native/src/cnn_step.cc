@@ -9,6 +9,7 @@
 // kernel. With one worker the primitives use oneDNN's own threading.
 #include "common.h"
 #include <cmath>
+#include <ctime>
 #include <memory>
 #include <unordered_map>
 
@@ -235,6 +236,33 @@ struct Plan {
   std::vector<Worker> workers;
 };
 
+// Per-phase CPU seconds of worker 0 (cnnStepProfile), for finding where a step goes.
+constexpr int kPhases = 12;
+const char* const kPhaseNames[kPhases] = {"conv1", "pool1", "conv2", "pool2", "fc", "loss", "fc back",
+                                          "pool2 back", "conv2 back-data", "conv2 back-weights", "pool1 back",
+                                          "conv1 back-weights"};
+double phaseSeconds[kPhases] = {};
+bool profiling = false;
+
+// The calling thread's CPU time: on a shared machine, wall time mostly measures the waiting.
+double threadSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+struct PhaseClock {
+  bool on;
+  double t;
+  explicit PhaseClock(bool on_) : on(on_), t(on_ ? threadSeconds() : 0) {}
+  void lap(int phase) {
+    if (!on) return;
+    double now = threadSeconds();
+    phaseSeconds[phase] += now - t;
+    t = now;
+  }
+};
+
 // Pointer to worker-local memory wrapped as a oneDNN memory object (no copy).
 memory wrap(const memory::desc& md, const float* p) { return memory(md, cpuEngine(), const_cast<float*>(p)); }
 
@@ -257,24 +285,30 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
   float* gB4 = g + plan.offsets[7];
   const auto x0 = nhwc(n, 1, s.h0), y1d = nhwc(n, s.c1, s.h1), p1d = nhwc(n, s.c1, s.p1), y2d = nhwc(n, s.c2, s.h2);
 
+  PhaseClock clock(profiling && wk.first == 0);
   // Forward.
   memory w1 = wk.w1.in(st, weights[0]);
   wk.conv1.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_WEIGHTS, w1},
                      {DNNL_ARG_BIAS, wrap(memory::desc({s.c1}, dt::f32, tag::x), weights[1])},
                      {DNNL_ARG_DST, wrap(y1d, wk.y1.data())}});
   st.wait();
+  clock.lap(0);
   pool2x2(wk.y1.data(), wk.p1.data(), n, s.h1, s.c1);
+  clock.lap(1);
   memory w2 = wk.w2f.in(st, weights[2]);
   wk.conv2.exec(st, {{DNNL_ARG_SRC, wrap(p1d, wk.p1.data())}, {DNNL_ARG_WEIGHTS, w2},
                      {DNNL_ARG_BIAS, wrap(memory::desc({s.c2}, dt::f32, tag::x), weights[3])},
                      {DNNL_ARG_DST, wrap(y2d, wk.y2.data())}});
   st.wait();
+  clock.lap(2);
   pool2x2(wk.y2.data(), wk.p2.data(), n, s.h2, s.c2);
+  clock.lap(3);
   wk.fc1.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.flat), wk.p2.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.flat, s.hidden), weights[4])},
                    {DNNL_ARG_BIAS, wrap(mat(1, s.hidden), weights[5])}, {DNNL_ARG_DST, wrap(mat(n, s.hidden), wk.h.data())}});
   wk.fc2.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.hidden), wk.h.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.hidden, s.classes), weights[6])},
                    {DNNL_ARG_BIAS, wrap(mat(1, s.classes), weights[7])}, {DNNL_ARG_DST, wrap(mat(n, s.classes), wk.z.data())}});
   st.wait();
+  clock.lap(4);
 
   // Mean softmax cross-entropy over the whole batch, and its gradient (softmax − one-hot) / batch.
   double loss = 0;
@@ -294,6 +328,7 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
     }
   }
 
+  clock.lap(5);
   // Backward.
   std::fill(wk.grads.begin(), wk.grads.end(), 0.f);
   columnSums(wk.dz.data(), gB4, n, s.classes);
@@ -309,19 +344,26 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
   wk.fc1D.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.hidden), wk.dh.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.hidden, s.flat, tag::ba), weights[4])},
                     {DNNL_ARG_DST, wrap(mat(n, s.flat), wk.dp2.data())}});
   st.wait();
+  clock.lap(6);
   pool2x2ReluGrad(wk.dp2.data(), wk.y2.data(), wk.dy2.data(), gB2, n, s.h2, s.c2);
+  clock.lap(7);
   memory w2d = wk.w2d.in(st, weights[2]);
   wk.conv2D.exec(st, {{DNNL_ARG_DIFF_DST, wrap(y2d, wk.dy2.data())}, {DNNL_ARG_WEIGHTS, w2d},
                       {DNNL_ARG_DIFF_SRC, wrap(p1d, wk.dp1.data())}});
+  st.wait();
+  clock.lap(8);
   wk.conv2W.exec(st, {{DNNL_ARG_SRC, wrap(p1d, wk.p1.data())}, {DNNL_ARG_DIFF_DST, wrap(y2d, wk.dy2.data())},
                       {DNNL_ARG_DIFF_WEIGHTS, wk.g2.out(gW2)}});
   wk.g2.flush(st);
   st.wait();
+  clock.lap(9);
   pool2x2ReluGrad(wk.dp1.data(), wk.y1.data(), wk.dy1.data(), gB1, n, s.h1, s.c1);
+  clock.lap(10);
   wk.conv1W.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_DIFF_DST, wrap(y1d, wk.dy1.data())},
                       {DNNL_ARG_DIFF_WEIGHTS, wk.g1.out(gW1)}});
   wk.g1.flush(st);
   st.wait();
+  clock.lap(11);
   return loss;
 }
 
@@ -446,11 +488,24 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), loss / static_cast<double>(plan.batch));
 }
 
+// cnnStepProfile(on) → {phase: CPU seconds} of worker 0 since the last call; `on` turns the clock
+// on or off.
+Napi::Value CnnStepProfile(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  for (int i = 0; i < kPhases; ++i) {
+    out.Set(kPhaseNames[i], phaseSeconds[i]);
+    phaseSeconds[i] = 0;
+  }
+  profiling = flag(info[0]);
+  return out;
+}
+
 }  // namespace
 
 void registerCnnStep(Napi::Env env, Napi::Object exports) {
   exportEntry<CnnStepPlan>(env, exports, "cnnStepPlan");
   exportEntry<CnnStepRun>(env, exports, "cnnStepRun");
+  exportEntry<CnnStepProfile>(env, exports, "cnnStepProfile");
 }
 
 }  // namespace mn
