@@ -108,6 +108,9 @@ export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<
  * An L2 term on a trainable variable stays off the gradient tape: the optimizer folds its gradient
  * λ·w into the update and measures its value λ·Σw²/2 in the same pass over the weights (instead of
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
+ *
+ * Where the backend has a whole training step for the model's graph (whole-step.ts: fast-cnn with
+ * Adam on native), that one call does it all instead of the gradient tape.
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
   const whole = wholeStepFor(model, optimizer);
