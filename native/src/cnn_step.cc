@@ -147,6 +147,149 @@ void pool2x2ReluGrad(const float* __restrict dp, const float* __restrict y, floa
       }
 }
 
+// The first layer for 24 channels and 5×5 filters on CPUs with AVX-512 (checked at run time; the
+// addon's baseline is AVX2): direct loops over GCC vector types, 24 channels = 16 + 8 lanes.
+//  - forward: conv + bias + ReLU and the 2×2 max-pool in one pass (y1 is still written: the
+//    backward pass reads it);
+//  - backward: from the pooled gradient through the pool and the ReLU straight into the filter and
+//    bias gradients, without materialising the pre-activation gradient (a 4× larger map).
+namespace direct {
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+constexpr int kC = 24, kK = 5;
+#define MN_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,prefer-vector-width=512")))
+
+struct Ch {
+  v16 lo;
+  v8 hi;
+};
+MN_AVX512 inline Ch load(const float* p) { return {*reinterpret_cast<const v16*>(p), *reinterpret_cast<const v8*>(p + 16)}; }
+MN_AVX512 inline void store(float* p, const Ch& v) {
+  *reinterpret_cast<v16*>(p) = v.lo;
+  *reinterpret_cast<v8*>(p + 16) = v.hi;
+}
+MN_AVX512 inline void fma(Ch& acc, float a, const Ch& w) {
+  acc.lo += a * w.lo;
+  acc.hi += a * w.hi;
+}
+MN_AVX512 inline Ch relu(const Ch& v) {
+  const v16 z16 = {};
+  const v8 z8 = {};
+  return {v.lo > z16 ? v.lo : z16, v.hi > z8 ? v.hi : z8};
+}
+MN_AVX512 inline Ch max(const Ch& a, const Ch& b) { return {a.lo > b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi}; }
+
+// x [n, h, h], w [5·5, 24] (HWIO), b [24] → y [n, oh, oh, 24] = relu(conv + b), p = its 2×2 max-pool.
+MN_AVX512 void convPoolForward(const float* __restrict x, const float* __restrict w, const float* __restrict b,
+                               float* __restrict y, float* __restrict p, int64_t n, int64_t h) {
+  const int64_t oh = h - kK + 1, ph = oh / 2;
+  const Ch bias = load(b);
+  for (int64_t img = 0; img < n; ++img) {
+    const float* xi = x + img * h * h;
+    for (int64_t py = 0; py < ph; ++py)
+      for (int64_t px = 0; px < ph; ++px) {
+        Ch a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        const float* x0 = xi + (2 * py) * h + 2 * px;
+        for (int ky = 0; ky < kK; ++ky) {
+          const float* r0 = x0 + ky * h;
+          const float* r1 = r0 + h;
+#pragma GCC unroll 5
+          for (int kx = 0; kx < kK; ++kx) {
+            const Ch wt = load(w + (ky * kK + kx) * kC);
+            fma(a0, r0[kx], wt);
+            fma(a1, r0[kx + 1], wt);
+            fma(a2, r1[kx], wt);
+            fma(a3, r1[kx + 1], wt);
+          }
+        }
+        float* y00 = y + ((img * oh + 2 * py) * oh + 2 * px) * kC;
+        float* y10 = y00 + oh * kC;
+        const Ch q0 = relu(a0), q1 = relu(a1), q2 = relu(a2), q3 = relu(a3);
+        store(y00, q0);
+        store(y00 + kC, q1);
+        store(y10, q2);
+        store(y10 + kC, q3);
+        store(p + ((img * ph + py) * ph + px) * kC, max(max(q0, q1), max(q2, q3)));
+      }
+  }
+}
+
+// From dp [n, ph, ph, 24] (the pooled gradient) through the pool and ReLU of y: dw [5·5, 24] and
+// db [24] (both overwritten). `rowScratch` holds ph·4·24 floats: one pooled row's routed gradients.
+MN_AVX512 void convPoolBackward(const float* __restrict x, const float* __restrict y, const float* __restrict dp,
+                                float* __restrict dw, float* __restrict db, float* __restrict rowScratch, int64_t n,
+                                int64_t h) {
+  const int64_t oh = h - kK + 1, ph = oh / 2;
+  Ch acc[kK * kK];
+  for (auto& a : acc) a = Ch{v16{}, v8{}};
+  Ch dbias{v16{}, v8{}};
+  for (int64_t img = 0; img < n; ++img) {
+    const float* xi = x + img * h * h;
+    for (int64_t py = 0; py < ph; ++py) {
+      // The gradient each of the window's four pixels gets: the first maximum, if positive.
+      for (int64_t px = 0; px < ph; ++px) {
+        const float* y00 = y + ((img * oh + 2 * py) * oh + 2 * px) * kC;
+        const float* y10 = y00 + oh * kC;
+        const float* g = dp + ((img * ph + py) * ph + px) * kC;
+        float* G = rowScratch + px * 4 * kC;
+        for (int c = 0; c < kC; ++c) {
+          const float a = y00[c], bb = y00[kC + c], e = y10[c], f = y10[kC + c];
+          const float ab = a > bb ? a : bb, ef = e > f ? e : f;
+          const float m = ab > ef ? ab : ef;
+          const float gv = (m > 0.f ? 1.f : 0.f) * g[c];
+          const float ha = a == m ? 1.f : 0.f;
+          const float hb = (bb == m ? 1.f : 0.f) * (1.f - ha);
+          const float he = (e == m ? 1.f : 0.f) * (1.f - ha - hb);
+          const float hf = 1.f - ha - hb - he;
+          G[c] = ha * gv;
+          G[kC + c] = hb * gv;
+          G[2 * kC + c] = he * gv;
+          G[3 * kC + c] = hf * gv;
+        }
+        const Ch g0 = load(G), g1 = load(G + kC), g2 = load(G + 2 * kC), g3 = load(G + 3 * kC);
+        dbias.lo += g0.lo + g1.lo + g2.lo + g3.lo;
+        dbias.hi += g0.hi + g1.hi + g2.hi + g3.hi;
+      }
+      for (int ky = 0; ky < kK; ++ky) {
+        Ch* row = acc + ky * kK;
+        Ch r0 = row[0], r1 = row[1], r2 = row[2], r3 = row[3], r4 = row[4];
+        for (int64_t px = 0; px < ph; ++px) {
+          const float* G = rowScratch + px * 4 * kC;
+          for (int q = 0; q < 4; ++q) {
+            const Ch gq = load(G + q * kC);
+            const float* xr = xi + (2 * py + (q >> 1) + ky) * h + 2 * px + (q & 1);
+            fma(r0, xr[0], gq);
+            fma(r1, xr[1], gq);
+            fma(r2, xr[2], gq);
+            fma(r3, xr[3], gq);
+            fma(r4, xr[4], gq);
+          }
+        }
+        row[0] = r0;
+        row[1] = r1;
+        row[2] = r2;
+        row[3] = r3;
+        row[4] = r4;
+      }
+    }
+  }
+  for (int t = 0; t < kK * kK; ++t) store(dw + t * kC, acc[t]);
+  store(db, dbias);
+}
+
+bool usable(const Shape& s) {
+  static const bool avx512 = (__builtin_cpu_init(), true) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  const char* off = getenv("MNIST_CNN_STEP_DIRECT");  // 0: oneDNN for the first layer too (A/B timing)
+  // MNIST_CPU_ISA=avx2 (src/backend/addon.ts) caps oneDNN through DNNL_MAX_CPU_ISA: cap these too.
+  const char* cap = getenv("DNNL_MAX_CPU_ISA");
+  const bool capped = cap && std::string(cap).find("AVX512") != 0;
+  return avx512 && !capped && s.c1 == kC && s.k1 == kK && !(off && off[0] == '0');
+}
+
+}  // namespace direct
+
 // Column sums of an [rows, cols] matrix added to out.
 void columnSums(const float* __restrict x, float* __restrict out, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r)
@@ -159,6 +302,8 @@ struct Worker {
   dnnl::stream stream;
   std::vector<float> y1, p1, y2, p2, h, z, dz, dh, dp2, dy2, dp1, dy1;
   std::vector<float> grads;  // this worker's gradients, all parameters back to back
+  bool direct = false;       // the first layer by direct:: instead of oneDNN
+  std::vector<float> rowScratch;
   Run conv1, conv1W, conv2, conv2D, conv2W, fc1, fc2, fc2W, fc2D, fc1W, fc1D;
   Relayout w1, w2f, w2d, g1, g2;
 
@@ -194,12 +339,17 @@ struct Worker {
     const auto alg = dnnl::algorithm::convolution_direct;
     const auto train = dnnl::prop_kind::forward_training;
 
-    cf::primitive_desc c1pd(cf::desc(train, alg, x0, w1Any, b1d, y1d, one, zero, zero), reluAttr(), eng);
-    conv1 = makeRun<cf::primitive_desc, cf>(c1pd);
-    w1.init(w1User, c1pd.weights_desc(), true);
-    cbw::primitive_desc c1wpd(cbw::desc(alg, x0, w1Any, y1d, one, zero, zero), userScratch(), eng, c1pd);
-    conv1W = makeRun<cbw::primitive_desc, cbw>(c1wpd);
-    g1.init(w1User, c1wpd.diff_weights_desc(), false);
+    direct = direct::usable(s);
+    if (direct) {
+      rowScratch.resize(s.p1 * 4 * s.c1);
+    } else {
+      cf::primitive_desc c1pd(cf::desc(train, alg, x0, w1Any, b1d, y1d, one, zero, zero), reluAttr(), eng);
+      conv1 = makeRun<cf::primitive_desc, cf>(c1pd);
+      w1.init(w1User, c1pd.weights_desc(), true);
+      cbw::primitive_desc c1wpd(cbw::desc(alg, x0, w1Any, y1d, one, zero, zero), userScratch(), eng, c1pd);
+      conv1W = makeRun<cbw::primitive_desc, cbw>(c1wpd);
+      g1.init(w1User, c1wpd.diff_weights_desc(), false);
+    }
 
     cf::primitive_desc c2pd(cf::desc(train, alg, p1d, w2Any, b2d, y2d, one, zero, zero), reluAttr(), eng);
     conv2 = makeRun<cf::primitive_desc, cf>(c2pd);
@@ -237,10 +387,10 @@ struct Plan {
 };
 
 // Per-phase CPU seconds of worker 0 (cnnStepProfile), for finding where a step goes.
-constexpr int kPhases = 12;
+constexpr int kPhases = 14;
 const char* const kPhaseNames[kPhases] = {"conv1", "pool1", "conv2", "pool2", "fc", "loss", "fc back",
                                           "pool2 back", "conv2 back-data", "conv2 back-weights", "pool1 back",
-                                          "conv1 back-weights"};
+                                          "conv1 back-weights", "sum + Adam", "whole call"};
 double phaseSeconds[kPhases] = {};
 bool profiling = false;
 
@@ -287,14 +437,19 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
 
   PhaseClock clock(profiling && wk.first == 0);
   // Forward.
-  memory w1 = wk.w1.in(st, weights[0]);
-  wk.conv1.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_WEIGHTS, w1},
-                     {DNNL_ARG_BIAS, wrap(memory::desc({s.c1}, dt::f32, tag::x), weights[1])},
-                     {DNNL_ARG_DST, wrap(y1d, wk.y1.data())}});
-  st.wait();
-  clock.lap(0);
-  pool2x2(wk.y1.data(), wk.p1.data(), n, s.h1, s.c1);
-  clock.lap(1);
+  if (wk.direct) {
+    direct::convPoolForward(x, weights[0], weights[1], wk.y1.data(), wk.p1.data(), n, s.h0);
+    clock.lap(0);
+  } else {
+    memory w1 = wk.w1.in(st, weights[0]);
+    wk.conv1.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_WEIGHTS, w1},
+                       {DNNL_ARG_BIAS, wrap(memory::desc({s.c1}, dt::f32, tag::x), weights[1])},
+                       {DNNL_ARG_DST, wrap(y1d, wk.y1.data())}});
+    st.wait();
+    clock.lap(0);
+    pool2x2(wk.y1.data(), wk.p1.data(), n, s.h1, s.c1);
+    clock.lap(1);
+  }
   memory w2 = wk.w2f.in(st, weights[2]);
   wk.conv2.exec(st, {{DNNL_ARG_SRC, wrap(p1d, wk.p1.data())}, {DNNL_ARG_WEIGHTS, w2},
                      {DNNL_ARG_BIAS, wrap(memory::desc({s.c2}, dt::f32, tag::x), weights[3])},
@@ -357,13 +512,18 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
   wk.g2.flush(st);
   st.wait();
   clock.lap(9);
-  pool2x2ReluGrad(wk.dp1.data(), wk.y1.data(), wk.dy1.data(), gB1, n, s.h1, s.c1);
-  clock.lap(10);
-  wk.conv1W.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_DIFF_DST, wrap(y1d, wk.dy1.data())},
-                      {DNNL_ARG_DIFF_WEIGHTS, wk.g1.out(gW1)}});
-  wk.g1.flush(st);
-  st.wait();
-  clock.lap(11);
+  if (wk.direct) {
+    direct::convPoolBackward(x, wk.y1.data(), wk.dp1.data(), gW1, gB1, wk.rowScratch.data(), n, s.h0);
+    clock.lap(11);
+  } else {
+    pool2x2ReluGrad(wk.dp1.data(), wk.y1.data(), wk.dy1.data(), gB1, n, s.h1, s.c1);
+    clock.lap(10);
+    wk.conv1W.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_DIFF_DST, wrap(y1d, wk.dy1.data())},
+                        {DNNL_ARG_DIFF_WEIGHTS, wk.g1.out(gW1)}});
+    wk.g1.flush(st);
+    st.wait();
+    clock.lap(11);
+  }
   return loss;
 }
 
@@ -452,6 +612,7 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
 
   const int64_t nw = static_cast<int64_t>(plan.workers.size());
   std::vector<double> losses(nw, 0.0);
+  PhaseClock callClock(profiling);
   // After every worker's backward pass: the summed gradient of parameter range [s, e) of the flat
   // parameter vector, then its update.
   auto finish = [&](int64_t s, int64_t e) {
@@ -472,7 +633,9 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   };
   if (nw == 1) {
     losses[0] = workerStep(plan, plan.workers[0], images, labels, weights.data(), plan.batch);
+    PhaseClock finishClock(profiling);
     finish(0, plan.paramCount);
+    finishClock.lap(12);
   } else {
 #pragma omp parallel num_threads(nw)
     {
@@ -480,9 +643,12 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
       losses[t] = workerStep(plan, plan.workers[t], images, labels, weights.data(), plan.batch);
 #pragma omp barrier
       const int64_t count = plan.paramCount;
+      PhaseClock finishClock(profiling && t == 0);
       finish(count * t / nw, count * (t + 1) / nw);
+      finishClock.lap(12);
     }
   }
+  callClock.lap(13);
   double loss = 0;
   for (double l : losses) loss += l;
   return Napi::Number::New(info.Env(), loss / static_cast<double>(plan.batch));
