@@ -170,6 +170,16 @@ describe('the whole native training step of fast-cnn', { skip }, () => {
     } finally {
       delete process.env.MNIST_WHOLE_STEP;
     }
+    // An addon built before the whole step existed (a stale build) has no cnnStepPlan.
+    const addon = nativeBackend()!.addon as unknown as Record<string, unknown>;
+    const plan = addon.cnnStepPlan;
+    addon.cnnStepPlan = undefined;
+    try {
+      assert.equal(wholeStepFor(fastCnn(), adam()), null, 'an addon without the whole step');
+    } finally {
+      addon.cnnStepPlan = plan;
+    }
+    assert.notEqual(wholeStepFor(fastCnn(), adam()), null, 'back on');
     await tf.setBackend('cpu');
     assert.equal(wholeStepFor(fastCnn(), adam()), null, 'cpu backend');
   });
