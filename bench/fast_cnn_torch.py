@@ -8,7 +8,7 @@ ReLU → fc 10; He truncated-normal weights within 2σ, fc2 σ = 1/16, zero bias
 (batch 64 reshuffled every epoch, Adam β = (0.7, 0.9) ε 1e-8, one-cycle learning rate: linear from
 lr/25 to lr over the first 20 % of the steps, then linear to 0), test accuracy of the raw weights.
 
-Usage: /usr/bin/python3 bench/fast_cnn_torch.py --seed 1 --threads 1 [--steps 859]
+Usage: /usr/bin/python3 bench/fast_cnn_torch.py --seed 1 --threads 1 [--steps 1075]
 Prints one JSON line per seed: {"seed", "threads", "test", "validation", "seconds", "cpu_seconds", "setup_seconds"}.
 Run it with MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_TOP_PAD_=100000000
 (PyTorch at its best here; the bench sets them).
@@ -118,7 +118,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, nargs='+', default=[1])
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--steps', type=int, default=859)
+    parser.add_argument('--steps', type=int, default=1075)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument('--lr', type=float, default=0.01)
     args = parser.parse_args()

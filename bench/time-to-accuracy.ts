@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getModelDefinition } from '../src/models/registry.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -58,8 +59,15 @@ function ours(seed: number): Run {
   }
 }
 
+/** The twin runs as many steps as ours: the registry's default, or the `--steps` passed to mnist train. */
+const torchSteps = (() => {
+  const i = extra.indexOf('--steps');
+  return i >= 0 ? Number(extra[i + 1]) : getModelDefinition(modelName).defaults.steps ?? 859;
+})();
+
 function torch(seed: number, threads: number): Run {
-  const r = spawnSync(PYTHON, [path.join(ROOT, 'bench/fast_cnn_torch.py'), '--seed', String(seed), '--threads', String(threads)], {
+  const r = spawnSync(PYTHON, [path.join(ROOT, 'bench/fast_cnn_torch.py'), '--seed', String(seed), '--threads', String(threads),
+    '--steps', String(torchSteps)], {
     encoding: 'utf8', env: { ...process.env, ...TORCH_ENV, OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' },
   });
   const line = r.stdout.trim().split('\n').at(-1);
@@ -84,7 +92,7 @@ const isa = (() => {
     return '?';
   }
 })();
-console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}, ${isa}; model ${modelName}${extra.length ? ' ' + extra.join(' ') : ''}; seeds ${seeds.join(',')}`);
+console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}, ${isa}; model ${modelName}${extra.length ? ' ' + extra.join(' ') : ''}; seeds ${seeds.join(',')}; PyTorch twin ${torchSteps} steps`);
 console.log(`load average before: ${load()}`);
 const mine: Run[] = [];
 const theirs = new Map<number, Run[]>(torchThreads.map((t) => [t, []]));

@@ -105,6 +105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mn::registerReduce(env, exports);
   mn::registerOptimizer(env, exports);
   mn::registerDenseStep(env, exports);
+  mn::registerCnnStep(env, exports);
   return exports;
 }
 

@@ -124,5 +124,6 @@ void registerEltwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerDenseStep(Napi::Env env, Napi::Object exports);
+void registerCnnStep(Napi::Env env, Napi::Object exports);
 
 }  // namespace mn

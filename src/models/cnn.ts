@@ -168,14 +168,15 @@ export const vggCnn: ModelDefinition = {
  * The shape of a well-known one-epoch MNIST speed recipe — conv 5×5×24 VALID → max-pool → conv
  * 3×3×32 VALID → max-pool → fc 256 → fc 10, ReLU after each hidden layer (ReLU before max-pooling
  * equals pooling first) — He-initialised, trained with Adam β = (0.7, 0.9) under a one-cycle
- * learning rate peaking at 0.01, batch 64, for one epoch of the 55,000 training images.
+ * learning rate peaking at 0.01, batch 64, for 1.25 epochs of the 55,000 training images.
  */
 export const fastCnn: ModelDefinition = {
   name: 'fast-cnn',
-  description: "mnist-ts's fastest to 99 %: conv24(5×5)-pool-conv32(3×3)-pool-fc256-fc10, one epoch of one-cycle Adam",
+  description: "mnist-ts's fastest to 99 %: conv24(5×5)-pool-conv32(3×3)-pool-fc256-fc10, 1.25 epochs of one-cycle Adam",
   defaults: {
     optimizer: 'adam', learningRate: 0.01, beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, decayRate: 1,
-    batchSize: 64, steps: 859, l2: 0, ema: 0, checkpointEvery: 1_000_000, validateEvery: 215, logEvery: 215,
+    // 1.25 epochs: one epoch (859 steps) gave 98.98–99.02 % over 5 seeds, on the goal's edge.
+    batchSize: 64, steps: 1075, l2: 0, ema: 0, checkpointEvery: 1_000_000, validateEvery: 215, logEvery: 215,
   },
   build(b, { regularizer }) {
     const { input, image } = imageInput(b);

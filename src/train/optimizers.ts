@@ -21,7 +21,25 @@ export interface Optimizer {
   createSlots(variables: VariableEntry[]): void;
   /** Optimizer state for checkpoints, by TensorFlow name. */
   slots(): Map<string, tf.Variable>;
+  /**
+   * Adam only: `update` is given this step's slots (in the variables' order) and coefficients and
+   * updates the variables in place itself (a whole training step in one native call); then the
+   * beta powers advance as after apply().
+   */
+  applyInPlace?(variables: VariableEntry[], learningRate: number, update: (step: AdamInPlaceStep) => void): void;
   dispose(): void;
+}
+
+/** TensorFlow's Adam step for an in-place update: lr·m·c1 / (√(v·c2) + ε̂), c1 = 1/(1-β1ᵗ), c2 = 1/(1-β2ᵗ), ε̂ = ε·√c2. */
+export interface AdamInPlaceStep {
+  m: tf.Variable[];
+  v: tf.Variable[];
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilonHat: number;
+  c1: number;
+  c2: number;
 }
 
 /** g + λ·w as tensor ops (the path without fused updates). */
@@ -150,6 +168,23 @@ class Adam implements Optimizer {
       b2p.assign(tf.scalar(p2 * this.beta2));
     });
     return l2;
+  }
+  applyInPlace(variables: VariableEntry[], lr: number, update: (step: AdamInPlaceStep) => void): void {
+    this.createSlots(variables);
+    const b1p = this.state.get('beta1_power')!;
+    const b2p = this.state.get('beta2_power')!;
+    const [p1, p2] = [b1p.dataSync()[0], b2p.dataSync()[0]];
+    const c1 = 1 / (1 - p1);
+    const c2 = 1 / (1 - p2);
+    update({
+      m: variables.map((v) => this.state.get(`${v.name}/Adam`)!),
+      v: variables.map((v) => this.state.get(`${v.name}/Adam_1`)!),
+      lr, beta1: this.beta1, beta2: this.beta2, epsilonHat: this.epsilon * Math.sqrt(c2), c1, c2,
+    });
+    tf.tidy(() => {
+      b1p.assign(tf.scalar(p1 * this.beta1));
+      b2p.assign(tf.scalar(p2 * this.beta2));
+    });
   }
   slots(): Map<string, tf.Variable> {
     return this.state;

@@ -11,7 +11,6 @@ import { UserError } from '../errors.js';
 import { Model } from '../models/model.js';
 import { getModelDefinition } from '../models/registry.js';
 import { l2Regularizer, regularizationLoss } from '../variables/regularizers.js';
-import { GraphKeys, type VariableEntry } from '../variables/store.js';
 import { learningRateAt, type TrainDefaults } from './config.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { sparseSoftmaxCrossEntropy } from './loss.js';
@@ -22,10 +21,10 @@ import { formatG } from '../util/format.js';
 import { modelMetaGraph } from '../graph/model-metagraph.js';
 import { createOptimizer, type Optimizer } from './optimizers.js';
 import { ValidationWatch } from './validate.js';
-import { denseStepFor, type DenseStep } from '../backend/dense-step.js';
-import { denseChain } from '../models/dense-chain.js';
 import { formatMilestone, MilestoneTracker, type Milestone } from './milestones.js';
 import { runSteps } from './loop.js';
+import { wholeStepFor } from './whole-step.js';
+import { foldedDecays, splitRegularization } from './regularization.js';
 
 export interface TrainOptions extends TrainDefaults {
   model: string;
@@ -110,10 +109,13 @@ export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<
  * An L2 term on a trainable variable stays off the gradient tape: the optimizer folds its gradient
  * λ·w into the update and measures its value λ·Σw²/2 in the same pass over the weights (instead of
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
+ *
+ * Where the backend has a whole training step for the model's graph (whole-step.ts: fast-cnn with
+ * Adam on native), that one call does it all instead of the gradient tape.
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
-  const whole = wholeStepOf(model, optimizer);
-  if (whole) return tf.scalar(whole.step.run(batch.images, batch.labels, learningRate));
+  const whole = wholeStepFor(model, optimizer);
+  if (whole) return tf.scalar(whole.run(batch, learningRate));
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
   return tf.tidy(() => {
@@ -124,7 +126,7 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
       for (const v of onTape) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
       return loss;
     }, trainable.map((v) => v.variable));
-    const decays = trainable.map((t) => folded.reduce((sum, v) => (v === t ? sum + v.regularizer!.scale : sum), 0));
+    const decays = foldedDecays(trainable, folded);
     const l2 = optimizer.apply(trainable, trainable.map((v) => grads[v.variable.name]), learningRate, decays);
     return tf.keep(folded.length > 0 ? tf.add(value, l2) : value);
   });
@@ -138,58 +140,17 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
  * after every step, as on the tfjs path.
  */
 export function trainingStep(model: Model, optimizer: Optimizer, ema: ExponentialMovingAverage | undefined, batch: Batch, learningRate: number, globalStep: number): number {
-  const whole = wholeStepOf(model, optimizer);
+  const whole = wholeStepFor(model, optimizer);
   // Shadows made on the first update start at the updated values (ema.apply's order): that one is not fused.
-  if (whole && (!ema || whole.variables.every((v) => ema.shadows.has(v.name)))) {
-    const average = ema && { shadows: whole.variables.map((v) => ema.shadowOf(v)), oneMinusDecay: ema.oneMinusDecay(globalStep + 1) };
-    return whole.step.run(batch.images, batch.labels, learningRate, average);
+  if (whole?.fusesAverages && (!ema || whole.variables.every((v) => ema.shadows.has(v.name)))) {
+    const averages = ema && { shadows: whole.variables.map((v) => ema.shadowOf(v)), oneMinusDecay: ema.oneMinusDecay(globalStep + 1) };
+    return whole.run(batch, learningRate, averages);
   }
   const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
   ema?.apply(model.store.trainable(), globalStep + 1);
   const loss = lossTensor.dataSync()[0];
   lossTensor.dispose();
   return loss;
-}
-
-interface DenseChainStep {
-  variables: VariableEntry[];
-  decays: number[];
-  /** The step made for `backend` (null: none there). */
-  step?: DenseStep | null;
-  backend?: tf.KernelBackend;
-}
-
-/** The models that are dense chains (their variables and L2 coefficients), found once per model. */
-const denseChains = new WeakMap<Model, DenseChainStep | null>();
-
-/** The one-call step for this model and optimizer, or null where it does not apply (then the tfjs path runs). */
-function wholeStepOf(model: Model, optimizer: Optimizer): { step: DenseStep; variables: VariableEntry[] } | null {
-  if (optimizer.name !== 'sgd') return null;
-  let chain = denseChains.get(model);
-  if (chain === undefined) {
-    const variables = denseChain(model);
-    const { folded, onTape } = splitRegularization(model);
-    chain = variables && onTape.length === 0
-      ? { variables, decays: variables.map((t) => folded.reduce((sum, v) => (v === t ? sum + v.regularizer!.scale : sum), 0)) }
-      : null;
-    denseChains.set(model, chain);
-  }
-  if (!chain) return null;
-  if (chain.backend !== tf.backend()) {
-    chain.backend = tf.backend();
-    chain.step = denseStepFor(chain.variables.map((v) => v.variable), chain.decays);
-  }
-  return chain.step ? { step: chain.step, variables: chain.variables } : null;
-}
-
-/** The `losses` collection split into L2 terms on trainable variables (folded into the update) and the rest. */
-function splitRegularization(model: Model): { folded: VariableEntry[]; onTape: VariableEntry[] } {
-  const folded: VariableEntry[] = [];
-  const onTape: VariableEntry[] = [];
-  for (const v of model.store.getCollection<VariableEntry>(GraphKeys.REGULARIZATION_LOSSES)) {
-    (v.regularizer?.kind === 'l2' && v.trainable ? folded : onTape).push(v);
-  }
-  return { folded, onTape };
 }
 
 /**

@@ -93,7 +93,7 @@ Examples:
   mnist tfrecord write --split train --shards 2 -o data && mnist train --tfrecords 'data/data.tfrecords-*'
   mnist train --optimizer adam --learning-rate 0.001 --decay-rate 1 --fresh
   mnist train --model deep-cnn --model-dir runs/deep-cnn          # the Deep MNIST tutorial CNN
-  mnist train --model fast-cnn --model-dir runs/fast-cnn          # ≈99 % in one epoch (one-cycle Adam)
+  mnist train --model fast-cnn --model-dir runs/fast-cnn          # ≈99 % in 1.25 epochs (one-cycle Adam)
   mnist train --model book-cnn --augment elastic --model-dir runs/book-cnn-aug
   mnist train --keep-best --patience 5          # keep the best checkpoint, stop after 5 checkpoints without a better one`,
   );

@@ -1,0 +1,81 @@
+/**
+ * Whole training steps: where the backend has one call for a model's entire step (forward,
+ * backward, update), the training loop takes it instead of the gradient tape. Two exist, both on
+ * the native backend: the book MLP's dense chain with SGD (L2 folded, moving averages fused) and
+ * fast-cnn's conv chain with Adam. Nothing here knows how the backend does it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeCnnStep } from '../backend/cnn-step.js';
+import { denseStepFor } from '../backend/dense-step.js';
+import type { Batch } from '../data/batches.js';
+import { cnnStepShape } from '../models/cnn-chain.js';
+import { denseChain } from '../models/dense-chain.js';
+import type { Model } from '../models/model.js';
+import type { VariableEntry } from '../variables/store.js';
+import type { Optimizer } from './optimizers.js';
+import { foldedDecays, splitRegularization } from './regularization.js';
+
+/** Moving averages a whole step can update in the same call: shadow -= oneMinusDecay·(shadow − variable). */
+export interface FusedAverages {
+  shadows: tf.Variable[];
+  oneMinusDecay: number;
+}
+
+export interface WholeStep {
+  /** The variables it updates: all the model's trainable ones, in the order `FusedAverages.shadows` follows. */
+  variables: VariableEntry[];
+  /** Whether `run` can move the moving averages too. */
+  fusesAverages: boolean;
+  /** One step on a batch; returns the loss (before the update). */
+  run(batch: Batch, learningRate: number, averages?: FusedAverages): number;
+}
+
+const cache = new WeakMap<Model, { optimizer: Optimizer; backend: tf.KernelBackend; step: WholeStep | null }>();
+
+/**
+ * The whole step for `model` trained by `optimizer` on the active backend, or null: then the caller
+ * takes the gradient tape. Found once per model, optimizer and backend.
+ */
+export function wholeStepFor(model: Model, optimizer: Optimizer): WholeStep | null {
+  const backend = tf.backend();
+  const cached = cache.get(model);
+  if (cached && cached.optimizer === optimizer && cached.backend === backend) return cached.step;
+  const step = denseWholeStep(model, optimizer) ?? cnnWholeStep(model, optimizer);
+  cache.set(model, { optimizer, backend, step });
+  return step;
+}
+
+/** The book MLP (x → relu(x·w1 + b1) → ·w2 + b2) with SGD and no loss term but folded L2. */
+function denseWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
+  if (optimizer.name !== 'sgd') return null;
+  const variables = denseChain(model);
+  const { folded, onTape } = splitRegularization(model);
+  if (!variables || onTape.length > 0) return null;
+  const step = denseStepFor(variables.map((v) => v.variable), foldedDecays(variables, folded));
+  if (!step) return null;
+  return { variables, fusesAverages: true, run: (batch, learningRate, averages) => step.run(batch.images, batch.labels, learningRate, averages) };
+}
+
+/** fast-cnn's chain with Adam, no regularisation losses, every trainable variable in the chain. */
+function cnnWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
+  if (!optimizer.applyInPlace) return null;
+  const { folded, onTape } = splitRegularization(model);
+  if (folded.length + onTape.length > 0) return null;
+  const matched = cnnStepShape(model);
+  if (!matched || model.store.trainable().length !== matched.variables.length) return null;
+  const native = nativeCnnStep(matched.shape);
+  if (!native) return null;
+  const { variables } = matched;
+  const weights = variables.map((v) => v.variable);
+  return {
+    variables,
+    fusesAverages: false,
+    run(batch, learningRate) {
+      let loss = NaN;
+      optimizer.applyInPlace!(variables, learningRate, (adam) => {
+        loss = native.adam(batch.images, batch.labels, weights, adam);
+      });
+      return loss;
+    },
+  };
+}
