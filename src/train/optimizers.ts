@@ -52,6 +52,17 @@ function l2Term(v: tf.Variable, decay: number): number {
   return decay === 0 ? 0 : tf.tidy(() => tf.mul(decay / 2, tf.sum(tf.square(v))).dataSync()[0]);
 }
 
+/** An optimizer whose state is slot variables, kept by TensorFlow name. */
+abstract class WithSlots {
+  protected readonly state = new Map<string, tf.Variable>();
+  slots(): Map<string, tf.Variable> {
+    return this.state;
+  }
+  dispose(): void {
+    this.state.forEach((s) => s.dispose());
+  }
+}
+
 class GradientDescent implements Optimizer {
   readonly name = 'sgd' as const;
   apply(variables: VariableEntry[], grads: tf.Tensor[], lr: number, decays: number[] = []): number {
@@ -85,10 +96,11 @@ function slotFor(slots: Map<string, tf.Variable>, name: string, like: tf.Tensor)
 }
 
 /** accum = momentum·accum + g; v -= lr·accum (tf.train.MomentumOptimizer, no Nesterov). */
-class Momentum implements Optimizer {
+class Momentum extends WithSlots implements Optimizer {
   readonly name = 'momentum' as const;
-  private readonly state = new Map<string, tf.Variable>();
-  constructor(private readonly momentum: number) {}
+  constructor(private readonly momentum: number) {
+    super();
+  }
   createSlots(variables: VariableEntry[]): void {
     variables.forEach((v) => slotFor(this.state, `${v.name}/Momentum`, v.variable));
   }
@@ -110,23 +122,18 @@ class Momentum implements Optimizer {
     });
     return l2;
   }
-  slots(): Map<string, tf.Variable> {
-    return this.state;
-  }
-  dispose(): void {
-    this.state.forEach((s) => s.dispose());
-  }
 }
 
 /** tf.train.AdamOptimizer (β1 0.9, β2 0.999, ε 1e-8), with its beta-power accumulators. */
-class Adam implements Optimizer {
+class Adam extends WithSlots implements Optimizer {
   readonly name = 'adam' as const;
-  private readonly state = new Map<string, tf.Variable>();
   constructor(
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-8,
-  ) {}
+  ) {
+    super();
+  }
   createSlots(variables: VariableEntry[]): void {
     if (!this.state.has('beta1_power')) {
       this.state.set('beta1_power', tf.variable(tf.scalar(this.beta1), false));
@@ -186,12 +193,6 @@ class Adam implements Optimizer {
       b2p.assign(tf.scalar(p2 * this.beta2));
     });
   }
-  slots(): Map<string, tf.Variable> {
-    return this.state;
-  }
-  dispose(): void {
-    this.state.forEach((s) => s.dispose());
-  }
 }
 
 /**
@@ -200,10 +201,11 @@ class Adam implements Optimizer {
  *   accum += g²;   var -= lr · g / sqrt(accum)
  * A variable without a gradient is left as it is.
  */
-class Adagrad implements Optimizer {
+class Adagrad extends WithSlots implements Optimizer {
   readonly name = 'adagrad' as const;
-  private readonly state = new Map<string, tf.Variable>();
-  constructor(private readonly initialAccumulatorValue = 0.1) {}
+  constructor(private readonly initialAccumulatorValue = 0.1) {
+    super();
+  }
   createSlots(variables: VariableEntry[]): void {
     variables.forEach((v) => this.slotFor(v));
   }
@@ -222,12 +224,6 @@ class Adagrad implements Optimizer {
       });
     });
     return l2;
-  }
-  slots(): Map<string, tf.Variable> {
-    return this.state;
-  }
-  dispose(): void {
-    this.state.forEach((s) => s.dispose());
   }
   private slotFor(v: VariableEntry): tf.Variable {
     const name = `${v.name}/Adagrad`;
