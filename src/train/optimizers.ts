@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerName } from './config.js';
 import type { VariableEntry } from '../variables/store.js';
+import type { AdamStepArgs } from '../backend/cnn-step.js';
 import { inPlaceUpdates } from '../backend/in-place-updates.js';
 
 /**
@@ -31,16 +32,7 @@ export interface Optimizer {
 }
 
 /** TensorFlow's Adam step for an in-place update: lr·m·c1 / (√(v·c2) + ε̂), c1 = 1/(1-β1ᵗ), c2 = 1/(1-β2ᵗ), ε̂ = ε·√c2. */
-export interface AdamInPlaceStep {
-  m: tf.Variable[];
-  v: tf.Variable[];
-  lr: number;
-  beta1: number;
-  beta2: number;
-  epsilonHat: number;
-  c1: number;
-  c2: number;
-}
+export type AdamInPlaceStep = AdamStepArgs;
 
 /** g + λ·w as tensor ops (the path without fused updates). */
 function withDecay(grad: tf.Tensor, v: tf.Variable, decay: number): tf.Tensor {
