@@ -39,6 +39,18 @@ function dense(b: GraphBuilder, x: string, shape: [number, number], biasInit: nu
 const pool2x2 = (b: GraphBuilder, x: string, padding: 'SAME' | 'VALID' = 'SAME') => b.maxPool(x, [2, 2], [2, 2], padding);
 
 /**
+ * The book's two conv → ReLU → max-pool stages, in its scopes `layer1-conv1` … `layer4-pool2`,
+ * flattened to `[-1, features]` for the fully connected layers.
+ */
+function bookConvFeatures(b: GraphBuilder, image: string, conv1: number[], conv2: number[], padding: 'SAME' | 'VALID', biasInit: number, features: number): string {
+  const layer1 = b.scope('layer1-conv1', () => convRelu(b, image, conv1, padding, biasInit, CONV_NAMES));
+  const pool1 = b.scope('layer2-pool1', () => pool2x2(b, layer1, padding));
+  const layer3 = b.scope('layer3-conv2', () => convRelu(b, pool1, conv2, padding, biasInit, CONV_NAMES));
+  const pool2 = b.scope('layer4-pool2', () => pool2x2(b, layer3, padding));
+  return b.reshape(pool2, [-1, features]);
+}
+
+/**
  * The book's mnist_inference_CNN.py (chapter 6, "LeNet-5"): conv 5×5×32 SAME → max-pool →
  * conv 5×5×64 SAME → max-pool → fc 512 ReLU → dropout 0.5 (training only) → fc 10. Conv biases
  * start at 0, fc biases at 0.1; only the fc weights are L2-regularised. The training script
@@ -51,12 +63,8 @@ export const bookCnn: ModelDefinition = {
   defaults: { learningRate: 0.01, decayRate: 0.99, staircase: false, l2: 1e-4, batchSize: 100, steps: 30000, optimizer: 'sgd', ema: 0.99 },
   build(b, { regularizer }) {
     const { input, image } = imageInput(b);
-    const layer1 = b.scope('layer1-conv1', () => convRelu(b, image, [5, 5, 1, 32], 'SAME', 0, CONV_NAMES));
-    const pool1 = b.scope('layer2-pool1', () => pool2x2(b, layer1));
-    const layer3 = b.scope('layer3-conv2', () => convRelu(b, pool1, [5, 5, 32, 64], 'SAME', 0, CONV_NAMES));
-    const pool2 = b.scope('layer4-pool2', () => pool2x2(b, layer3));
     const nodes = 7 * 7 * 64;
-    const flat = b.reshape(pool2, [-1, nodes]);
+    const flat = bookConvFeatures(b, image, [5, 5, 1, 32], [5, 5, 32, 64], 'SAME', 0, nodes);
     const fc1 = b.scope('layer5-fc1', () => b.dropout(b.relu(dense(b, flat, [nodes, 512], 0.1, regularizer, FC_NAMES)), 0.5));
     const logits = b.scope('layer6-fc2', () => dense(b, fc1, [512, OUTPUT_NODE], 0.1, regularizer, FC_NAMES));
     return { input, logits };
@@ -76,12 +84,8 @@ export const lenet5: ModelDefinition = {
   build(b, { regularizer }) {
     const { input, image } = imageInput(b);
     const padded = b.pad(image, [[0, 0], [2, 2], [2, 2], [0, 0]]);
-    const layer1 = b.scope('layer1-conv1', () => convRelu(b, padded, [5, 5, 1, 6], 'VALID', 0.1, CONV_NAMES));
-    const pool1 = b.scope('layer2-pool1', () => pool2x2(b, layer1, 'VALID'));
-    const layer3 = b.scope('layer3-conv2', () => convRelu(b, pool1, [5, 5, 6, 16], 'VALID', 0.1, CONV_NAMES));
-    const pool2 = b.scope('layer4-pool2', () => pool2x2(b, layer3, 'VALID'));
     const nodes = 5 * 5 * 16;
-    const flat = b.reshape(pool2, [-1, nodes]);
+    const flat = bookConvFeatures(b, padded, [5, 5, 1, 6], [5, 5, 6, 16], 'VALID', 0.1, nodes);
     const fc1 = b.scope('layer5-fc1', () => b.relu(dense(b, flat, [nodes, 120], 0.1, regularizer, FC_NAMES)));
     const fc2 = b.scope('layer6-fc2', () => b.relu(dense(b, fc1, [120, 84], 0.1, regularizer, FC_NAMES)));
     const logits = b.scope('layer7-fc3', () => dense(b, fc2, [84, OUTPUT_NODE], 0.1, regularizer, FC_NAMES));
