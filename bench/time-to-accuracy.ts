@@ -1,7 +1,7 @@
 // Time to accuracy, side by side in one run: `mnist train --model fast-cnn` (its registry defaults)
 // against the same recipe in PyTorch (bench/fast_cnn_torch.py), seed by seed, alternating.
 //   npm run build && node --import tsx bench/time-to-accuracy.ts [--seeds 1,2,3,4,5] [--torch-threads 1,2] [--no-torch]
-//                                                                [--model fast-cnn] [-- extra mnist train flags]
+//                                                                [--model fast-cnn|fast-cnn-995] [--torch-time-steps N] [-- extra mnist train flags]
 // For each seed: ours = one whole `mnist train` process (its "Trained … in X s" line is the training
 // wall time; the process's wall and CPU time are measured around it), then `mnist test` for the test
 // accuracy; PyTorch = one process per thread count, training time and test accuracy as it reports
@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FAST_CNN_WIDTHS } from '../src/models/cnn.js';
 import { getModelDefinition } from '../src/models/registry.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -26,6 +27,8 @@ const opt = (name: string, fallback: string) => {
 const seeds = opt('seeds', '1,2,3,4,5').split(',').map(Number);
 const torchThreads = flags.includes('--no-torch') ? [] : opt('torch-threads', '1').split(',').map(Number);
 const modelName = opt('model', 'fast-cnn');
+/** Time the twin over only its first N steps (a long recipe): its time is then scaled to the whole run, its accuracy not reported. */
+const torchTimeSteps = flags.includes('--torch-time-steps') ? Number(opt('torch-time-steps', '0')) : undefined;
 const PYTHON = '/usr/bin/python3';
 const TORCH_ENV = { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000' };
 
@@ -65,15 +68,32 @@ const torchSteps = (() => {
   return i >= 0 ? Number(extra[i + 1]) : getModelDefinition(modelName).defaults.steps ?? 859;
 })();
 
+/** The twin's flags for the model's recipe: its chain's widths, batch size, learning rate and augmentation. */
+const twinFlags = (() => {
+  const definition = getModelDefinition(modelName);
+  const widths = FAST_CNN_WIDTHS[modelName];
+  if (!widths) throw new Error(`${modelName} has no PyTorch twin (the twin builds fast-cnn's chain only)`);
+  const given = (flag: string) => (extra.includes(flag) ? extra[extra.indexOf(flag) + 1] : undefined);
+  const augment = extra.includes('--no-augment') ? undefined : (given('--augment') ?? definition.augment);
+  if (augment === 'elastic') throw new Error('the PyTorch twin has no elastic augmentation');
+  return ['--conv1', String(widths.conv1), '--conv2', String(widths.conv2), '--hidden', String(widths.hidden),
+    '--batch', given('--batch-size') ?? String(definition.defaults.batchSize ?? 64),
+    '--lr', given('--learning-rate') ?? String(definition.defaults.learningRate ?? 0.01),
+    ...(augment ? ['--augment', augment] : []), ...(torchTimeSteps ? ['--time-steps', String(torchTimeSteps)] : [])];
+})();
+
 function torch(seed: number, threads: number): Run {
   const r = spawnSync(PYTHON, [path.join(ROOT, 'bench/fast_cnn_torch.py'), '--seed', String(seed), '--threads', String(threads),
-    '--steps', String(torchSteps)], {
+    '--steps', String(torchSteps), ...twinFlags], {
     encoding: 'utf8', env: { ...process.env, ...TORCH_ENV, OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' },
   });
   const line = r.stdout.trim().split('\n').at(-1);
   if (r.status !== 0 || !line) throw new Error(`PyTorch twin failed: ${r.stderr.slice(-500)}`);
-  const j = JSON.parse(line) as { test: number; seconds: number; cpu_seconds: number; setup_seconds: number };
-  return { test: j.test, trainSeconds: j.seconds, trainCpu: j.cpu_seconds };
+  const j = JSON.parse(line) as { test: number; seconds: number; cpu_seconds: number; setup_seconds: number; augment_seconds: number; timed_steps: number };
+  if (j.augment_seconds > 0) console.log(`  PyTorch augmentation: ${j.augment_seconds} s of ${j.seconds} s`);
+  // Timed over part of the run: the whole run's time at the same rate, and no accuracy.
+  const scale = torchSteps / j.timed_steps;
+  return { test: scale === 1 ? j.test : NaN, trainSeconds: j.seconds * scale, trainCpu: j.cpu_seconds * scale };
 }
 
 const stats = (xs: number[]) => {
@@ -125,7 +145,11 @@ for (const [t, runs] of theirs) {
   if (!best || s.wall.mean < best.wall) best = { label: `${t} thread(s)`, wall: s.wall.mean, cpu: s.cpu.mean };
 }
 const ok = (b: boolean) => (b ? 'met' : 'NOT met');
-console.log(`goal 99.0 % mean, none < 98.9 %: ${ok(us.acc.mean >= 0.99 && us.acc.min >= 0.989)}; training ≤ 5 s: ${ok(us.wall.mean <= 5)} (${us.wall.mean.toFixed(2)} s); whole process ≤ 8 s: ${ok(whole.mean <= 8)} (${whole.mean.toFixed(2)} s)`);
+if (modelName === 'fast-cnn-995') {
+  console.log(`goal 99.5 % mean of the seeds: ${ok(us.acc.mean >= 0.995)}; training ≤ 60 s: ${ok(us.wall.mean <= 60)} (${us.wall.mean.toFixed(2)} s)`);
+} else {
+  console.log(`goal 99.0 % mean, none < 98.9 %: ${ok(us.acc.mean >= 0.99 && us.acc.min >= 0.989)}; training ≤ 5 s: ${ok(us.wall.mean <= 5)} (${us.wall.mean.toFixed(2)} s); whole process ≤ 8 s: ${ok(whole.mean <= 8)} (${whole.mean.toFixed(2)} s)`);
+}
 if (best) {
   const ratio = best.wall / us.wall.mean;
   console.log(`PyTorch at its best (${best.label}) / mnist-ts: ${ratio.toFixed(2)}× wall, ${(best.cpu / us.cpu.mean).toFixed(2)}× CPU; goal ≥ 2×: ${ok(ratio >= 2)}`);

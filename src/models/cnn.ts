@@ -182,29 +182,65 @@ export const fastCnn: ModelDefinition = {
     // 1.25 epochs: one epoch (859 steps) gave 98.98–99.02 % over 5 seeds, on the goal's edge.
     batchSize: 64, steps: 1075, l2: 0, ema: 0, checkpointEvery: 1_000_000, validateEvery: 215, logEvery: 215,
   },
-  build(b, { regularizer }) {
-    const { input, image } = imageInput(b);
-    const conv = (x: string, size: number, inChannels: number, outChannels: number) => {
-      const w = b.variable('weights', [size, size, inChannels, outChannels], { initializer: heNormal(size * size * inChannels) });
-      const bias = b.variable('biases', [outChannels], { initializer: constant(0) });
-      return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], 'VALID'), bias));
-    };
-    const conv1 = b.scope('conv1', () => conv(image, 5, 1, 24));
-    const pool1 = b.scope('pool1', () => pool2x2(b, conv1, 'VALID'));
-    const conv2 = b.scope('conv2', () => conv(pool1, 3, 24, 32));
-    const pool2 = b.scope('pool2', () => pool2x2(b, conv2, 'VALID'));
-    const nodes = 5 * 5 * 32;
-    const flat = b.reshape(pool2, [-1, nodes]);
-    const fc1 = b.scope('fc1', () => {
-      const w = b.variable('weights', [nodes, 256], { initializer: heNormal(nodes), regularizer });
-      const bias = b.variable('biases', [256], { initializer: constant(0) });
-      return b.relu(b.add2(b.matMul(flat, w), bias));
-    });
-    const logits = b.scope('fc2', () => {
-      const w = b.variable('weights', [256, OUTPUT_NODE], { initializer: truncatedNormal(Math.sqrt(1 / 256)), regularizer });
-      const bias = b.variable('biases', [OUTPUT_NODE], { initializer: constant(0) });
-      return b.add2(b.matMul(fc1, w), bias);
-    });
-    return { input, logits };
-  },
+  build: (b, opts) => buildFastCnnChain(b, opts, FAST_CNN_WIDTHS['fast-cnn']),
 };
+
+/** The widths of fast-cnn's chain in each model built on it (the bench's PyTorch twin reads them). */
+export interface FastCnnWidths {
+  conv1: number;
+  conv2: number;
+  hidden: number;
+}
+
+export const FAST_CNN_WIDTHS: Record<string, FastCnnWidths> = {
+  'fast-cnn': { conv1: 24, conv2: 32, hidden: 256 },
+  'fast-cnn-995': { conv1: 32, conv2: 64, hidden: 256 },
+};
+
+/**
+ * Not from the book: mnist-ts's attempt at 99.5 % in a minute on two cores (issue #22; measured at
+ * 99.43 ± 0.03 %, see docs/time-to-accuracy.md). fast-cnn's chain, so the whole native step trains
+ * it, widened to conv 5×5×32 → pool → conv 3×3×64 → pool → fc 256 → fc 10; every batch distorted
+ * by the `light` preset (shift ±2 px, rotation ±6°, scale ±5 %: the full `affine` range gave
+ * 99.42 ± 0.09 % in the same 8 epochs); one-cycle Adam peaking at 0.01, batch 128, 8 epochs.
+ */
+export const fastCnn995: ModelDefinition = {
+  name: 'fast-cnn-995',
+  description: "mnist-ts's try at 99.5 % in a minute (99.43 % measured): conv32(5×5)-pool-conv64(3×3)-pool-fc256-fc10, 8 epochs of one-cycle Adam on lightly distorted batches",
+  defaults: {
+    optimizer: 'adam', learningRate: 0.01, beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, decayRate: 1,
+    batchSize: 128, steps: 3438, l2: 0, ema: 0, checkpointEvery: 1_000_000, validateEvery: 860, logEvery: 860,
+  },
+  augment: 'light',
+  build: (b, opts) => buildFastCnnChain(b, opts, FAST_CNN_WIDTHS['fast-cnn-995']),
+};
+
+/**
+ * conv 5×5 VALID → ReLU → pool → conv 3×3 VALID → ReLU → pool → fc → ReLU → fc, He-initialised:
+ * exactly the chain the whole native step computes (src/train/whole-step.ts).
+ */
+function buildFastCnnChain(b: GraphBuilder, { regularizer }: { regularizer?: Regularizer }, widths: FastCnnWidths): { input: string; logits: string } {
+  const { input, image } = imageInput(b);
+  const conv = (x: string, size: number, inChannels: number, outChannels: number) => {
+    const w = b.variable('weights', [size, size, inChannels, outChannels], { initializer: heNormal(size * size * inChannels) });
+    const bias = b.variable('biases', [outChannels], { initializer: constant(0) });
+    return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], 'VALID'), bias));
+  };
+  const conv1 = b.scope('conv1', () => conv(image, 5, 1, widths.conv1));
+  const pool1 = b.scope('pool1', () => pool2x2(b, conv1, 'VALID'));
+  const conv2 = b.scope('conv2', () => conv(pool1, 3, widths.conv1, widths.conv2));
+  const pool2 = b.scope('pool2', () => pool2x2(b, conv2, 'VALID'));
+  const nodes = 5 * 5 * widths.conv2;
+  const flat = b.reshape(pool2, [-1, nodes]);
+  const fc1 = b.scope('fc1', () => {
+    const w = b.variable('weights', [nodes, widths.hidden], { initializer: heNormal(nodes), regularizer });
+    const bias = b.variable('biases', [widths.hidden], { initializer: constant(0) });
+    return b.relu(b.add2(b.matMul(flat, w), bias));
+  });
+  const logits = b.scope('fc2', () => {
+    const w = b.variable('weights', [widths.hidden, OUTPUT_NODE], { initializer: truncatedNormal(Math.sqrt(1 / widths.hidden)), regularizer });
+    const bias = b.variable('biases', [OUTPUT_NODE], { initializer: constant(0) });
+    return b.add2(b.matMul(fc1, w), bias);
+  });
+  return { input, logits };
+}

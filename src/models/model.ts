@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
+import type { AugmentKind } from '../data/augment.js';
 import type { Regularizer } from '../variables/regularizers.js';
 import { VariableStore } from '../variables/store.js';
 import { deriveSeed } from '../pipeline/random.js';
@@ -20,6 +21,8 @@ export interface ModelDefinition {
   build(b: GraphBuilder, opts: BuildOptions): { input: string; logits: string };
   /** Per-model training defaults (learning rate, optimizer, batch size, steps…). */
   defaults: Partial<TrainDefaults>;
+  /** The augmentation preset the model's recipe trains with unless told otherwise; absent = none. */
+  augment?: AugmentKind;
 }
 
 /** A built model: its variables (in a VariableStore) and its graph. */

@@ -38,7 +38,9 @@ export function resolveRecipe(request: RecipeRequest): ResolvedRecipe {
   const carried = resumeFrom ? recordedRecipe(request.modelDir, model) : undefined;
   const { augment: recordedAugment, ...recorded } = carried?.recipe ?? {};
   const config: TrainDefaults = { ...BOOK_DEFAULTS, ...definition.defaults, ...definedOnly(recorded), ...definedOnly(request.overrides ?? {}) };
-  const augment = request.augment === false ? undefined : request.augment === true ? 'affine' : (request.augment ?? recordedAugment);
+  // A fresh run takes the model's augmentation; a resumed one keeps what its recipe recorded.
+  const defaultAugment = carried ? recordedAugment : definition.augment;
+  const augment = request.augment === false ? undefined : request.augment === true ? 'affine' : (request.augment ?? defaultAugment);
   return { model, config, augment, resumeFrom, carried: carried ? (carried.partial ? 'partial' : 'recorded') : undefined };
 }
 

@@ -25,7 +25,7 @@ test('no distortion asked → images come out unchanged', () => {
   for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - batch.images[i]) < 1e-6);
 });
 
-for (const kind of ['affine', 'elastic'] as const) {
+for (const kind of ['affine', 'light', 'elastic'] as const) {
   test(`${kind}: shapes and labels kept, pixels moved, digits stay digit-like`, async () => {
     const source = batches();
     const next = augmentBatches(() => source.next(), AUGMENT_PRESETS[kind], 7);

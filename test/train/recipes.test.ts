@@ -15,6 +15,10 @@ import { SINE_DEFAULTS } from '../../src/rnn/sine.js';
 import { BOOK_DEFAULTS, type TrainDefaults } from '../../src/train/config.js';
 import { TRANSFER_DEFAULTS } from '../../src/transfer/transfer.js';
 import { runCli } from '../helpers/cli.js';
+import { AUGMENT_PRESETS } from '../../src/data/augment.js';
+import { FAST_CNN_WIDTHS } from '../../src/models/cnn.js';
+import { recipeTrainOptions, resolveRecipe } from '../../src/train/recipe.js';
+import { cnnStepShape } from '../../src/models/cnn-chain.js';
 
 /** What `mnist train --model NAME` trains with when no flag is given (the CLI's merge). */
 const recipe = (name: string): TrainDefaults => ({ ...BOOK_DEFAULTS, ...getModelDefinition(name).defaults });
@@ -113,8 +117,46 @@ test('fast-cnn: 1.25 epochs (1075 × 64), one-cycle Adam 0.01 β=(0.7, 0.9), 20 
   ]);
 });
 
+test('fast-cnn-995: 8 epochs (3438 × 128) of lightly distorted batches (±2 px, ±6°, ±5 %), one-cycle Adam 0.01 β=(0.7, 0.9); conv32-pool-conv64-pool-fc256-fc10, the whole step\'s chain', () => {
+  assert.deepEqual(recipe('fast-cnn-995'), {
+    ...BOOK_DEFAULTS, batchSize: 128, steps: 3438, learningRate: 0.01, decayRate: 1, l2: 0, ema: 0, optimizer: 'adam',
+    beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, checkpointEvery: 1_000_000, validateEvery: 860, logEvery: 860,
+  });
+  assert.deepEqual(dropoutRates('fast-cnn-995'), []);
+  assert.deepEqual(variables('fast-cnn-995').filter((v) => v.includes('weights')), [
+    'conv1/weights 5×5×1×32', 'conv2/weights 3×3×32×64', 'fc1/weights 1600×256', 'fc2/weights 256×10',
+  ]);
+  const model = Model.build(getModelDefinition('fast-cnn-995'));
+  assert.deepEqual(cnnStepShape(model)?.shape, { k1: 5, c1: 32, k2: 3, c2: 64, hidden: 256, classes: 10 }, 'the whole native step takes it');
+  model.dispose();
+  assert.deepEqual(FAST_CNN_WIDTHS['fast-cnn-995'], { conv1: 32, conv2: 64, hidden: 256 }, 'what the PyTorch twin builds');
+});
+
+test('fast-cnn-995 trains on lightly distorted batches unless told otherwise; other models do not', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mnist-recipe-'));
+  const fresh = resolveRecipe({ modelDir: dir, model: 'fast-cnn-995' });
+  assert.equal(fresh.augment, 'light');
+  assert.deepEqual(AUGMENT_PRESETS.light, { maxShift: 2, maxRotation: 6, maxScale: 0.05 });
+  assert.deepEqual(recipeTrainOptions(fresh, dir).augment, AUGMENT_PRESETS.light);
+  assert.equal(resolveRecipe({ modelDir: dir, model: 'fast-cnn-995', augment: false }).augment, undefined, '--no-augment');
+  assert.equal(resolveRecipe({ modelDir: dir, model: 'fast-cnn-995', augment: 'elastic' }).augment, 'elastic', '--augment elastic');
+  assert.equal(resolveRecipe({ modelDir: dir, model: 'fast-cnn' }).augment, undefined);
+  assert.equal(recipeTrainOptions(resolveRecipe({ modelDir: dir, model: 'fast-cnn' }), dir).augment, undefined);
+});
+
+test('mnist train --model fast-cnn-995 (a few steps): trains with the light augmentation and records it for a resumed run', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-995-')), 'run');
+  const env = { MNIST_NATIVE_THREADS: '1' };
+  const first = runCli(['train', '--model', 'fast-cnn-995', '--model-dir', dir, '--steps', '2', '--limit', '300', '--batch-size', '16', '--no-progress'], { env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /Trained to step 2 /);
+  const resumed = runCli(['train', '--model-dir', dir, '--steps', '3', '--limit', '300', '--no-progress'], { env });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /Resuming with the recorded recipe: adam.*batch 16.*, augment light$/m);
+});
+
 test('every registry model has its recipe pinned above', () => {
-  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'fast-cnn', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
+  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'fast-cnn', 'fast-cnn-995', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
 });
 
 test('sine (§8.4): 2 LSTM layers × 30, windows of 10 every 0.01, 10,000/1,000 examples, batch 32, shuffle 1000, Adagrad 0.1, 11,000 steps', () => {

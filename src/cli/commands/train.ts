@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .option('--fresh', 'start from scratch: delete the model directory\'s checkpoints first')
     .option('--keep-best', 'also keep the checkpoint with the best validation accuracy (evaluated at every checkpoint), listed in the "checkpoint" file')
     .option('--patience <n>', 'stop when validation accuracy (evaluated at every checkpoint) has not improved for N evaluations', positiveInt)
-    .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
+    .addOption(new Option('--augment [kind]', 'distort training batches: affine (shift ±2 px, rotate ±12°, scale ±10%; the default), light (±2 px, ±6°, ±5%) or elastic (affine + elastic distortion)').choices(AUGMENT_KINDS))
     .option('--no-augment', 'no distortions (when resuming a run that had them)')
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
