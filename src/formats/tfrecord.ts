@@ -89,8 +89,12 @@ export class TFRecordWriter {
 
   async abort(): Promise<void> {
     this.closed = true;
+    // The stream opens its file asynchronously: removing it before the stream has closed could run
+    // before the open, and the file would appear after the removal.
+    const streamClosed = this.fileStream.closed ? undefined : once(this.fileStream, 'close').catch(() => undefined);
     this.sink.destroy();
     this.fileStream.destroy();
+    await streamClosed;
     await fsp.rm(this.tmp, { force: true });
   }
 }
