@@ -8,6 +8,7 @@
 // parallel region and one barrier (summing the workers' gradients), instead of one fork/join per
 // kernel. With one worker the primitives use oneDNN's own threading.
 #include "common.h"
+#include "pool_grad.h"
 #include <cmath>
 #include <ctime>
 #include <memory>
@@ -128,22 +129,7 @@ void pool2x2ReluGrad(const float* __restrict dp, const float* __restrict y, floa
         const int64_t at = ((b * h + 2 * oy) * h + 2 * ox) * c, below = at + h * c;
         const float *y00 = y + at, *y01 = y + at + c, *y10 = y + below, *y11 = y + below + c;
         float *d00 = dy + at, *d01 = dy + at + c, *d10 = dy + below, *d11 = dy + below + c;
-        const float* g = dp + ((b * oh + oy) * oh + ox) * c;
-        for (int64_t k = 0; k < c; ++k) {
-          const float a = y00[k], bb = y01[k], e = y10[k], f = y11[k];
-          const float ab = a > bb ? a : bb, ef = e > f ? e : f;
-          const float m = ab > ef ? ab : ef;
-          const float gv = (m > 0.f ? 1.f : 0.f) * g[k];
-          const float ha = a == m ? 1.f : 0.f;
-          const float hb = (bb == m ? 1.f : 0.f) * (1.f - ha);
-          const float he = (e == m ? 1.f : 0.f) * (1.f - ha - hb);
-          const float hf = 1.f - ha - hb - he;
-          d00[k] = ha * gv;
-          d01[k] = hb * gv;
-          d10[k] = he * gv;
-          d11[k] = hf * gv;
-          db[k] += gv;
-        }
+        window2x2ReluGrad(y00, y01, y10, y11, dp + ((b * oh + oy) * oh + ox) * c, d00, d01, d10, d11, db, c);
       }
 }
 
@@ -223,7 +209,7 @@ MN_AVX512 void convPoolBackward(const float* __restrict x, const float* __restri
   const int64_t oh = h - kK + 1, ph = oh / 2;
   Ch acc[kK * kK];
   for (auto& a : acc) a = Ch{v16{}, v8{}};
-  Ch dbias{v16{}, v8{}};
+  float biasSum[kC] = {};
   for (int64_t img = 0; img < n; ++img) {
     const float* xi = x + img * h * h;
     for (int64_t py = 0; py < ph; ++py) {
@@ -233,23 +219,7 @@ MN_AVX512 void convPoolBackward(const float* __restrict x, const float* __restri
         const float* y10 = y00 + oh * kC;
         const float* g = dp + ((img * ph + py) * ph + px) * kC;
         float* G = rowScratch + px * 4 * kC;
-        for (int c = 0; c < kC; ++c) {
-          const float a = y00[c], bb = y00[kC + c], e = y10[c], f = y10[kC + c];
-          const float ab = a > bb ? a : bb, ef = e > f ? e : f;
-          const float m = ab > ef ? ab : ef;
-          const float gv = (m > 0.f ? 1.f : 0.f) * g[c];
-          const float ha = a == m ? 1.f : 0.f;
-          const float hb = (bb == m ? 1.f : 0.f) * (1.f - ha);
-          const float he = (e == m ? 1.f : 0.f) * (1.f - ha - hb);
-          const float hf = 1.f - ha - hb - he;
-          G[c] = ha * gv;
-          G[kC + c] = hb * gv;
-          G[2 * kC + c] = he * gv;
-          G[3 * kC + c] = hf * gv;
-        }
-        const Ch g0 = load(G), g1 = load(G + kC), g2 = load(G + 2 * kC), g3 = load(G + 3 * kC);
-        dbias.lo += g0.lo + g1.lo + g2.lo + g3.lo;
-        dbias.hi += g0.hi + g1.hi + g2.hi + g3.hi;
+        window2x2ReluGrad(y00, y00 + kC, y10, y10 + kC, g, G, G + kC, G + 2 * kC, G + 3 * kC, biasSum, kC);
       }
       for (int ky = 0; ky < kK; ++ky) {
         Ch* row = acc + ky * kK;
@@ -275,7 +245,7 @@ MN_AVX512 void convPoolBackward(const float* __restrict x, const float* __restri
     }
   }
   for (int t = 0; t < kK * kK; ++t) store(dw + t * kC, acc[t]);
-  store(db, dbias);
+  for (int c = 0; c < kC; ++c) db[c] = biasSum[c];
 }
 
 bool usable(const Shape& s) {
