@@ -12,7 +12,8 @@ import { CheckpointReader } from '../src/checkpoint/reader.js';
 import { Saver } from '../src/checkpoint/saver.js';
 import { openVerified } from '../src/checkpoint/select.js';
 import { dataFileName } from '../src/formats/bundle.js';
-import { saveCheckpoint, trainingState } from '../src/train/train.js';
+import { saveTrainingCheckpoint } from '../src/checkpoint/global-step.js';
+import { trainingState } from '../src/train/train.js';
 import { trainingSetup } from './train-setup.js';
 
 const RUNS = 7;
@@ -32,7 +33,7 @@ try {
   for (const name of process.argv.slice(2).length ? process.argv.slice(2) : ['mlp', 'deep-cnn', 'vgg-cnn']) {
     const { model, optimizer, ema } = trainingSetup(name);
     const dir = path.join(work, name);
-    const prefix = await saveCheckpoint(new Saver(), dir, trainingState(model, ema, optimizer), 1);
+    const prefix = await saveTrainingCheckpoint(new Saver(), dir, trainingState(model, ema, optimizer), 1);
     const bytes = statSync(dataFileName(prefix, 0, 1)).size;
     const open = best(() => CheckpointReader.open(prefix));
     const verified = best(() => openVerified(prefix));

@@ -97,10 +97,6 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
   return state;
 }
 
-export async function saveCheckpoint(saver: Saver, modelDir: string, state: Map<string, tf.Variable>, globalStep: number, metaGraph?: Uint8Array): Promise<string> {
-  return saveTrainingCheckpoint(saver, modelDir, state, globalStep, metaGraph);
-}
-
 /**
  * One optimizer step on a batch: loss = cross-entropy + the `losses` collection (L2), its gradients
  * for the trainable variables, applied at `learningRate`. Returns the loss (the caller disposes it).
@@ -246,7 +242,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     save: async (step) => {
       // A stop request (Ctrl-C) saves at once; that checkpoint is not evaluated.
       const verdict = opts.shouldStop?.() ? undefined : watch?.beforeSave(step);
-      const written = await saveCheckpoint(saver, opts.modelDir, state, step, metaGraph);
+      const written = await saveTrainingCheckpoint(saver, opts.modelDir, state, step, metaGraph);
       await watch?.afterSave();
       stopEarly ??= verdict?.stop;
       tensorboard?.flush();

@@ -14,8 +14,8 @@ import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { writeModelDirInfo } from '../../src/train/model-dir.js';
-import { GLOBAL_STEP } from '../../src/checkpoint/global-step.js';
-import { saveCheckpoint, trainingState } from '../../src/train/train.js';
+import { GLOBAL_STEP, saveTrainingCheckpoint } from '../../src/checkpoint/global-step.js';
+import { trainingState } from '../../src/train/train.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'graph-cli-'));
 let model: Model;
@@ -57,7 +57,7 @@ before(async () => {
   for (const v of model.store.trainable()) v.variable.assign(tf.add(v.variable, 0.02));
   ema.apply(model.store.trainable(), 5);
   const state = trainingState(model, ema, undefined);
-  await saveCheckpoint(new Saver(), dir, state, 5, modelMetaGraph(model, state, { globalStep: GLOBAL_STEP }));
+  await saveTrainingCheckpoint(new Saver(), dir, state, 5, modelMetaGraph(model, state, { globalStep: GLOBAL_STEP }));
   await writeModelDirInfo(dir, { model: 'mlp', l2: 0, ema: 0.99, optimizer: 'sgd', createdBy: 'test' });
   const x = tf.tensor2d(X);
   rawLogits = model.logits(x).arraySync();

@@ -14,8 +14,8 @@ import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { createOptimizer } from '../../src/train/optimizers.js';
-import { GLOBAL_STEP } from '../../src/checkpoint/global-step.js';
-import { saveCheckpoint, trainingState } from '../../src/train/train.js';
+import { GLOBAL_STEP, saveTrainingCheckpoint } from '../../src/checkpoint/global-step.js';
+import { trainingState } from '../../src/train/train.js';
 import { l2Regularizer } from '../../src/variables/regularizers.js';
 
 before(async () => {
@@ -89,7 +89,7 @@ describe('MetaGraphDef writer (model.ckpt-N.meta)', () => {
     ema.apply(model.store.trainable(), 3);
     const dir = mkdtempSync(path.join(tmpdir(), 'metagraph-'));
     const metaBytes = modelMetaGraph(model, state, { globalStep: GLOBAL_STEP });
-    const prefix = await saveCheckpoint(new Saver(), dir, state, 7, metaBytes);
+    const prefix = await saveTrainingCheckpoint(new Saver(), dir, state, 7, metaBytes);
     assert.deepEqual(readFileSync(`${prefix}.meta`), Buffer.from(metaBytes));
 
     const x = tf.randomUniform([4, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
