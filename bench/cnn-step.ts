@@ -1,8 +1,9 @@
 /**
- * fast-cnn's training step (batch 64, Adam) on the native backend, three ways side by side in one
- * process: the gradient tape (op by op), the whole step in one native call with the batch split
- * between the cores, and the whole step on one worker with oneDNN's own threading.
- *   node --import tsx bench/cnn-step.ts [rounds] [steps per block] [threads list, e.g. 1,2]
+ * A CNN's training step (default fast-cnn; its registry batch size and optimizer) on the native
+ * backend, three ways side by side in one process: the gradient tape (op by op), the whole step in
+ * one native call with the batch split between the cores, and the whole step on one worker with
+ * oneDNN's own threading.
+ *   node --import tsx bench/cnn-step.ts [rounds] [steps per block] [threads list, e.g. 1,2] [model]
  * Prints the median wall and CPU ms per step of each way (blocks alternate, so load changes hit all).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +22,8 @@ import { wholeStepFor } from '../src/train/whole-step.js';
 const rounds = Number(process.argv[2] ?? 5);
 const steps = Number(process.argv[3] ?? 50);
 const threadList = (process.argv[4] ?? '1,2').split(',').map(Number);
+const definition = getModelDefinition(process.argv[5] ?? 'fast-cnn');
+const { optimizer: optimizerName = 'adam', beta1 = 0.9, beta2 = 0.999, batchSize = 64, learningRate = 1e-3 } = definition.defaults;
 await selectBackend('native');
 const addon = nativeBackend()!.addon;
 const data = loadMnist({ limit: 5000 }).train;
@@ -33,19 +36,19 @@ const WAYS: Array<{ name: string; env: Record<string, string> }> = [
 
 function runner(env: Record<string, string>) {
   for (const [k, v] of Object.entries(env)) process.env[k] = v;
-  const model = Model.build(getModelDefinition('fast-cnn'), { seed: 1 });
-  const optimizer = createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 });
+  const model = Model.build(definition, { seed: 1 });
+  const optimizer = createOptimizer(optimizerName, { momentum: 0, beta1, beta2 });
   optimizer.createSlots(model.store.trainable());
   const whole = wholeStepFor(model, optimizer) !== null;
   for (const k of Object.keys(env)) delete process.env[k];
-  const batches = new BatchIterator(data, 64, 1);
+  const batches = new BatchIterator(data, batchSize, 1);
   return {
     whole,
     block(n: number) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
-        const loss = gradientStep(model, optimizer, batches.next(), 1e-3);
+        const loss = gradientStep(model, optimizer, batches.next(), learningRate, i);
         loss.dataSync();
         loss.dispose();
       }
@@ -56,7 +59,7 @@ function runner(env: Record<string, string>) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`CPU: ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1]}; oneDNN ISA ${addon.info().isa}; load ${os.loadavg()[0].toFixed(1)}`);
+console.log(`${definition.name}, batch ${batchSize}, ${optimizerName}. CPU: ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1]}; oneDNN ISA ${addon.info().isa}; load ${os.loadavg()[0].toFixed(1)}`);
 for (const threads of threadList) {
   addon.setThreads(threads);
   const ways = WAYS.map((w) => ({ ...w, run: runner(w.env), wall: [] as number[], cpu: [] as number[] }));

@@ -1,7 +1,8 @@
 /**
- * Where the whole native fast-cnn step goes: CPU time per phase of worker 0 (forward and backward
- * of each layer), against the process's wall and CPU time per step.
- *   node --import tsx bench/profile-cnn-step.ts [threads] [steps]
+ * Where the whole native step of a CNN (default fast-cnn; its registry batch size and optimizer)
+ * goes: CPU time per phase of worker 0 (forward and backward of each layer), against the process's
+ * wall and CPU time per step.
+ *   node --import tsx bench/profile-cnn-step.ts [threads] [steps] [model]
  */
 import { nativeBackend } from '../src/backend/variable-memory.js';
 import { selectBackend } from '../src/backend/select.js';
@@ -14,9 +15,11 @@ import { gradientStep } from '../src/train/train.js';
 await selectBackend('native');
 const addon = nativeBackend()!.addon as unknown as { setThreads(n: number): void; cnnStepProfile(on: boolean): Record<string, number> };
 addon.setThreads(Number(process.argv[2] ?? 1));
-const model = Model.build(getModelDefinition('fast-cnn'), { seed: 1 });
-const opt = createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 });
-const it = new BatchIterator(loadMnist({ limit: 5000 }).train, 64, 1);
+const definition = getModelDefinition(process.argv[4] ?? 'fast-cnn');
+const { optimizer = 'adam', beta1 = 0.9, beta2 = 0.999, batchSize = 64 } = definition.defaults;
+const model = Model.build(definition, { seed: 1 });
+const opt = createOptimizer(optimizer, { momentum: 0, beta1, beta2 });
+const it = new BatchIterator(loadMnist({ limit: 5000 }).train, batchSize, 1);
 const N = Number(process.argv[3] ?? 100);
 for (let i = 0; i < 10; i++) gradientStep(model, opt, it.next(), 1e-3).dispose();
 addon.cnnStepProfile(true);

@@ -1,6 +1,7 @@
-// A whole training step of a small fixed CNN in one call: conv k1×k1×c1 VALID + bias, ReLU →
-// max-pool 2×2 → conv k2×k2×c2 VALID + bias, ReLU → max-pool 2×2 → fc hidden + bias, ReLU → fc
-// classes + bias → mean softmax cross-entropy; forward, backward and (optionally) Adam.
+// A whole training step of a chain of layers in one call: convolutions (k×k, stride 1, SAME or
+// VALID, + bias, optional ReLU, optional 2×2 max-pool), then fully connected layers (+ bias,
+// optional ReLU, optional dropout), the last giving the logits → mean softmax cross-entropy;
+// forward, backward and (optionally) the update (SGD or Adam, with folded L2).
 //
 // Buffers and oneDNN primitives are planned once per batch size. The batch is split between
 // "workers" (one per OpenMP thread): each runs the whole forward and backward pass on its share of
@@ -8,10 +9,12 @@
 // parallel region and one barrier (summing the workers' gradients), instead of one fork/join per
 // kernel. With one worker the primitives use oneDNN's own threading.
 #include "common.h"
+#include "conv_pool_avx512.h"
 #include "pool_grad.h"
 #include <cmath>
 #include <ctime>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 namespace mn {
@@ -82,24 +85,22 @@ struct Relayout {
   }
 };
 
-struct Shape {
-  int64_t k1, c1, k2, c2, hidden, classes;
-  int64_t h0 = 28, h1, p1, h2, p2, flat;
-  void derive() {
-    h1 = h0 - k1 + 1;
-    p1 = h1 / 2;
-    h2 = p1 - k2 + 1;
-    p2 = h2 / 2;
-    flat = p2 * p2 * c2;
-  }
-  // Parameter sizes, in the order of the weights array: conv1 W, b, conv2 W, b, fc1 W, b, fc2 W, b.
-  std::vector<int64_t> sizes() const {
-    return {k1 * k1 * c1, c1, k2 * k2 * c1 * c2, c2, flat * hidden, hidden, hidden * classes, classes};
-  }
+// One layer of the chain. conv: k×k filters over an h×h×in map → oh×oh×out (→ outH = oh/2 pooled);
+// dense: in → out features.
+struct Layer {
+  bool conv = false;
+  int64_t k = 0, h = 0, oh = 0, outH = 0, padL = 0, padR = 0;
+  int64_t in = 0, out = 0;
+  bool relu = false, pool = false;
+  float keep = 1.f;  // dense: dropout keep probability, after the ReLU
+  int64_t weightSize() const { return conv ? k * k * in * out : in * out; }
+  int64_t inPerImage() const { return conv ? h * h * in : in; }
+  int64_t outPerImage() const { return conv ? outH * outH * out : out; }
 };
 
 memory::desc nhwc(int64_t n, int64_t c, int64_t h) { return memory::desc({n, c, h, h}, dt::f32, tag::nhwc); }
 memory::desc mat(int64_t r, int64_t c, tag t = tag::ab) { return memory::desc({r, c}, dt::f32, t); }
+memory::desc vec(int64_t c) { return memory::desc({c}, dt::f32, tag::x); }
 
 // 2×2 stride-2 max-pool of an [n, h, h, c] map (h even): tfjs's rule, first maximum in window order.
 void pool2x2(const float* __restrict y, float* __restrict p, int64_t n, int64_t h, int64_t c) {
@@ -133,235 +134,129 @@ void pool2x2ReluGrad(const float* __restrict dp, const float* __restrict y, floa
       }
 }
 
-// The first layer for 24 channels and 5×5 filters on CPUs with AVX-512 (checked at run time; the
-// addon's baseline is AVX2): direct loops over GCC vector types, 24 channels = 16 + 8 lanes.
-//  - forward: conv + bias + ReLU and the 2×2 max-pool in one pass (y1 is still written: the
-//    backward pass reads it);
-//  - backward: from the pooled gradient through the pool and the ReLU straight into the filter and
-//    bias gradients, without materialising the pre-activation gradient (a 4× larger map).
-namespace avx512 {
-
-typedef float v16 __attribute__((vector_size(64), aligned(4)));
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
-constexpr int kC = 24, kK = 5;
-#define MN_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,prefer-vector-width=512")))
-
-struct Ch {
-  v16 lo;
-  v8 hi;
-};
-MN_AVX512 inline Ch load(const float* p) { return {*reinterpret_cast<const v16*>(p), *reinterpret_cast<const v8*>(p + 16)}; }
-MN_AVX512 inline void store(float* p, const Ch& v) {
-  *reinterpret_cast<v16*>(p) = v.lo;
-  *reinterpret_cast<v8*>(p + 16) = v.hi;
-}
-MN_AVX512 inline void fma(Ch& acc, float a, const Ch& w) {
-  acc.lo += a * w.lo;
-  acc.hi += a * w.hi;
-}
-MN_AVX512 inline Ch relu(const Ch& v) {
-  const v16 z16 = {};
-  const v8 z8 = {};
-  return {v.lo > z16 ? v.lo : z16, v.hi > z8 ? v.hi : z8};
-}
-MN_AVX512 inline Ch max(const Ch& a, const Ch& b) { return {a.lo > b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi}; }
-
-// x [n, h, h], w [5·5, 24] (HWIO), b [24] → y [n, oh, oh, 24] = relu(conv + b), p = its 2×2 max-pool.
-MN_AVX512 void convPoolForward(const float* __restrict x, const float* __restrict w, const float* __restrict b,
-                               float* __restrict y, float* __restrict p, int64_t n, int64_t h) {
-  const int64_t oh = h - kK + 1, ph = oh / 2;
-  const Ch bias = load(b);
-  for (int64_t img = 0; img < n; ++img) {
-    const float* xi = x + img * h * h;
-    for (int64_t py = 0; py < ph; ++py)
-      for (int64_t px = 0; px < ph; ++px) {
-        Ch a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-        const float* x0 = xi + (2 * py) * h + 2 * px;
-        for (int ky = 0; ky < kK; ++ky) {
-          const float* r0 = x0 + ky * h;
-          const float* r1 = r0 + h;
-#pragma GCC unroll 5
-          for (int kx = 0; kx < kK; ++kx) {
-            const Ch wt = load(w + (ky * kK + kx) * kC);
-            fma(a0, r0[kx], wt);
-            fma(a1, r0[kx + 1], wt);
-            fma(a2, r1[kx], wt);
-            fma(a3, r1[kx + 1], wt);
-          }
-        }
-        float* y00 = y + ((img * oh + 2 * py) * oh + 2 * px) * kC;
-        float* y10 = y00 + oh * kC;
-        const Ch q0 = relu(a0), q1 = relu(a1), q2 = relu(a2), q3 = relu(a3);
-        store(y00, q0);
-        store(y00 + kC, q1);
-        store(y10, q2);
-        store(y10 + kC, q3);
-        store(p + ((img * ph + py) * ph + px) * kC, max(max(q0, q1), max(q2, q3)));
-      }
-  }
-}
-
-// From dp [n, ph, ph, 24] (the pooled gradient) through the pool and ReLU of y: dw [5·5, 24] and
-// db [24] (both overwritten). `rowScratch` holds ph·4·24 floats: one pooled row's routed gradients.
-MN_AVX512 void convPoolBackward(const float* __restrict x, const float* __restrict y, const float* __restrict dp,
-                                float* __restrict dw, float* __restrict db, float* __restrict rowScratch, int64_t n,
-                                int64_t h) {
-  const int64_t oh = h - kK + 1, ph = oh / 2;
-  Ch acc[kK * kK];
-  for (auto& a : acc) a = Ch{v16{}, v8{}};
-  float biasSum[kC] = {};
-  for (int64_t img = 0; img < n; ++img) {
-    const float* xi = x + img * h * h;
-    for (int64_t py = 0; py < ph; ++py) {
-      // The gradient each of the window's four pixels gets: the first maximum, if positive.
-      for (int64_t px = 0; px < ph; ++px) {
-        const float* y00 = y + ((img * oh + 2 * py) * oh + 2 * px) * kC;
-        const float* y10 = y00 + oh * kC;
-        const float* g = dp + ((img * ph + py) * ph + px) * kC;
-        float* G = rowScratch + px * 4 * kC;
-        window2x2ReluGrad(y00, y00 + kC, y10, y10 + kC, g, G, G + kC, G + 2 * kC, G + 3 * kC, biasSum, kC);
-      }
-      for (int ky = 0; ky < kK; ++ky) {
-        Ch* row = acc + ky * kK;
-        Ch r0 = row[0], r1 = row[1], r2 = row[2], r3 = row[3], r4 = row[4];
-        for (int64_t px = 0; px < ph; ++px) {
-          const float* G = rowScratch + px * 4 * kC;
-          for (int q = 0; q < 4; ++q) {
-            const Ch gq = load(G + q * kC);
-            const float* xr = xi + (2 * py + (q >> 1) + ky) * h + 2 * px + (q & 1);
-            fma(r0, xr[0], gq);
-            fma(r1, xr[1], gq);
-            fma(r2, xr[2], gq);
-            fma(r3, xr[3], gq);
-            fma(r4, xr[4], gq);
-          }
-        }
-        row[0] = r0;
-        row[1] = r1;
-        row[2] = r2;
-        row[3] = r3;
-        row[4] = r4;
-      }
-    }
-  }
-  for (int t = 0; t < kK * kK; ++t) store(dw + t * kC, acc[t]);
-  for (int c = 0; c < kC; ++c) db[c] = biasSum[c];
-}
-
-bool usable(const Shape& s) {
-  static const bool avx512 = (__builtin_cpu_init(), true) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-  const char* off = getenv("MNIST_CNN_STEP_DIRECT");  // 0: oneDNN for the first layer too (A/B timing)
-  // MNIST_CPU_ISA=avx2 (src/backend/addon.ts) caps oneDNN through DNNL_MAX_CPU_ISA: cap these too.
-  const char* cap = getenv("DNNL_MAX_CPU_ISA");
-  const bool capped = cap && std::string(cap).find("AVX512") != 0;
-  return avx512 && !capped && s.c1 == kC && s.k1 == kK && !(off && off[0] == '0');
-}
-
-}  // namespace avx512
-
 // Column sums of an [rows, cols] matrix added to out.
 void columnSums(const float* __restrict x, float* __restrict out, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k) out[k] += x[r * cols + k];
 }
 
+// The dropout rule, a function of (seed, element index) alone so that the masks do not depend on
+// how the batch is split: keep with probability `keep`, scaled by 1/keep (tf.nn.dropout).
+inline float dropoutScale(uint64_t seed, uint64_t i, float keep) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + (i + 1) * 0xD1B54A32D192ED03ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  const float u = static_cast<float>(z >> 40) * (1.f / 16777216.f);
+  return u < keep ? 1.f / keep : 0.f;
+}
+
+// What one worker keeps for one layer.
+struct LayerWork {
+  std::vector<float> y;        // conv: relu(conv + b) [n, oh, oh, out]; dense: relu(x·W + b) [n, out]
+  std::vector<float> pooled;   // conv with pool: [n, outH, outH, out]
+  std::vector<float> mask;     // dense with dropout: 0 or 1/keep per element
+  std::vector<float> dropped;  // dense with dropout: y · mask
+  std::vector<float> dy;       // gradient at y (dense: arrives as the output's, turned into y's in place)
+  std::vector<float> dPooled;  // conv with pool: gradient at the pooled output
+  bool direct = false;         // by avx512:: instead of oneDNN (the first layer of fast-cnn)
+  std::vector<float> rowScratch;
+  Run fwd, bwdData, bwdWeights;
+  Relayout wFwd, wBwd, gOut;
+
+  const float* output(const Layer& l) const {
+    if (l.conv) return l.pool ? pooled.data() : y.data();
+    return l.keep < 1.f ? dropped.data() : y.data();
+  }
+  float* outputGrad(const Layer& l) { return l.conv && l.pool ? dPooled.data() : dy.data(); }
+};
+
 // One worker's share of the batch: everything it needs, planned once.
 struct Worker {
   int64_t first = 0, n = 0;
   dnnl::stream stream;
-  std::vector<float> y1, p1, y2, p2, h, z, dz, dh, dp2, dy2, dp1, dy1;
+  std::vector<LayerWork> layers;
   std::vector<float> grads;  // this worker's gradients, all parameters back to back
-  bool direct = false;       // the first layer by avx512:: instead of oneDNN
-  std::vector<float> rowScratch;
-  Run conv1, conv1W, conv2, conv2D, conv2W, fc1, fc2, fc2W, fc2D, fc1W, fc1D;
-  Relayout w1, w2f, w2d, g1, g2;
 
-  void plan(const Shape& s, int64_t first_, int64_t n_, int64_t paramCount) {
+  void plan(const std::vector<Layer>& chain, int64_t first_, int64_t n_, int64_t paramCount) {
     first = first_;
     n = n_;
     auto& eng = cpuEngine();
     stream = dnnl::stream(eng);
-    y1.resize(n * s.h1 * s.h1 * s.c1);
-    dy1.resize(y1.size());
-    p1.resize(n * s.p1 * s.p1 * s.c1);
-    dp1.resize(p1.size());
-    y2.resize(n * s.h2 * s.h2 * s.c2);
-    dy2.resize(y2.size());
-    p2.resize(n * s.flat);
-    dp2.resize(p2.size());
-    h.resize(n * s.hidden);
-    dh.resize(h.size());
-    z.resize(n * s.classes);
-    dz.resize(z.size());
     grads.resize(paramCount);
-
-    const memory::dims one{1, 1}, zero{0, 0};
-    const auto x0 = nhwc(n, 1, s.h0), y1d = nhwc(n, s.c1, s.h1), p1d = nhwc(n, s.c1, s.p1), y2d = nhwc(n, s.c2, s.h2);
-    const auto w1Any = memory::desc({s.c1, 1, s.k1, s.k1}, dt::f32, tag::any);
-    const auto w1User = memory::desc({s.c1, 1, s.k1, s.k1}, dt::f32, tag::hwio);
-    const auto w2Any = memory::desc({s.c2, s.c1, s.k2, s.k2}, dt::f32, tag::any);
-    const auto w2User = memory::desc({s.c2, s.c1, s.k2, s.k2}, dt::f32, tag::hwio);
-    const auto b1d = memory::desc({s.c1}, dt::f32, tag::x), b2d = memory::desc({s.c2}, dt::f32, tag::x);
+    layers.resize(chain.size());
     using cf = dnnl::convolution_forward;
     using cbd = dnnl::convolution_backward_data;
     using cbw = dnnl::convolution_backward_weights;
+    using mm = dnnl::matmul;
     const auto alg = dnnl::algorithm::convolution_direct;
     const auto train = dnnl::prop_kind::forward_training;
-
-    direct = avx512::usable(s);
-    if (direct) {
-      rowScratch.resize(s.p1 * 4 * s.c1);
-    } else {
-      cf::primitive_desc c1pd(cf::desc(train, alg, x0, w1Any, b1d, y1d, one, zero, zero), reluAttr(), eng);
-      conv1 = makeRun<cf::primitive_desc, cf>(c1pd);
-      w1.init(w1User, c1pd.weights_desc(), true);
-      cbw::primitive_desc c1wpd(cbw::desc(alg, x0, w1Any, y1d, one, zero, zero), userScratch(), eng, c1pd);
-      conv1W = makeRun<cbw::primitive_desc, cbw>(c1wpd);
-      g1.init(w1User, c1wpd.diff_weights_desc(), false);
+    const memory::dims one{1, 1};
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const Layer& l = chain[i];
+      LayerWork& w = layers[i];
+      const auto act = [&](bool relu) { return relu ? reluAttr() : userScratch(); };
+      if (l.conv) {
+        w.y.resize(n * l.oh * l.oh * l.out);
+        w.dy.resize(w.y.size());
+        if (l.pool) {
+          w.pooled.resize(n * l.outH * l.outH * l.out);
+          w.dPooled.resize(w.pooled.size());
+        }
+        w.direct = i == 0 && l.in == 1 && l.h == 28 && l.pool && l.relu && l.padL == 0 && avx512::usable(l.k, l.out);
+        if (w.direct) {
+          w.rowScratch.resize(l.outH * 4 * l.out);
+          continue;
+        }
+        const auto src = nhwc(n, l.in, l.h), dst = nhwc(n, l.out, l.oh);
+        const auto wAny = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::any);
+        const auto wUser = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::hwio);
+        const memory::dims padL{l.padL, l.padL}, padR{l.padR, l.padR};
+        cf::primitive_desc fpd(cf::desc(train, alg, src, wAny, vec(l.out), dst, one, padL, padR), act(l.relu), eng);
+        w.fwd = makeRun<cf::primitive_desc, cf>(fpd);
+        w.wFwd.init(wUser, fpd.weights_desc(), true);
+        if (i > 0) {
+          cbd::primitive_desc dpd(cbd::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
+          w.bwdData = makeRun<cbd::primitive_desc, cbd>(dpd);
+          w.wBwd.init(wUser, dpd.weights_desc(), true);
+        }
+        cbw::primitive_desc wpd(cbw::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
+        w.bwdWeights = makeRun<cbw::primitive_desc, cbw>(wpd);
+        w.gOut.init(wUser, wpd.diff_weights_desc(), false);
+      } else {
+        w.y.resize(n * l.out);
+        w.dy.resize(w.y.size());
+        if (l.keep < 1.f) {
+          w.mask.resize(w.y.size());
+          w.dropped.resize(w.y.size());
+        }
+        auto matmul = [&](const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
+                          const dnnl::primitive_attr& attr) {
+          mm::primitive_desc pd(bias ? mm::desc(a, b, *bias, c) : mm::desc(a, b, c), attr, eng);
+          return makeRun<mm::primitive_desc, mm>(pd);
+        };
+        const auto bias = mat(1, l.out);
+        w.fwd = matmul(mat(n, l.in), mat(l.in, l.out), &bias, mat(n, l.out), act(l.relu));
+        // Weight gradient xᵀ·dy (x read transposed through its strides); input gradient dy·Wᵀ.
+        w.bwdWeights = matmul(mat(l.in, n, tag::ba), mat(n, l.out), nullptr, mat(l.in, l.out), userScratch());
+        if (i > 0) w.bwdData = matmul(mat(n, l.out), mat(l.out, l.in, tag::ba), nullptr, mat(n, l.in), userScratch());
+      }
     }
-
-    cf::primitive_desc c2pd(cf::desc(train, alg, p1d, w2Any, b2d, y2d, one, zero, zero), reluAttr(), eng);
-    conv2 = makeRun<cf::primitive_desc, cf>(c2pd);
-    w2f.init(w2User, c2pd.weights_desc(), true);
-    cbd::primitive_desc c2dpd(cbd::desc(alg, p1d, w2Any, y2d, one, zero, zero), userScratch(), eng, c2pd);
-    conv2D = makeRun<cbd::primitive_desc, cbd>(c2dpd);
-    w2d.init(w2User, c2dpd.weights_desc(), true);
-    cbw::primitive_desc c2wpd(cbw::desc(alg, p1d, w2Any, y2d, one, zero, zero), userScratch(), eng, c2pd);
-    conv2W = makeRun<cbw::primitive_desc, cbw>(c2wpd);
-    g2.init(w2User, c2wpd.diff_weights_desc(), false);
-
-    using mm = dnnl::matmul;
-    auto matmul = [&](const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
-                      const dnnl::primitive_attr& attr) {
-      mm::primitive_desc pd(bias ? mm::desc(a, b, *bias, c) : mm::desc(a, b, c), attr, eng);
-      return makeRun<mm::primitive_desc, mm>(pd);
-    };
-    const auto fb1 = mat(1, s.hidden), fb2 = mat(1, s.classes);
-    fc1 = matmul(mat(n, s.flat), mat(s.flat, s.hidden), &fb1, mat(n, s.hidden), reluAttr());
-    fc2 = matmul(mat(n, s.hidden), mat(s.hidden, s.classes), &fb2, mat(n, s.classes), userScratch());
-    // Weight gradients: xᵀ·dy (x read transposed through its strides); input gradients: dy·Wᵀ.
-    fc2W = matmul(mat(s.hidden, n, tag::ba), mat(n, s.classes), nullptr, mat(s.hidden, s.classes), userScratch());
-    fc2D = matmul(mat(n, s.classes), mat(s.classes, s.hidden, tag::ba), nullptr, mat(n, s.hidden), userScratch());
-    fc1W = matmul(mat(s.flat, n, tag::ba), mat(n, s.hidden), nullptr, mat(s.flat, s.hidden), userScratch());
-    fc1D = matmul(mat(n, s.hidden), mat(s.hidden, s.flat, tag::ba), nullptr, mat(n, s.flat), userScratch());
   }
 };
 
 struct Plan {
-  Shape shape;
-  int64_t batch = 0;
-  std::vector<int64_t> sizes, offsets;
+  std::vector<Layer> chain;
+  int64_t batch = 0, classes = 0;
+  std::vector<int64_t> sizes, offsets;  // parameters: W, b of each layer in turn
   int64_t paramCount = 0;
   std::vector<Worker> workers;
 };
 
-// Per-phase CPU seconds of worker 0 (cnnStepProfile), for finding where a step goes.
-constexpr int kPhases = 14;
-const char* const kPhaseNames[kPhases] = {"conv1", "pool1", "conv2", "pool2", "fc", "loss", "fc back",
-                                          "pool2 back", "conv2 back-data", "conv2 back-weights", "pool1 back",
-                                          "conv1 back-weights", "sum + Adam", "whole call"};
-double phaseSeconds[kPhases] = {};
+// Per-phase CPU seconds of worker 0 (cnnStepProfile), for finding where a step goes: each layer's
+// forward, the loss, each layer's backward, the sum + update, the whole call.
+std::vector<std::string> phaseNames;
+std::vector<double> phaseSeconds;
 bool profiling = false;
 
 // The calling thread's CPU time: on a shared machine, wall time mostly measures the waiting.
@@ -374,11 +269,11 @@ double threadSeconds() {
 struct PhaseClock {
   bool on;
   double t;
-  explicit PhaseClock(bool on_) : on(on_), t(on_ ? threadSeconds() : 0) {}
-  void lap(int phase) {
+  explicit PhaseClock(bool on_) : on(on_ && !phaseSeconds.empty()), t(on ? threadSeconds() : 0) {}
+  void lap(size_t phase) {
     if (!on) return;
     double now = threadSeconds();
-    phaseSeconds[phase] += now - t;
+    if (phase < phaseSeconds.size()) phaseSeconds[phase] += now - t;
     t = now;
   }
 };
@@ -386,113 +281,119 @@ struct PhaseClock {
 // Pointer to worker-local memory wrapped as a oneDNN memory object (no copy).
 memory wrap(const memory::desc& md, const float* p) { return memory(md, cpuEngine(), const_cast<float*>(p)); }
 
+void forwardLayer(const Layer& l, LayerWork& w, dnnl::stream& st, const float* src, const float* weight,
+                  const float* bias, int64_t n, int64_t firstRow, uint64_t seed) {
+  if (l.conv) {
+    if (w.direct) {
+      avx512::convPoolForward(src, weight, bias, w.y.data(), w.pooled.data(), n, l.h);
+      return;
+    }
+    w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
+                    {DNNL_ARG_BIAS, wrap(vec(l.out), bias)}, {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.y.data())}});
+    st.wait();
+    if (l.pool) pool2x2(w.y.data(), w.pooled.data(), n, l.oh, l.out);
+    return;
+  }
+  w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.in), src)}, {DNNL_ARG_WEIGHTS, wrap(mat(l.in, l.out), weight)},
+                  {DNNL_ARG_BIAS, wrap(mat(1, l.out), bias)}, {DNNL_ARG_DST, wrap(mat(n, l.out), w.y.data())}});
+  st.wait();
+  if (l.keep < 1.f) {
+    const int64_t size = n * l.out;
+    const uint64_t at = static_cast<uint64_t>(firstRow * l.out);
+    for (int64_t i = 0; i < size; ++i) {
+      w.mask[i] = dropoutScale(seed, at + i, l.keep);
+      w.dropped[i] = w.y[i] * w.mask[i];
+    }
+  }
+}
+
+// From the gradient at the layer's output (in outputGrad) to its parameter gradients, and to the
+// gradient at its input (`srcGrad`, unless null).
+void backwardLayer(const Layer& l, LayerWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
+                   float* gB, float* srcGrad, int64_t n) {
+  if (l.conv) {
+    if (w.direct) {
+      avx512::convPoolBackward(src, w.y.data(), w.dPooled.data(), gW, gB, w.rowScratch.data(), n, l.h);
+      return;
+    }
+    if (l.pool) {
+      pool2x2ReluGrad(w.dPooled.data(), w.y.data(), w.dy.data(), gB, n, l.oh, l.out);
+    } else {
+      if (l.relu)
+        for (size_t i = 0; i < w.dy.size(); ++i) w.dy[i] = w.y[i] > 0.f ? w.dy[i] : 0.f;
+      columnSums(w.dy.data(), gB, n * l.oh * l.oh, l.out);
+    }
+    const auto srcMd = nhwc(n, l.in, l.h), dstMd = nhwc(n, l.out, l.oh);
+    w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(srcMd, src)}, {DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())},
+                           {DNNL_ARG_DIFF_WEIGHTS, w.gOut.out(gW)}});
+    w.gOut.flush(st);
+    if (srcGrad)
+      w.bwdData.exec(st, {{DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())}, {DNNL_ARG_WEIGHTS, w.wBwd.in(st, const_cast<float*>(weight))},
+                          {DNNL_ARG_DIFF_SRC, wrap(srcMd, srcGrad)}});
+    st.wait();
+    return;
+  }
+  float* d = w.dy.data();
+  const int64_t size = n * l.out;
+  if (l.keep < 1.f)
+    for (int64_t i = 0; i < size; ++i) d[i] *= w.mask[i];
+  if (l.relu)
+    for (int64_t i = 0; i < size; ++i) d[i] = w.y[i] > 0.f ? d[i] : 0.f;
+  columnSums(d, gB, n, l.out);
+  w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(mat(l.in, n, tag::ba), src)}, {DNNL_ARG_WEIGHTS, wrap(mat(n, l.out), d)},
+                         {DNNL_ARG_DST, wrap(mat(l.in, l.out), gW)}});
+  if (srcGrad)
+    w.bwdData.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.out), d)}, {DNNL_ARG_WEIGHTS, wrap(mat(l.out, l.in, tag::ba), weight)},
+                        {DNNL_ARG_DST, wrap(mat(n, l.in), srcGrad)}});
+  st.wait();
+}
+
 // Forward and backward of one worker's images; returns its summed (not yet averaged) loss.
 double workerStep(const Plan& plan, Worker& wk, const float* images, const int32_t* labels, float* const* weights,
-                  int64_t batch) {
-  const Shape& s = plan.shape;
+                  const uint64_t* seeds) {
+  const auto& chain = plan.chain;
+  const size_t count = chain.size();
   const int64_t n = wk.n;
   auto& st = wk.stream;
-  const float* x = images + wk.first * s.h0 * s.h0;
+  const float* x = images + wk.first * chain[0].inPerImage();
   const int32_t* y = labels + wk.first;
-  float* g = wk.grads.data();
-  float* gW1 = g + plan.offsets[0];
-  float* gB1 = g + plan.offsets[1];
-  float* gW2 = g + plan.offsets[2];
-  float* gB2 = g + plan.offsets[3];
-  float* gW3 = g + plan.offsets[4];
-  float* gB3 = g + plan.offsets[5];
-  float* gW4 = g + plan.offsets[6];
-  float* gB4 = g + plan.offsets[7];
-  const auto x0 = nhwc(n, 1, s.h0), y1d = nhwc(n, s.c1, s.h1), p1d = nhwc(n, s.c1, s.p1), y2d = nhwc(n, s.c2, s.h2);
+  auto input = [&](size_t i) { return i == 0 ? x : wk.layers[i - 1].output(chain[i - 1]); };
 
   PhaseClock clock(profiling && wk.first == 0);
-  // Forward.
-  if (wk.direct) {
-    avx512::convPoolForward(x, weights[0], weights[1], wk.y1.data(), wk.p1.data(), n, s.h0);
-    clock.lap(0);
-  } else {
-    memory w1 = wk.w1.in(st, weights[0]);
-    wk.conv1.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_WEIGHTS, w1},
-                       {DNNL_ARG_BIAS, wrap(memory::desc({s.c1}, dt::f32, tag::x), weights[1])},
-                       {DNNL_ARG_DST, wrap(y1d, wk.y1.data())}});
-    st.wait();
-    clock.lap(0);
-    pool2x2(wk.y1.data(), wk.p1.data(), n, s.h1, s.c1);
-    clock.lap(1);
+  for (size_t i = 0; i < count; ++i) {
+    forwardLayer(chain[i], wk.layers[i], st, input(i), weights[2 * i], weights[2 * i + 1], n, wk.first, seeds[i]);
+    clock.lap(i);
   }
-  memory w2 = wk.w2f.in(st, weights[2]);
-  wk.conv2.exec(st, {{DNNL_ARG_SRC, wrap(p1d, wk.p1.data())}, {DNNL_ARG_WEIGHTS, w2},
-                     {DNNL_ARG_BIAS, wrap(memory::desc({s.c2}, dt::f32, tag::x), weights[3])},
-                     {DNNL_ARG_DST, wrap(y2d, wk.y2.data())}});
-  st.wait();
-  clock.lap(2);
-  pool2x2(wk.y2.data(), wk.p2.data(), n, s.h2, s.c2);
-  clock.lap(3);
-  wk.fc1.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.flat), wk.p2.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.flat, s.hidden), weights[4])},
-                   {DNNL_ARG_BIAS, wrap(mat(1, s.hidden), weights[5])}, {DNNL_ARG_DST, wrap(mat(n, s.hidden), wk.h.data())}});
-  wk.fc2.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.hidden), wk.h.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.hidden, s.classes), weights[6])},
-                   {DNNL_ARG_BIAS, wrap(mat(1, s.classes), weights[7])}, {DNNL_ARG_DST, wrap(mat(n, s.classes), wk.z.data())}});
-  st.wait();
-  clock.lap(4);
 
   // Mean softmax cross-entropy over the whole batch, and its gradient (softmax − one-hot) / batch.
+  const int64_t classes = plan.classes;
+  const float* z = wk.layers[count - 1].y.data();
+  float* dz = wk.layers[count - 1].dy.data();
   double loss = 0;
-  const float inv = 1.f / static_cast<float>(batch);
+  const float inv = 1.f / static_cast<float>(plan.batch);
   for (int64_t r = 0; r < n; ++r) {
-    const float* zr = wk.z.data() + r * s.classes;
-    float* dr = wk.dz.data() + r * s.classes;
+    const float* zr = z + r * classes;
+    float* dr = dz + r * classes;
     float mx = zr[0];
-    for (int64_t k = 1; k < s.classes; ++k) mx = std::max(mx, zr[k]);
+    for (int64_t k = 1; k < classes; ++k) mx = std::max(mx, zr[k]);
     double sum = 0;
-    for (int64_t k = 0; k < s.classes; ++k) sum += std::exp(static_cast<double>(zr[k] - mx));
+    for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(zr[k] - mx));
     const int64_t label = y[r];
     loss += std::log(sum) - static_cast<double>(zr[label] - mx);
-    for (int64_t k = 0; k < s.classes; ++k) {
+    for (int64_t k = 0; k < classes; ++k) {
       const float p = static_cast<float>(std::exp(static_cast<double>(zr[k] - mx)) / sum);
       dr[k] = (p - (k == label ? 1.f : 0.f)) * inv;
     }
   }
+  clock.lap(count);
 
-  clock.lap(5);
-  // Backward.
   std::fill(wk.grads.begin(), wk.grads.end(), 0.f);
-  columnSums(wk.dz.data(), gB4, n, s.classes);
-  wk.fc2W.exec(st, {{DNNL_ARG_SRC, wrap(mat(s.hidden, n, tag::ba), wk.h.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(n, s.classes), wk.dz.data())},
-                    {DNNL_ARG_DST, wrap(mat(s.hidden, s.classes), gW4)}});
-  wk.fc2D.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.classes), wk.dz.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.classes, s.hidden, tag::ba), weights[6])},
-                    {DNNL_ARG_DST, wrap(mat(n, s.hidden), wk.dh.data())}});
-  st.wait();
-  for (size_t i = 0; i < wk.dh.size(); ++i) wk.dh[i] = wk.h[i] > 0.f ? wk.dh[i] : 0.f;
-  columnSums(wk.dh.data(), gB3, n, s.hidden);
-  wk.fc1W.exec(st, {{DNNL_ARG_SRC, wrap(mat(s.flat, n, tag::ba), wk.p2.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(n, s.hidden), wk.dh.data())},
-                    {DNNL_ARG_DST, wrap(mat(s.flat, s.hidden), gW3)}});
-  wk.fc1D.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, s.hidden), wk.dh.data())}, {DNNL_ARG_WEIGHTS, wrap(mat(s.hidden, s.flat, tag::ba), weights[4])},
-                    {DNNL_ARG_DST, wrap(mat(n, s.flat), wk.dp2.data())}});
-  st.wait();
-  clock.lap(6);
-  pool2x2ReluGrad(wk.dp2.data(), wk.y2.data(), wk.dy2.data(), gB2, n, s.h2, s.c2);
-  clock.lap(7);
-  memory w2d = wk.w2d.in(st, weights[2]);
-  wk.conv2D.exec(st, {{DNNL_ARG_DIFF_DST, wrap(y2d, wk.dy2.data())}, {DNNL_ARG_WEIGHTS, w2d},
-                      {DNNL_ARG_DIFF_SRC, wrap(p1d, wk.dp1.data())}});
-  st.wait();
-  clock.lap(8);
-  wk.conv2W.exec(st, {{DNNL_ARG_SRC, wrap(p1d, wk.p1.data())}, {DNNL_ARG_DIFF_DST, wrap(y2d, wk.dy2.data())},
-                      {DNNL_ARG_DIFF_WEIGHTS, wk.g2.out(gW2)}});
-  wk.g2.flush(st);
-  st.wait();
-  clock.lap(9);
-  if (wk.direct) {
-    avx512::convPoolBackward(x, wk.y1.data(), wk.dp1.data(), gW1, gB1, wk.rowScratch.data(), n, s.h0);
-    clock.lap(11);
-  } else {
-    pool2x2ReluGrad(wk.dp1.data(), wk.y1.data(), wk.dy1.data(), gB1, n, s.h1, s.c1);
-    clock.lap(10);
-    wk.conv1W.exec(st, {{DNNL_ARG_SRC, wrap(x0, x)}, {DNNL_ARG_DIFF_DST, wrap(y1d, wk.dy1.data())},
-                        {DNNL_ARG_DIFF_WEIGHTS, wk.g1.out(gW1)}});
-    wk.g1.flush(st);
-    st.wait();
-    clock.lap(11);
+  float* g = wk.grads.data();
+  for (size_t i = count; i-- > 0;) {
+    float* srcGrad = i > 0 ? wk.layers[i - 1].outputGrad(chain[i - 1]) : nullptr;
+    backwardLayer(chain[i], wk.layers[i], st, input(i), weights[2 * i], g + plan.offsets[2 * i], g + plan.offsets[2 * i + 1],
+                  srcGrad, n);
+    clock.lap(2 * count - i);
   }
   return loss;
 }
@@ -501,10 +402,10 @@ struct AdamArgs {
   float lr, b1, b2, eps, c1, c2;
 };
 
-void adamRange(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t s,
-               int64_t e, AdamArgs k) {
+void adamRange(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t count,
+               AdamArgs k) {
   const float oneMinusB1 = 1.f - k.b1, oneMinusB2 = 1.f - k.b2;
-  for (int64_t i = s; i < e; ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     const float gi = g[i];
     const float mi = m[i] * k.b1 + gi * oneMinusB1;
     const float vi = v[i] * k.b2 + gi * gi * oneMinusB2;
@@ -522,114 +423,208 @@ std::vector<float*> floatArrays(const Napi::Value& v, size_t count, const char* 
   return out;
 }
 
-// cnnStepPlan(batch, k1, c1, k2, c2, hidden, classes, workers) → a plan (External).
+int64_t field(const Napi::Object& o, const char* name) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber() ? i64(v) : 0;
+}
+
+// The chain from its JavaScript description; throws on an inconsistent one.
+std::vector<Layer> parseChain(const Napi::Env& env, const Napi::Array& arr) {
+  std::vector<Layer> chain;
+  auto bad = [&](const std::string& why) { return Napi::Error::New(env, "cnnStepPlan: " + why); };
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    auto o = arr.Get(i).As<Napi::Object>();
+    Layer l;
+    l.conv = o.Get("kind").ToString().Utf8Value() == "conv";
+    l.in = field(o, "in");
+    l.out = field(o, "out");
+    l.relu = flag(o.Get("relu"));
+    if (l.conv) {
+      l.k = field(o, "k");
+      l.h = field(o, "h");
+      l.pool = flag(o.Get("pool"));
+      const bool same = flag(o.Get("same"));
+      l.padL = same ? (l.k - 1) / 2 : 0;
+      l.padR = same ? l.k - 1 - l.padL : 0;
+      l.oh = same ? l.h : l.h - l.k + 1;
+      l.outH = l.pool ? l.oh / 2 : l.oh;
+      if (l.k < 1 || l.oh < 1 || (l.pool && (l.oh % 2 || !l.relu))) throw bad("unsupported convolution");
+    } else {
+      const Napi::Value keep = o.Get("keep");
+      l.keep = keep.IsNumber() ? static_cast<float>(f64(keep)) : 1.f;
+      if (!(l.keep > 0.f && l.keep <= 1.f)) throw bad("dropout keep probability must be in (0, 1]");
+    }
+    if (l.in < 1 || l.out < 1) throw bad("empty layer");
+    if (!chain.empty()) {
+      const Layer& prev = chain.back();
+      if (l.conv && !prev.conv) throw bad("a convolution after a dense layer");
+      if (l.conv ? (l.h != prev.outH || l.in != prev.out) : l.in != prev.outPerImage()) throw bad("layer sizes do not chain");
+    }
+    chain.push_back(l);
+  }
+  if (chain.empty() || chain.back().conv || chain.back().relu || chain.back().keep < 1.f) throw bad("the last layer must give the logits");
+  return chain;
+}
+
+// cnnStepPlan(batch, layers, workers) → a plan (External). layers: [{kind: 'conv', k, h, in, out,
+// same, relu, pool} | {kind: 'dense', in, out, relu, keep}].
 Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
   auto plan = std::make_unique<Plan>();
-  Shape& s = plan->shape;
   plan->batch = i64(info[0]);
-  s.k1 = i64(info[1]);
-  s.c1 = i64(info[2]);
-  s.k2 = i64(info[3]);
-  s.c2 = i64(info[4]);
-  s.hidden = i64(info[5]);
-  s.classes = i64(info[6]);
-  s.derive();
-  if (plan->batch < 1 || s.h1 % 2 || s.h2 % 2 || s.p2 < 1) throw Napi::Error::New(info.Env(), "cnnStepPlan: unsupported shape");
-  plan->sizes = s.sizes();
-  for (int64_t size : plan->sizes) {
-    plan->offsets.push_back(plan->paramCount);
-    plan->paramCount += size;
+  if (plan->batch < 1) throw Napi::Error::New(info.Env(), "cnnStepPlan: empty batch");
+  plan->chain = parseChain(info.Env(), info[1].As<Napi::Array>());
+  plan->classes = plan->chain.back().out;
+  for (const Layer& l : plan->chain) {
+    for (int64_t size : {l.weightSize(), l.out}) {
+      plan->sizes.push_back(size);
+      plan->offsets.push_back(plan->paramCount);
+      plan->paramCount += size;
+    }
   }
   const int threads = omp_get_max_threads();
-  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>({i64(info[7]), threads, plan->batch}));
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>({i64(info[2]), threads, plan->batch}));
   // Split workers run single-threaded primitives inside one parallel region; a lone worker's use
   // oneDNN's own threading. oneDNN fixes a primitive's thread count when it is created.
   if (workers > 1) omp_set_num_threads(1);
   plan->workers.resize(workers);
   for (int64_t w = 0; w < workers; ++w) {
     const int64_t first = plan->batch * w / workers, last = plan->batch * (w + 1) / workers;
-    plan->workers[w].plan(s, first, last - first, plan->paramCount);
+    plan->workers[w].plan(plan->chain, first, last - first, plan->paramCount);
   }
   if (workers > 1) omp_set_num_threads(threads);
+  phaseNames.clear();
+  const size_t count = plan->chain.size();
+  auto name = [&](size_t i) { return std::string(plan->chain[i].conv ? "conv" : "dense") + " " + std::to_string(i + 1); };
+  for (size_t i = 0; i < count; ++i) phaseNames.push_back(name(i) + " forward");
+  phaseNames.push_back("loss");
+  for (size_t i = count; i-- > 0;) phaseNames.push_back(name(i) + " backward");
+  phaseNames.push_back("sum + update");
+  phaseNames.push_back("whole call");
+  phaseSeconds.assign(phaseNames.size(), 0.0);
   return Napi::External<Plan>::New(info.Env(), plan.release(), [](Napi::Env, Plan* p) { delete p; });
 }
 
-// cnnStepRun(plan, images, labels, weights[8], grads[8] | null, adam | null) → mean loss.
-// Without adam: the gradients are written to grads. With adam = {m: [8], v: [8], lr, beta1, beta2,
-// epsilonHat, c1, c2}: the weights are updated in place with TensorFlow's Adam (see optimizer.cc).
+// cnnStepRun(plan, images, labels, weights[2L], grads[2L] | null, update | null, seeds) → mean loss.
+// Without an update: the gradients of the mean cross-entropy are written to grads. With update =
+// {kind: 'sgd', lr, decays} or {kind: 'adam', m: [2L], v: [2L], lr, beta1, beta2, epsilonHat, c1,
+// c2, decays}: the weights (and Adam's slots) are updated in place with TensorFlow's rule (see
+// optimizer.cc), each gradient plus decays[p]·w (folded L2), and the loss includes Σ decays[p]·Σw²/2.
+// seeds: one number per layer, the dropout mask's seed (read for layers with dropout only).
 Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   Plan& plan = *info[0].As<Napi::External<Plan>>().Data();
+  const size_t params = plan.sizes.size();
   const float* images = floats(info[1]);
   auto labelsArr = info[2].As<Napi::TypedArray>();
   const int32_t* labels =
       reinterpret_cast<const int32_t*>(static_cast<uint8_t*>(labelsArr.ArrayBuffer().Data()) + labelsArr.ByteOffset());
   for (int64_t i = 0; i < plan.batch; ++i)
-    if (labels[i] < 0 || labels[i] >= plan.shape.classes) throw Napi::Error::New(info.Env(), "cnnStepRun: label out of range");
-  std::vector<float*> weights = floatArrays(info[3], 8, "weight arrays");
-  const bool withAdam = info.Length() > 5 && info[5].IsObject();
+    if (labels[i] < 0 || labels[i] >= plan.classes) throw Napi::Error::New(info.Env(), "cnnStepRun: label out of range");
+  std::vector<float*> weights = floatArrays(info[3], params, "weight arrays");
+  const bool withUpdate = info[5].IsObject();
+  bool adam = false;
   std::vector<float*> grads, m, v;
-  AdamArgs adam{};
-  if (withAdam) {
+  std::vector<float> decays(params, 0.f);
+  AdamArgs adamArgs{};
+  float lr = 0;
+  if (withUpdate) {
     auto o = info[5].As<Napi::Object>();
-    m = floatArrays(o.Get("m"), 8, "Adam m arrays");
-    v = floatArrays(o.Get("v"), 8, "Adam v arrays");
-    adam = {static_cast<float>(f64(o.Get("lr"))), static_cast<float>(f64(o.Get("beta1"))),
-            static_cast<float>(f64(o.Get("beta2"))), static_cast<float>(f64(o.Get("epsilonHat"))),
-            static_cast<float>(f64(o.Get("c1"))), static_cast<float>(f64(o.Get("c2")))};
+    adam = o.Get("kind").ToString().Utf8Value() == "adam";
+    lr = static_cast<float>(f64(o.Get("lr")));
+    if (adam) {
+      m = floatArrays(o.Get("m"), params, "Adam m arrays");
+      v = floatArrays(o.Get("v"), params, "Adam v arrays");
+      adamArgs = {lr, static_cast<float>(f64(o.Get("beta1"))), static_cast<float>(f64(o.Get("beta2"))),
+                  static_cast<float>(f64(o.Get("epsilonHat"))), static_cast<float>(f64(o.Get("c1"))),
+                  static_cast<float>(f64(o.Get("c2")))};
+    }
+    if (o.Get("decays").IsArray()) {
+      auto d = o.Get("decays").As<Napi::Array>();
+      for (uint32_t p = 0; p < params && p < d.Length(); ++p) decays[p] = static_cast<float>(f64(d.Get(p)));
+    }
   } else {
-    grads = floatArrays(info[4], 8, "gradient arrays");
+    grads = floatArrays(info[4], params, "gradient arrays");
+  }
+  std::vector<uint64_t> seeds(plan.chain.size(), 0);
+  if (info.Length() > 6 && info[6].IsArray()) {
+    auto s = info[6].As<Napi::Array>();
+    for (uint32_t i = 0; i < seeds.size() && i < s.Length(); ++i) seeds[i] = static_cast<uint64_t>(i64(s.Get(i)));
   }
 
   const int64_t nw = static_cast<int64_t>(plan.workers.size());
-  std::vector<double> losses(nw, 0.0);
+  std::vector<double> losses(nw, 0.0), l2(nw, 0.0);
   PhaseClock callClock(profiling);
+  const size_t updatePhase = phaseSeconds.size() - 2, callPhase = phaseSeconds.size() - 1;
   // After every worker's backward pass: the summed gradient of parameter range [s, e) of the flat
-  // parameter vector, then its update.
+  // parameter vector, then its update; returns that range's L2 term.
   auto finish = [&](int64_t s, int64_t e) {
-    for (size_t p = 0; p < 8; ++p) {
+    double l2Sum = 0;
+    for (size_t p = 0; p < params; ++p) {
       const int64_t lo = std::max(s, plan.offsets[p]), hi = std::min(e, plan.offsets[p] + plan.sizes[p]);
       if (lo >= hi) continue;
-      float* sum = withAdam ? plan.workers[0].grads.data() + lo : grads[p] + (lo - plan.offsets[p]);
-      if (!withAdam) std::copy(plan.workers[0].grads.data() + lo, plan.workers[0].grads.data() + hi, sum);
+      const int64_t at = lo - plan.offsets[p], count = hi - lo;
+      float* sum = withUpdate ? plan.workers[0].grads.data() + lo : grads[p] + at;
+      if (!withUpdate) std::copy(plan.workers[0].grads.data() + lo, plan.workers[0].grads.data() + hi, sum);
       for (int64_t w = 1; w < nw; ++w) {
         const float* part = plan.workers[w].grads.data() + lo;
-        for (int64_t i = 0; i < hi - lo; ++i) sum[i] += part[i];
+        for (int64_t i = 0; i < count; ++i) sum[i] += part[i];
       }
-      if (withAdam) {
-        const int64_t at = lo - plan.offsets[p];
-        adamRange(weights[p] + at, sum, m[p] + at, v[p] + at, 0, hi - lo, adam);
+      if (!withUpdate) continue;
+      float* wp = weights[p] + at;
+      if (decays[p] != 0.f) {
+        l2Sum += decays[p] * halfSumSquares(wp, count);
+        for (int64_t i = 0; i < count; ++i) sum[i] += decays[p] * wp[i];
+      }
+      if (adam) {
+        adamRange(wp, sum, m[p] + at, v[p] + at, count, adamArgs);
+      } else {
+        for (int64_t i = 0; i < count; ++i) wp[i] -= lr * sum[i];
       }
     }
+    return l2Sum;
   };
   if (nw == 1) {
-    losses[0] = workerStep(plan, plan.workers[0], images, labels, weights.data(), plan.batch);
+    losses[0] = workerStep(plan, plan.workers[0], images, labels, weights.data(), seeds.data());
     PhaseClock finishClock(profiling);
-    finish(0, plan.paramCount);
-    finishClock.lap(12);
+    l2[0] = finish(0, plan.paramCount);
+    finishClock.lap(updatePhase);
   } else {
 #pragma omp parallel num_threads(nw)
     {
       const int t = omp_get_thread_num();
-      losses[t] = workerStep(plan, plan.workers[t], images, labels, weights.data(), plan.batch);
+      losses[t] = workerStep(plan, plan.workers[t], images, labels, weights.data(), seeds.data());
 #pragma omp barrier
       const int64_t count = plan.paramCount;
       PhaseClock finishClock(profiling && t == 0);
-      finish(count * t / nw, count * (t + 1) / nw);
-      finishClock.lap(12);
+      l2[t] = finish(count * t / nw, count * (t + 1) / nw);
+      finishClock.lap(updatePhase);
     }
   }
-  callClock.lap(13);
-  double loss = 0;
-  for (double l : losses) loss += l;
-  return Napi::Number::New(info.Env(), loss / static_cast<double>(plan.batch));
+  callClock.lap(callPhase);
+  double loss = 0, l2Total = 0;
+  for (int64_t w = 0; w < nw; ++w) {
+    loss += losses[w];
+    l2Total += l2[w];
+  }
+  return Napi::Number::New(info.Env(), loss / static_cast<double>(plan.batch) + l2Total);
 }
 
-// cnnStepProfile(on) → {phase: CPU seconds} of worker 0 since the last call; `on` turns the clock
-// on or off.
+// cnnStepDropoutMask(seed, rows, cols, keep) → the mask (0 or 1/keep) a dropout layer of `cols`
+// features draws for a batch of `rows` with that seed: tests rebuild the step with it.
+Napi::Value CnnStepDropoutMask(const Napi::CallbackInfo& info) {
+  const uint64_t seed = static_cast<uint64_t>(i64(info[0]));
+  const int64_t size = i64(info[1]) * i64(info[2]);
+  const float keep = static_cast<float>(f64(info[3]));
+  auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(size));
+  for (int64_t i = 0; i < size; ++i) out[static_cast<size_t>(i)] = dropoutScale(seed, static_cast<uint64_t>(i), keep);
+  return out;
+}
+
+// cnnStepProfile(on) → {phase: CPU seconds} of worker 0 since the last call, for the last plan
+// made; `on` turns the clock on or off.
 Napi::Value CnnStepProfile(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
-  for (int i = 0; i < kPhases; ++i) {
-    out.Set(kPhaseNames[i], phaseSeconds[i]);
+  for (size_t i = 0; i < phaseNames.size(); ++i) {
+    out.Set(phaseNames[i], phaseSeconds[i]);
     phaseSeconds[i] = 0;
   }
   profiling = flag(info[0]);
@@ -641,6 +636,7 @@ Napi::Value CnnStepProfile(const Napi::CallbackInfo& info) {
 void registerCnnStep(Napi::Env env, Napi::Object exports) {
   exportEntry<CnnStepPlan>(env, exports, "cnnStepPlan");
   exportEntry<CnnStepRun>(env, exports, "cnnStepRun");
+  exportEntry<CnnStepDropoutMask>(env, exports, "cnnStepDropoutMask");
   exportEntry<CnnStepProfile>(env, exports, "cnnStepProfile");
 }
 

@@ -58,14 +58,19 @@ export class Model {
    * run resumed at a step draws the masks the uninterrupted run drew there.
    */
   logits(images: tf.Tensor2D, training = false, step?: number): tf.Tensor2D {
-    const stepSeed = deriveSeed(this.seed, step ?? 0x80000000 + this.unsteppedCalls++);
-    let dropouts = 0;
     const [out] = execute(this.graph, { [this.input]: images }, [this.output], {
       training,
       variable: (name) => this.variableTensor(name),
-      dropoutSeed: () => deriveSeed(stepSeed, dropouts++),
+      dropoutSeed: this.dropoutSeeder(step),
     });
     return out as tf.Tensor2D;
+  }
+
+  /** The seeds of a training call's dropout masks in graph order, from (seed, `step`) alone. */
+  dropoutSeeder(step?: number): () => number {
+    const stepSeed = deriveSeed(this.seed, step ?? 0x80000000 + this.unsteppedCalls++);
+    let dropouts = 0;
+    return () => deriveSeed(stepSeed, dropouts++);
   }
 
   private variableTensor(name: string): tf.Tensor {

@@ -111,7 +111,7 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
   const whole = wholeStepFor(model, optimizer);
-  if (whole) return tf.scalar(whole.run(batch, learningRate));
+  if (whole) return tf.scalar(whole.run(batch, learningRate, { globalStep }));
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
   return tf.tidy(() => {
@@ -140,7 +140,7 @@ export function trainingStep(model: Model, optimizer: Optimizer, ema: Exponentia
   // Shadows made on the first update start at the updated values (ema.apply's order): that one is not fused.
   if (whole?.fusesAverages && (!ema || whole.variables.every((v) => ema.shadows.has(v.name)))) {
     const averages = ema && { shadows: whole.variables.map((v) => ema.shadowOf(v)), oneMinusDecay: ema.oneMinusDecay(globalStep + 1) };
-    return whole.run(batch, learningRate, averages);
+    return whole.run(batch, learningRate, { globalStep, averages });
   }
   const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
   ema?.apply(model.store.trainable(), globalStep + 1);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { nativeCnnStep } from '../backend/cnn-step.js';
 import { denseStepFor } from '../backend/dense-step.js';
 import type { Batch } from '../data/batches.js';
-import { cnnStepShape } from '../models/cnn-chain.js';
+import { layerChain } from '../models/layer-chain.js';
 import { denseChain } from '../models/dense-chain.js';
 import type { Model } from '../models/model.js';
 import type { VariableEntry } from '../variables/store.js';
@@ -26,8 +26,11 @@ export interface WholeStep {
   variables: VariableEntry[];
   /** Whether `run` can move the moving averages too. */
   fusesAverages: boolean;
-  /** One step on a batch; returns the loss (before the update). */
-  run(batch: Batch, learningRate: number, averages?: FusedAverages): number;
+  /**
+   * One step on a batch; returns the loss (before the update). `globalStep` seeds the dropout
+   * masks (as on the tape: model.dropoutSeeder).
+   */
+  run(batch: Batch, learningRate: number, options?: { globalStep?: number; averages?: FusedAverages }): number;
 }
 
 const cache = new WeakMap<Model, { optimizer: Optimizer; backend: tf.KernelBackend; step: WholeStep | null }>();
@@ -40,7 +43,7 @@ export function wholeStepFor(model: Model, optimizer: Optimizer): WholeStep | nu
   const backend = tf.backend();
   const cached = cache.get(model);
   if (cached && cached.optimizer === optimizer && cached.backend === backend) return cached.step;
-  const step = denseWholeStep(model, optimizer) ?? cnnWholeStep(model, optimizer);
+  const step = denseWholeStep(model, optimizer) ?? chainWholeStep(model, optimizer);
   cache.set(model, { optimizer, backend, step });
   return step;
 }
@@ -53,27 +56,36 @@ function denseWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
   if (!variables || onTape.length > 0) return null;
   const step = denseStepFor(variables.map((v) => v.variable), foldedDecays(variables, folded));
   if (!step) return null;
-  return { variables, fusesAverages: true, run: (batch, learningRate, averages) => step.run(batch.images, batch.labels, learningRate, averages) };
+  return { variables, fusesAverages: true, run: (batch, learningRate, options) => step.run(batch.images, batch.labels, learningRate, options?.averages) };
 }
 
-/** fast-cnn's chain with Adam, no regularisation losses, every trainable variable in the chain. */
-function cnnWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
-  if (!optimizer.applyInPlace) return null;
+/**
+ * A chain of layers (layerChain) trained by plain SGD or Adam, with no regularisation loss but
+ * folded L2, every trainable variable in the chain.
+ */
+function chainWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
+  if (optimizer.name !== 'sgd' && !optimizer.applyInPlace) return null;
   const { folded, onTape } = splitRegularization(model);
-  if (folded.length + onTape.length > 0) return null;
-  const matched = cnnStepShape(model);
-  if (!matched || model.store.trainable().length !== matched.variables.length) return null;
-  const native = nativeCnnStep(matched.shape);
+  const chain = layerChain(model);
+  if (!chain || onTape.length > 0) return null;
+  const native = nativeCnnStep(chain.layers);
   if (!native) return null;
-  const { variables } = matched;
+  const { variables } = chain;
   const weights = variables.map((v) => v.variable);
+  const decays = foldedDecays(variables, folded);
+  const seedsFor = (globalStep?: number) => {
+    const next = model.dropoutSeeder(globalStep);
+    return chain.layers.map((l) => (l.kind === 'dense' && l.keep < 1 ? next() : 0));
+  };
   return {
     variables,
     fusesAverages: false,
-    run(batch, learningRate) {
+    run(batch, learningRate, options) {
+      const seeds = seedsFor(options?.globalStep);
+      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays });
       let loss = NaN;
-      optimizer.applyInPlace!(variables, learningRate, (adam) => {
-        loss = native.adam(batch.images, batch.labels, weights, adam);
+      optimizer.applyInPlace(variables, learningRate, (adam) => {
+        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays });
       });
       return loss;
     },

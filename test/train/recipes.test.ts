@@ -18,7 +18,7 @@ import { runCli } from '../helpers/cli.js';
 import { AUGMENT_PRESETS } from '../../src/data/augment.js';
 import { FAST_CNN_WIDTHS } from '../../src/models/cnn.js';
 import { recipeTrainOptions, resolveRecipe } from '../../src/train/recipe.js';
-import { cnnStepShape } from '../../src/models/cnn-chain.js';
+import { layerChain } from '../../src/models/layer-chain.js';
 
 /** What `mnist train --model NAME` trains with when no flag is given (the CLI's merge). */
 const recipe = (name: string): TrainDefaults => ({ ...BOOK_DEFAULTS, ...getModelDefinition(name).defaults });
@@ -127,7 +127,12 @@ test('fast-cnn-995: 8 epochs (3438 × 128) of lightly distorted batches (±2 px,
     'conv1/weights 5×5×1×32', 'conv2/weights 3×3×32×64', 'fc1/weights 1600×256', 'fc2/weights 256×10',
   ]);
   const model = Model.build(getModelDefinition('fast-cnn-995'));
-  assert.deepEqual(cnnStepShape(model)?.shape, { k1: 5, c1: 32, k2: 3, c2: 64, hidden: 256, classes: 10 }, 'the whole native step takes it');
+  assert.deepEqual(layerChain(model)?.layers, [
+    { kind: 'conv', k: 5, h: 28, in: 1, out: 32, same: false, relu: true, pool: true },
+    { kind: 'conv', k: 3, h: 12, in: 32, out: 64, same: false, relu: true, pool: true },
+    { kind: 'dense', in: 1600, out: 256, relu: true, keep: 1 },
+    { kind: 'dense', in: 256, out: 10, relu: false, keep: 1 },
+  ], 'the whole native step takes it');
   model.dispose();
   assert.deepEqual(FAST_CNN_WIDTHS['fast-cnn-995'], { conv1: 32, conv2: 64, hidden: 256 }, 'what the PyTorch twin builds');
 });

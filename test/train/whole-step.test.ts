@@ -1,19 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { describe, it } from '../helpers/requirements.js';
-import { nativeCnnStep } from '../../src/backend/cnn-step.js';
+import { nativeCnnStep, nativeDropoutMask } from '../../src/backend/cnn-step.js';
 import { nativeBackend } from '../../src/backend/variable-memory.js';
+import { GraphBuilder } from '../../src/models/graph.js';
+import { layerChain, type ChainLayer } from '../../src/models/layer-chain.js';
 import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { createOptimizer, type Optimizer } from '../../src/train/optimizers.js';
+import { foldedDecays, splitRegularization } from '../../src/train/regularization.js';
 import { gradientStep } from '../../src/train/train.js';
-import { cnnStepShape } from '../../src/models/cnn-chain.js';
 import { wholeStepFor } from '../../src/train/whole-step.js';
-import { l2Regularizer } from '../../src/variables/regularizers.js';
+import { constant } from '../../src/variables/initializers.js';
+import { l1Regularizer, l2Regularizer } from '../../src/variables/regularizers.js';
+import { VariableStore } from '../../src/variables/store.js';
 import { maxRelError, nativeOrSkip, randomValues, TOLERANCE } from '../backend/parity-helpers.js';
+import { chainLogits } from './chain-reference.js';
 
 const skip = nativeOrSkip();
-const BATCH = 64;
+const BATCH = 16;
 
 function batch(step: number) {
   const images = randomValues(BATCH * 784, 1000 + step, 0, 1);
@@ -21,8 +26,15 @@ function batch(step: number) {
   return { images, labels };
 }
 
-const fastCnn = (seed = 5) => Model.build(getModelDefinition('fast-cnn'), { seed });
-const adam = () => createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 });
+/** The models the whole step trains, each with the optimizer (and L2) its recipe uses. */
+const CASES: Array<{ name: string; optimizer: () => Optimizer; l2?: number }> = [
+  { name: 'fast-cnn', optimizer: () => createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 }) },
+  { name: 'deep-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
+  { name: 'vgg-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
+  { name: 'book-cnn', optimizer: () => createOptimizer('sgd', { momentum: 0 }), l2: 1e-4 },
+];
+
+const build = (name: string, l2 = 0, seed = 5) => Model.build(getModelDefinition(name), { seed, regularizer: l2 > 0 ? l2Regularizer(l2) : undefined });
 
 function assertClose(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>): void {
   const err = maxRelError(actual, expected);
@@ -41,7 +53,32 @@ async function withThreads<T>(threads: number, fn: () => T | Promise<T>): Promis
   }
 }
 
-/** Every variable of a training run (weights, Adam's slots and beta powers) by name. */
+/** The dropout seeds a training call at `step` uses, one per layer (0 where it has no dropout). */
+function seedsAt(model: Model, layers: ChainLayer[], step: number): number[] {
+  const next = model.dropoutSeeder(step);
+  return layers.map((l) => (l.kind === 'dense' && l.keep < 1 ? next() : 0));
+}
+
+/** The whole step's dropout masks for those seeds, as tensors by layer index. */
+function masksFor(layers: ChainLayer[], seeds: number[], rows: number): Map<number, tf.Tensor> {
+  const masks = new Map<number, tf.Tensor>();
+  layers.forEach((l, i) => {
+    if (l.kind === 'dense' && l.keep < 1) masks.set(i, tf.tensor2d(nativeDropoutMask(seeds[i], rows, l.out, l.keep)!, [rows, l.out]));
+  });
+  return masks;
+}
+
+/** The tape's mean cross-entropy and its gradients through the reference chain (chain-reference.ts), in chain order. */
+function tapeGradients(layers: ChainLayer[], weights: tf.Variable[], b: { images: Float32Array; labels: Int32Array }, masks: Map<number, tf.Tensor>) {
+  return tf.tidy(() => {
+    const xs = tf.tensor2d(b.images, [b.labels.length, 784]);
+    const ys = tf.oneHot(tf.tensor1d(b.labels, 'int32'), 10);
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, chainLogits(layers, weights, xs, masks)) as tf.Scalar, weights);
+    return { loss: value.dataSync()[0], grads: weights.map((w) => grads[w.name].dataSync() as Float32Array) };
+  });
+}
+
+/** Every variable of a training run (weights, optimizer slots) by name. */
 function stateOf(model: Model, optimizer: Optimizer): Map<string, tf.Variable> {
   const state = new Map<string, tf.Variable>();
   for (const v of model.store.trainable()) state.set(v.name, v.variable);
@@ -49,62 +86,44 @@ function stateOf(model: Model, optimizer: Optimizer): Map<string, tf.Variable> {
   return state;
 }
 
-/** The tape's loss and gradients (mean softmax cross-entropy) of `model` on a batch, in the variables' order. */
-function tapeGradients(model: Model, b: { images: Float32Array; labels: Int32Array }): { loss: number; grads: Float32Array[] } {
-  return tf.tidy(() => {
-    const xs = tf.tensor2d(b.images, [b.labels.length, 784]);
-    const ys = tf.tensor1d(b.labels, 'int32');
-    const vars = model.store.trainable().map((v) => v.variable);
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(tf.oneHot(ys, 10), model.logits(xs, true)) as tf.Scalar, vars);
-    return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
-  });
-}
-
 /**
- * `steps` Adam steps of fast-cnn on native along the reference path's trajectory (the gradient
- * tape, whose kernels test/backend/*parity* check against the cpu backend, itself too slow for
- * fast-cnn's batches). At every step, from the reference run's weights and slots: the whole step's
- * loss and gradients against the tape's, and the whole step's update against the reference Adam
- * (the optimizer's own apply()) fed the same gradients. Adam divides by √v, which magnifies float32
- * rounding in near-zero gradients, so the update is compared on equal gradients: the gradients and
- * the update are each checked to 1e-4, not their product through the division.
+ * `steps` training steps of a model through `gradientStep` (so the whole step) against the
+ * reference: at every step, from the expected run's state, the whole step's loss and gradients
+ * against the reference chain's on the tape (with the same dropout masks), and its update against
+ * the optimizer's own apply() fed those gradients and the folded L2. Adam divides by √v, which
+ * magnifies float32 rounding in near-zero gradients, so the update is compared on equal gradients.
  */
-async function lockstep(steps: number, threads: number): Promise<boolean> {
+async function lockstep(name: string, makeOptimizer: () => Optimizer, l2: number, steps: number, threads: number): Promise<boolean> {
   await tf.setBackend('native');
   return withThreads(threads, () => {
-    const run = () => ({ model: fastCnn(), optimizer: adam() });
-    const [ours, expected, reference] = [run(), run(), run()];
-    for (const r of [ours, expected, reference]) r.optimizer.createSlots(r.model.store.trainable());
+    const [ours, expected] = [0, 1].map(() => ({ model: build(name, l2), optimizer: makeOptimizer() }));
+    for (const r of [ours, expected]) r.optimizer.createSlots(r.model.store.trainable());
     const whole = wholeStepFor(ours.model, ours.optimizer) !== null;
-    process.env.MNIST_WHOLE_STEP = '0';
-    try {
-      assert.equal(wholeStepFor(reference.model, reference.optimizer), null);
-    } finally {
-      delete process.env.MNIST_WHOLE_STEP;
-    }
-    const native = nativeCnnStep(cnnStepShape(ours.model)!.shape)!;
-    const [a, e, r] = [ours, expected, reference].map((x) => stateOf(x.model, x.optimizer));
+    const chain = layerChain(ours.model)!;
+    const native = nativeCnnStep(chain.layers)!;
+    const decays = foldedDecays(chain.variables, splitRegularization(ours.model).folded);
+    const [a, e] = [ours, expected].map((x) => stateOf(x.model, x.optimizer));
+    const expectedVars = chain.variables.map((v) => expected.model.store.get(v.name)!);
     for (let step = 0; step < steps; step++) {
-      for (const [name, v] of r) {
-        a.get(name)!.assign(v.clone());
-        e.get(name)!.assign(v.clone());
-      }
+      for (const [n, v] of e) a.get(n)!.assign(v.clone());
       const b = batch(step);
       const lr = (0.01 * (step + 1)) / steps;
-      const tape = tapeGradients(reference.model, b);
-      const mine = native.gradients(b.images, b.labels, ours.model.store.trainable().map((v) => v.variable));
+      const seeds = seedsAt(ours.model, chain.layers, step);
+      const masks = masksFor(chain.layers, seeds, BATCH);
+      const tape = tapeGradients(chain.layers, expectedVars.map((v) => v.variable), b, masks);
+      tf.dispose([...masks.values()]);
+      const mine = native.gradients(b.images, b.labels, chain.variables.map((v) => v.variable), seeds);
       assert.ok(Math.abs(mine.loss - tape.loss) <= TOLERANCE * tape.loss, `step ${step}: loss ${mine.loss} vs ${tape.loss}`);
-      mine.grads.forEach((g, i) => assertClose(`step ${step}: gradient of ${ours.model.store.trainable()[i].name}`, g.dataSync(), tape.grads[i]));
-      expected.optimizer.apply(expected.model.store.trainable(), mine.grads, lr);
+      mine.grads.forEach((g, i) => assertClose(`step ${step}: gradient of ${chain.variables[i].name}`, g.dataSync(), tape.grads[i]));
+      const l2Term = expected.optimizer.apply(expectedVars, mine.grads, lr, decays);
       tf.dispose(mine.grads);
       const loss = gradientStep(ours.model, ours.optimizer, b, lr, step);
-      assert.ok(Math.abs(loss.dataSync()[0] - tape.loss) <= TOLERANCE * tape.loss, `step ${step}: whole step's loss ${loss.dataSync()[0]} vs ${tape.loss}`);
+      const want = tape.loss + l2Term;
+      assert.ok(Math.abs(loss.dataSync()[0] - want) <= TOLERANCE * want, `step ${step}: whole step's loss ${loss.dataSync()[0]} vs ${want}`);
       loss.dispose();
-      for (const [name, v] of e) assertClose(`step ${step}: ${name}`, a.get(name)!.dataSync(), v.dataSync());
-      gradientStep(reference.model, reference.optimizer, b, lr, step).dispose();
+      for (const [n, v] of e) assertClose(`step ${step}: ${n}`, a.get(n)!.dataSync(), v.dataSync());
     }
-    for (const x of [ours, expected, reference]) {
+    for (const x of [ours, expected]) {
       x.model.dispose();
       x.optimizer.dispose();
     }
@@ -112,57 +131,138 @@ async function lockstep(steps: number, threads: number): Promise<boolean> {
   });
 }
 
-describe('the whole native training step of fast-cnn', { skip }, () => {
-  it('recognises fast-cnn\'s graph (and no other model\'s)', () => {
-    assert.deepEqual(cnnStepShape(fastCnn())?.shape, { k1: 5, c1: 24, k2: 3, c2: 32, hidden: 256, classes: 10 });
-    for (const name of ['mlp', 'deep-cnn', 'book-cnn', 'lenet5', 'vgg-cnn']) {
-      assert.equal(cnnStepShape(Model.build(getModelDefinition(name))), undefined, name);
+describe('layerChain: which graphs the whole step takes', () => {
+  it('reads the registry CNNs and the MLP as chains of layers', () => {
+    const layersOf = (name: string) => layerChain(build(name))?.layers;
+    assert.deepEqual(layersOf('fast-cnn'), [
+      { kind: 'conv', k: 5, h: 28, in: 1, out: 24, same: false, relu: true, pool: true },
+      { kind: 'conv', k: 3, h: 12, in: 24, out: 32, same: false, relu: true, pool: true },
+      { kind: 'dense', in: 800, out: 256, relu: true, keep: 1 },
+      { kind: 'dense', in: 256, out: 10, relu: false, keep: 1 },
+    ]);
+    assert.deepEqual(layersOf('deep-cnn'), [
+      { kind: 'conv', k: 5, h: 28, in: 1, out: 32, same: true, relu: true, pool: true },
+      { kind: 'conv', k: 5, h: 14, in: 32, out: 64, same: true, relu: true, pool: true },
+      { kind: 'dense', in: 3136, out: 1024, relu: true, keep: 0.5 },
+      { kind: 'dense', in: 1024, out: 10, relu: false, keep: 1 },
+    ]);
+    assert.deepEqual(layersOf('vgg-cnn')?.map((l) => (l.kind === 'conv' ? `${l.k}/${l.out}${l.pool ? 'p' : ''}` : `${l.out}@${l.keep}`)),
+      ['3/32', '3/32p', '3/64', '3/64p', '256@0.5', '10@1']);
+    assert.deepEqual(layersOf('mlp'), [
+      { kind: 'dense', in: 784, out: 500, relu: true, keep: 1 },
+      { kind: 'dense', in: 500, out: 10, relu: false, keep: 1 },
+    ]);
+    assert.equal(layersOf('lenet5'), undefined, 'lenet5 pads its input first');
+    assert.equal(layersOf('inception-mini'), undefined, 'inception branches');
+  });
+
+  it('refuses graphs that are not a plain chain', () => {
+    const custom = (build: (b: GraphBuilder, x: string) => string) => {
+      const store = new VariableStore(1);
+      const b = new GraphBuilder(store);
+      const input = b.placeholder('x-input', [null, 784]);
+      const logits = build(b, input);
+      return new Model(getModelDefinition('mlp'), store, b.graph, input, logits);
+    };
+    const dense = (b: GraphBuilder, x: string, n: number, out: number, scope: string) => b.scope(scope, () =>
+      b.add2(b.matMul(x, b.variable('w', [n, out], { initializer: constant(0.1) })), b.variable('b', [out], { initializer: constant(0) })));
+    const plain = custom((b, x) => dense(b, b.relu(dense(b, x, 784, 20, 'l1')), 20, 10, 'l2'));
+    assert.notEqual(layerChain(plain), undefined, 'the plain two-layer net is a chain');
+    const strided = custom((b, x) => {
+      const image = b.reshape(x, [-1, 28, 28, 1]);
+      const conv = b.conv2d(image, b.variable('w', [3, 3, 1, 4], { initializer: constant(0.1) }), [2, 2], 'SAME');
+      const out = b.relu(b.biasAdd(conv, b.variable('b', [4], { initializer: constant(0) })));
+      return dense(b, b.reshape(out, [-1, 14 * 14 * 4]), 14 * 14 * 4, 10, 'fc');
+    });
+    assert.equal(layerChain(strided), undefined, 'a strided convolution');
+    const reluLogits = custom((b, x) => b.relu(dense(b, x, 784, 10, 'l1')));
+    assert.equal(layerChain(reluLogits), undefined, 'logits through a ReLU');
+    const skip = custom((b, x) => {
+      const h = b.relu(dense(b, x, 784, 20, 'l1'));
+      return dense(b, b.add2(h, h), 20, 10, 'l2');
+    });
+    assert.equal(layerChain(skip), undefined, 'an op the chain does not know');
+  });
+});
+
+describe('the whole native training step of a layer chain', { skip }, () => {
+  it('computes what the graph computes (the reference chain against model.logits)', async () => {
+    await tf.setBackend('native');
+    for (const { name } of CASES) {
+      const model = build(name);
+      const chain = layerChain(model)!;
+      const b = batch(0);
+      const [ref, graph] = tf.tidy(() => {
+        const xs = tf.tensor2d(b.images, [BATCH, 784]);
+        return [chainLogits(chain.layers, chain.variables.map((v) => v.variable), xs).dataSync(), model.logits(xs, false).dataSync()];
+      });
+      assertClose(`${name}: logits`, ref, graph);
+      model.dispose();
     }
   });
 
-  for (const threads of [1, 2]) {
-    it(`gives the tape's loss and gradients (${threads} worker(s))`, async () => {
-      await tf.setBackend('native');
-      const reference = fastCnn();
-      const b = batch(0);
-      const expected = tf.tidy(() => {
-        const xs = tf.tensor2d(b.images, [BATCH, 784]);
-        const ys = tf.tensor1d(b.labels, 'int32');
-        const vars = reference.store.trainable().map((v) => v.variable);
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(tf.oneHot(ys, 10), reference.logits(xs, true)) as tf.Scalar, vars);
-        return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+  for (const { name } of CASES) {
+    for (const threads of [1, 2]) {
+      it(`${name}: the tape's loss and gradients, dropout masks included (${threads} worker(s))`, async () => {
+        await tf.setBackend('native');
+        await withThreads(threads, () => {
+          const model = build(name);
+          const chain = layerChain(model)!;
+          const weights = chain.variables.map((v) => v.variable);
+          const b = batch(1);
+          const seeds = seedsAt(model, chain.layers, 7);
+          const masks = masksFor(chain.layers, seeds, BATCH);
+          const expected = tapeGradients(chain.layers, weights, b, masks);
+          tf.dispose([...masks.values()]);
+          const { loss, grads } = nativeCnnStep(chain.layers)!.gradients(b.images, b.labels, weights, seeds);
+          assert.ok(Math.abs(loss - expected.loss) <= TOLERANCE * Math.abs(expected.loss), `loss ${loss} vs ${expected.loss}`);
+          grads.forEach((g, i) => assertClose(`gradient of ${chain.variables[i].name}`, g.dataSync(), expected.grads[i]));
+          tf.dispose(grads);
+          model.dispose();
+        });
       });
-      await tf.setBackend('native');
-      await withThreads(threads, () => {
-        const ours = fastCnn();
-        const step = nativeCnnStep(cnnStepShape(ours)!.shape)!;
-        const { loss, grads } = step.gradients(b.images, b.labels, ours.store.trainable().map((v) => v.variable));
-        assert.ok(Math.abs(loss - expected.loss) <= TOLERANCE * Math.abs(expected.loss), `loss ${loss} vs ${expected.loss}`);
-        grads.forEach((g, i) => assertClose(`gradient of ${ours.store.trainable()[i].name}`, g.dataSync(), expected.grads[i]));
-        tf.dispose(grads);
-      });
+    }
+  }
+
+  for (const { name, optimizer, l2 = 0 } of CASES) {
+    it(`${name}: follows the reference for 3 ${optimizer().name} steps${l2 ? ' with folded L2' : ''}: loss, gradients, updated weights and slots`, async () => {
+      assert.equal(await lockstep(name, optimizer, l2, 3, 2), true, 'the whole step is taken on native');
     });
   }
 
-  for (const threads of [1, 2]) {
-    it(`follows the reference path for 4 Adam steps: loss, gradients, updated weights and slots (${threads} worker(s))`, async () => {
-      assert.equal(await lockstep(4, threads), true, 'the whole step is taken on native');
-    });
-  }
+  it('draws dropout masks from (seed, step) alone: keep·n survivors scaled by 1/keep, the same at the same step', async () => {
+    await tf.setBackend('native');
+    const mask = nativeDropoutMask(42, 100, 1000, 0.5)!;
+    const kept = mask.filter((x) => x !== 0);
+    assert.ok(kept.every((x) => x === 2), 'survivors are scaled by 1/keep');
+    assert.ok(Math.abs(kept.length / mask.length - 0.5) < 0.01, `kept ${kept.length} of ${mask.length}`);
+    assert.deepEqual(nativeDropoutMask(42, 100, 1000, 0.5), mask, 'the same seed, the same mask');
+    assert.notDeepEqual(nativeDropoutMask(43, 100, 1000, 0.5), mask, 'another seed, another mask');
+    const trained = (step: number) => {
+      const model = build('deep-cnn');
+      const optimizer = createOptimizer('adam', { momentum: 0 });
+      gradientStep(model, optimizer, batch(0), 1e-3, step).dispose();
+      const w = model.store.get('fc2/weights')!.variable.dataSync().slice();
+      model.dispose();
+      return w;
+    };
+    assert.deepEqual(trained(5), trained(5), 'a resumed run draws the masks the first run drew at that step');
+    assert.notDeepEqual(trained(5), trained(6), 'another step, other masks');
+  });
 
   it('is not used where it does not apply; the tape path runs instead', async () => {
     await tf.setBackend('native');
+    const adam = () => createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 });
     const cases: Array<[string, Model, Optimizer]> = [
-      ['sgd', fastCnn(), createOptimizer('sgd', { momentum: 0 })],
-      ['L2', Model.build(getModelDefinition('fast-cnn'), { regularizer: l2Regularizer(1e-4) }), adam()],
-      ['another model', Model.build(getModelDefinition('deep-cnn')), adam()],
+      ['momentum', build('fast-cnn'), createOptimizer('momentum', { momentum: 0.9 })],
+      ['an L1 loss', Model.build(getModelDefinition('fast-cnn'), { regularizer: l1Regularizer(1e-4) }), adam()],
+      ['a padded input', build('lenet5'), adam()],
     ];
     for (const [what, model, optimizer] of cases) assert.equal(wholeStepFor(model, optimizer), null, what);
     process.env.MNIST_WHOLE_STEP = '0';
     try {
-      assert.equal(wholeStepFor(fastCnn(), adam()), null, 'MNIST_WHOLE_STEP=0');
-      const model = fastCnn();
+      assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'MNIST_WHOLE_STEP=0');
+      const model = build('fast-cnn');
       const optimizer = adam();
       const loss = gradientStep(model, optimizer, batch(0), 0.01);
       assert.ok(Number.isFinite(loss.dataSync()[0]));
@@ -176,12 +276,12 @@ describe('the whole native training step of fast-cnn', { skip }, () => {
     const plan = addon.cnnStepPlan;
     addon.cnnStepPlan = undefined;
     try {
-      assert.equal(wholeStepFor(fastCnn(), adam()), null, 'an addon without the whole step');
+      assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon without the whole step');
     } finally {
       addon.cnnStepPlan = plan;
     }
-    assert.notEqual(wholeStepFor(fastCnn(), adam()), null, 'back on');
+    assert.notEqual(wholeStepFor(build('fast-cnn'), adam()), null, 'back on');
     await tf.setBackend('cpu');
-    assert.equal(wholeStepFor(fastCnn(), adam()), null, 'cpu backend');
+    assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'cpu backend');
   });
 });
