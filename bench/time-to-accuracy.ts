@@ -69,7 +69,7 @@ const torchSteps = (() => {
 })();
 
 /** The twin's flags for the model's recipe: its chain's widths, batch size, learning rate and augmentation. */
-const twinFlags = (() => {
+const twinFlags = torchThreads.length === 0 ? [] : (() => {
   const definition = getModelDefinition(modelName);
   const widths = FAST_CNN_WIDTHS[modelName];
   if (!widths) throw new Error(`${modelName} has no PyTorch twin (the twin builds fast-cnn's chain only)`);
