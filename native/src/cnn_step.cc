@@ -151,110 +151,138 @@ inline float dropoutScale(uint64_t seed, uint64_t i, float keep) {
   return u < keep ? 1.f / keep : 0.f;
 }
 
-// What one worker keeps for one layer.
-struct LayerWork {
-  std::vector<float> y;        // conv: relu(conv + b) [n, oh, oh, out]; dense: relu(x·W + b) [n, out]
-  std::vector<float> pooled;   // conv with pool: [n, outH, outH, out]
-  std::vector<float> mask;     // dense with dropout: 0 or 1/keep per element
-  std::vector<float> dropped;  // dense with dropout: y · mask
-  std::vector<float> dy;       // gradient at y (dense: arrives as the output's, turned into y's in place)
-  std::vector<float> dPooled;  // conv with pool: gradient at the pooled output
+// One worker's part of a conv layer: its share of the batch.
+struct ConvWork {
+  std::vector<float> y;        // relu(conv + b) [n, oh, oh, out]
+  std::vector<float> pooled;   // with pool: [n, outH, outH, out] (unless the output goes to the plan)
+  std::vector<float> dy;       // gradient at y
+  std::vector<float> dPooled;  // with pool: gradient at the pooled output
+  float* out = nullptr;        // the layer's output: pooled or y, or the plan's dense input rows
+  float* outGrad = nullptr;    // the gradient at the output
   bool direct = false;         // by avx512:: instead of oneDNN (the first layer of fast-cnn)
   std::vector<float> rowScratch;
   Run fwd, bwdData, bwdWeights;
   Relayout wFwd, wBwd, gOut;
-
-  const float* output(const Layer& l) const {
-    if (l.conv) return l.pool ? pooled.data() : y.data();
-    return l.keep < 1.f ? dropped.data() : y.data();
-  }
-  float* outputGrad(const Layer& l) { return l.conv && l.pool ? dPooled.data() : dy.data(); }
 };
 
-// One worker's share of the batch: everything it needs, planned once.
+// One worker's part of a dense layer: its columns [c0, c1) over the whole batch (forward, weight
+// and bias gradients: no cross-worker sum, and each core reads only its part of W), and its rows
+// (its share of the batch) for the input gradient.
+struct DenseWork {
+  int64_t c0 = 0, c1 = 0;
+  Run fwd, bwdWeights, bwdData;
+};
+
+// A dense layer's values over the whole batch, shared by the workers.
+struct DenseValues {
+  std::vector<float> y;        // relu(x·W + b) [batch, out]
+  std::vector<float> mask;     // with dropout: 0 or 1/keep per element
+  std::vector<float> dropped;  // with dropout: y · mask
+  std::vector<float> dy;       // arrives as the gradient at the output, turned into y's in place
+  const float* output(const Layer& l) const { return l.keep < 1.f ? dropped.data() : y.data(); }
+};
+
 struct Worker {
   int64_t first = 0, n = 0;
   dnnl::stream stream;
-  std::vector<LayerWork> layers;
-  std::vector<float> grads;  // this worker's gradients, all parameters back to back
-
-  void plan(const std::vector<Layer>& chain, int64_t first_, int64_t n_, int64_t paramCount) {
-    first = first_;
-    n = n_;
-    auto& eng = cpuEngine();
-    stream = dnnl::stream(eng);
-    grads.resize(paramCount);
-    layers.resize(chain.size());
-    using cf = dnnl::convolution_forward;
-    using cbd = dnnl::convolution_backward_data;
-    using cbw = dnnl::convolution_backward_weights;
-    using mm = dnnl::matmul;
-    const auto alg = dnnl::algorithm::convolution_direct;
-    const auto train = dnnl::prop_kind::forward_training;
-    const memory::dims one{1, 1};
-    for (size_t i = 0; i < chain.size(); ++i) {
-      const Layer& l = chain[i];
-      LayerWork& w = layers[i];
-      const auto act = [&](bool relu) { return relu ? reluAttr() : userScratch(); };
-      if (l.conv) {
-        w.y.resize(n * l.oh * l.oh * l.out);
-        w.dy.resize(w.y.size());
-        if (l.pool) {
-          w.pooled.resize(n * l.outH * l.outH * l.out);
-          w.dPooled.resize(w.pooled.size());
-        }
-        w.direct = i == 0 && l.in == 1 && l.h == 28 && l.pool && l.relu && l.padL == 0 && avx512::usable(l.k, l.out);
-        if (w.direct) {
-          w.rowScratch.resize(l.outH * 4 * l.out);
-          continue;
-        }
-        const auto src = nhwc(n, l.in, l.h), dst = nhwc(n, l.out, l.oh);
-        const auto wAny = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::any);
-        const auto wUser = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::hwio);
-        const memory::dims padL{l.padL, l.padL}, padR{l.padR, l.padR};
-        cf::primitive_desc fpd(cf::desc(train, alg, src, wAny, vec(l.out), dst, one, padL, padR), act(l.relu), eng);
-        w.fwd = makeRun<cf::primitive_desc, cf>(fpd);
-        w.wFwd.init(wUser, fpd.weights_desc(), true);
-        if (i > 0) {
-          cbd::primitive_desc dpd(cbd::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
-          w.bwdData = makeRun<cbd::primitive_desc, cbd>(dpd);
-          w.wBwd.init(wUser, dpd.weights_desc(), true);
-        }
-        cbw::primitive_desc wpd(cbw::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
-        w.bwdWeights = makeRun<cbw::primitive_desc, cbw>(wpd);
-        w.gOut.init(wUser, wpd.diff_weights_desc(), false);
-      } else {
-        w.y.resize(n * l.out);
-        w.dy.resize(w.y.size());
-        if (l.keep < 1.f) {
-          w.mask.resize(w.y.size());
-          w.dropped.resize(w.y.size());
-        }
-        auto matmul = [&](const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
-                          const dnnl::primitive_attr& attr) {
-          mm::primitive_desc pd(bias ? mm::desc(a, b, *bias, c) : mm::desc(a, b, c), attr, eng);
-          return makeRun<mm::primitive_desc, mm>(pd);
-        };
-        const auto bias = mat(1, l.out);
-        w.fwd = matmul(mat(n, l.in), mat(l.in, l.out), &bias, mat(n, l.out), act(l.relu));
-        // Weight gradient xᵀ·dy (x read transposed through its strides); input gradient dy·Wᵀ.
-        w.bwdWeights = matmul(mat(l.in, n, tag::ba), mat(n, l.out), nullptr, mat(l.in, l.out), userScratch());
-        if (i > 0) w.bwdData = matmul(mat(n, l.out), mat(l.out, l.in, tag::ba), nullptr, mat(n, l.in), userScratch());
-      }
-    }
-  }
+  std::vector<ConvWork> convs;
+  std::vector<DenseWork> denses;
+  std::vector<float> grads;  // the conv parameters' gradients over this worker's images
 };
 
 struct Plan {
   std::vector<Layer> chain;
-  int64_t batch = 0, classes = 0;
+  size_t convCount = 0;
+  int64_t batch = 0, classes = 0, workerCount = 1;
   std::vector<int64_t> sizes, offsets;  // parameters: W, b of each layer in turn
-  int64_t paramCount = 0;
+  int64_t paramCount = 0, convParamCount = 0;
+  std::vector<float> features;  // the first dense layer's input (the last conv's output), whole batch
+  std::vector<DenseValues> dense;
+  std::vector<float> sums;  // every parameter's gradient over the whole batch
   std::vector<Worker> workers;
+
+  const Layer& denseLayer(size_t j) const { return chain[convCount + j]; }
+  // The first dense layer's input: the gathered conv features, or the images themselves.
+  const float* denseInput(size_t j, const float* images) const {
+    if (j > 0) return dense[j - 1].output(denseLayer(j - 1));
+    return convCount > 0 ? features.data() : images;
+  }
 };
 
+// Columns [c0, c1) of `out` for worker t of nw: multiples of 16 where the layer is wide enough.
+std::pair<int64_t, int64_t> columnsOf(int64_t out, int64_t t, int64_t nw) {
+  auto edge = [&](int64_t i) {
+    const int64_t e = out * i / nw;
+    return out >= 32 * nw && i < nw ? e / 16 * 16 : e;
+  };
+  return {edge(t), edge(t + 1)};
+}
+
+memory::desc strided(int64_t rows, int64_t cols, int64_t rowStride, int64_t colStride = 1) {
+  return memory::desc({rows, cols}, dt::f32, memory::dims{rowStride, colStride});
+}
+
+void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
+  auto& eng = cpuEngine();
+  using cf = dnnl::convolution_forward;
+  using cbd = dnnl::convolution_backward_data;
+  using cbw = dnnl::convolution_backward_weights;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  w.y.resize(n * l.oh * l.oh * l.out);
+  w.dy.resize(w.y.size());
+  if (l.pool) {
+    w.pooled.resize(n * l.outH * l.outH * l.out);
+    w.dPooled.resize(w.pooled.size());
+  }
+  w.out = l.pool ? w.pooled.data() : w.y.data();
+  w.outGrad = l.pool ? w.dPooled.data() : w.dy.data();
+  w.direct = first && l.in == 1 && l.h == 28 && l.pool && l.relu && l.padL == 0 && avx512::usable(l.k, l.out);
+  if (w.direct) {
+    w.rowScratch.resize(l.outH * 4 * l.out);
+    return;
+  }
+  const auto src = nhwc(n, l.in, l.h), dst = nhwc(n, l.out, l.oh);
+  const auto wAny = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::any);
+  const auto wUser = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::hwio);
+  const memory::dims one{1, 1}, padL{l.padL, l.padL}, padR{l.padR, l.padR};
+  cf::primitive_desc fpd(cf::desc(dnnl::prop_kind::forward_training, alg, src, wAny, vec(l.out), dst, one, padL, padR),
+                         l.relu ? reluAttr() : userScratch(), eng);
+  w.fwd = makeRun<cf::primitive_desc, cf>(fpd);
+  w.wFwd.init(wUser, fpd.weights_desc(), true);
+  if (!first) {
+    cbd::primitive_desc dpd(cbd::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
+    w.bwdData = makeRun<cbd::primitive_desc, cbd>(dpd);
+    w.wBwd.init(wUser, dpd.weights_desc(), true);
+  }
+  cbw::primitive_desc wpd(cbw::desc(alg, src, wAny, dst, one, padL, padR), userScratch(), eng, fpd);
+  w.bwdWeights = makeRun<cbw::primitive_desc, cbw>(wpd);
+  w.gOut.init(wUser, wpd.diff_weights_desc(), false);
+}
+
+void planDense(const Layer& l, DenseWork& w, int64_t batch, int64_t n, int64_t t, int64_t nw, bool inputGrad) {
+  auto& eng = cpuEngine();
+  using mm = dnnl::matmul;
+  auto matmul = [&](const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
+                    const dnnl::primitive_attr& attr) {
+    mm::primitive_desc pd(bias ? mm::desc(a, b, *bias, c) : mm::desc(a, b, c), attr, eng);
+    return makeRun<mm::primitive_desc, mm>(pd);
+  };
+  std::tie(w.c0, w.c1) = columnsOf(l.out, t, nw);
+  const int64_t cols = w.c1 - w.c0;
+  if (cols > 0) {
+    const auto bias = strided(1, cols, l.out);
+    w.fwd = matmul(mat(batch, l.in), strided(l.in, cols, l.out), &bias, strided(batch, cols, l.out),
+                   l.relu ? reluAttr() : userScratch());
+    // Weight gradient xᵀ·dy: x read transposed through its strides.
+    w.bwdWeights = matmul(strided(l.in, batch, 1, l.in), strided(batch, cols, l.out), nullptr, strided(l.in, cols, l.out),
+                          userScratch());
+  }
+  if (inputGrad) w.bwdData = matmul(mat(n, l.out), mat(l.out, l.in, tag::ba), nullptr, mat(n, l.in), userScratch());
+}
+
 // Per-phase CPU seconds of worker 0 (cnnStepProfile), for finding where a step goes: each layer's
-// forward, the loss, each layer's backward, the sum + update, the whole call.
+// forward, the loss, each layer's backward, the sum + update, the whole call. Waits at the
+// barriers count in the phase that follows them.
 std::vector<std::string> phaseNames;
 std::vector<double> phaseSeconds;
 bool profiling = false;
@@ -278,99 +306,103 @@ struct PhaseClock {
   }
 };
 
+// Every worker waits for the others (nothing with one worker, outside a parallel region).
+inline void sync() {
+#pragma omp barrier
+}
+
 // Pointer to worker-local memory wrapped as a oneDNN memory object (no copy).
 memory wrap(const memory::desc& md, const float* p) { return memory(md, cpuEngine(), const_cast<float*>(p)); }
 
-void forwardLayer(const Layer& l, LayerWork& w, dnnl::stream& st, const float* src, const float* weight,
-                  const float* bias, int64_t n, int64_t firstRow, uint64_t seed) {
-  if (l.conv) {
-    if (w.direct) {
-      avx512::convPoolForward(src, weight, bias, w.y.data(), w.pooled.data(), n, l.h);
-      return;
-    }
-    w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
-                    {DNNL_ARG_BIAS, wrap(vec(l.out), bias)}, {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.y.data())}});
-    st.wait();
-    if (l.pool) pool2x2(w.y.data(), w.pooled.data(), n, l.oh, l.out);
+void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, const float* bias,
+                 int64_t n) {
+  if (w.direct) {
+    avx512::convPoolForward(src, weight, bias, w.y.data(), w.out, n, l.h);
     return;
   }
-  w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.in), src)}, {DNNL_ARG_WEIGHTS, wrap(mat(l.in, l.out), weight)},
-                  {DNNL_ARG_BIAS, wrap(mat(1, l.out), bias)}, {DNNL_ARG_DST, wrap(mat(n, l.out), w.y.data())}});
+  w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
+                  {DNNL_ARG_BIAS, wrap(vec(l.out), bias)}, {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.y.data())}});
   st.wait();
-  if (l.keep < 1.f) {
-    const int64_t size = n * l.out;
-    const uint64_t at = static_cast<uint64_t>(firstRow * l.out);
-    for (int64_t i = 0; i < size; ++i) {
-      w.mask[i] = dropoutScale(seed, at + i, l.keep);
-      w.dropped[i] = w.y[i] * w.mask[i];
-    }
-  }
+  if (l.pool)
+    pool2x2(w.y.data(), w.out, n, l.oh, l.out);
+  else if (w.out != w.y.data())
+    std::copy(w.y.begin(), w.y.end(), w.out);
 }
 
-// From the gradient at the layer's output (in outputGrad) to its parameter gradients, and to the
-// gradient at its input (`srcGrad`, unless null).
-void backwardLayer(const Layer& l, LayerWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
-                   float* gB, float* srcGrad, int64_t n) {
-  if (l.conv) {
-    if (w.direct) {
-      avx512::convPoolBackward(src, w.y.data(), w.dPooled.data(), gW, gB, w.rowScratch.data(), n, l.h);
-      return;
-    }
-    if (l.pool) {
-      pool2x2ReluGrad(w.dPooled.data(), w.y.data(), w.dy.data(), gB, n, l.oh, l.out);
-    } else {
-      if (l.relu)
-        for (size_t i = 0; i < w.dy.size(); ++i) w.dy[i] = w.y[i] > 0.f ? w.dy[i] : 0.f;
-      columnSums(w.dy.data(), gB, n * l.oh * l.oh, l.out);
-    }
-    const auto srcMd = nhwc(n, l.in, l.h), dstMd = nhwc(n, l.out, l.oh);
-    w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(srcMd, src)}, {DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())},
-                           {DNNL_ARG_DIFF_WEIGHTS, w.gOut.out(gW)}});
-    w.gOut.flush(st);
-    if (srcGrad)
-      w.bwdData.exec(st, {{DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())}, {DNNL_ARG_WEIGHTS, w.wBwd.in(st, const_cast<float*>(weight))},
-                          {DNNL_ARG_DIFF_SRC, wrap(srcMd, srcGrad)}});
-    st.wait();
+// From the gradient at the conv layer's output to its parameter gradients, and to the gradient at
+// its input (`srcGrad`, unless null).
+void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
+                  float* gB, float* srcGrad, int64_t n) {
+  if (w.direct) {
+    avx512::convPoolBackward(src, w.y.data(), w.outGrad, gW, gB, w.rowScratch.data(), n, l.h);
     return;
   }
-  float* d = w.dy.data();
-  const int64_t size = n * l.out;
-  if (l.keep < 1.f)
-    for (int64_t i = 0; i < size; ++i) d[i] *= w.mask[i];
-  if (l.relu)
-    for (int64_t i = 0; i < size; ++i) d[i] = w.y[i] > 0.f ? d[i] : 0.f;
-  columnSums(d, gB, n, l.out);
-  w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(mat(l.in, n, tag::ba), src)}, {DNNL_ARG_WEIGHTS, wrap(mat(n, l.out), d)},
-                         {DNNL_ARG_DST, wrap(mat(l.in, l.out), gW)}});
+  if (l.pool) {
+    pool2x2ReluGrad(w.outGrad, w.y.data(), w.dy.data(), gB, n, l.oh, l.out);
+  } else {
+    if (w.outGrad != w.dy.data()) std::copy(w.outGrad, w.outGrad + w.dy.size(), w.dy.data());
+    if (l.relu)
+      for (size_t i = 0; i < w.dy.size(); ++i) w.dy[i] = w.y[i] > 0.f ? w.dy[i] : 0.f;
+    columnSums(w.dy.data(), gB, n * l.oh * l.oh, l.out);
+  }
+  const auto srcMd = nhwc(n, l.in, l.h), dstMd = nhwc(n, l.out, l.oh);
+  w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(srcMd, src)}, {DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())},
+                         {DNNL_ARG_DIFF_WEIGHTS, w.gOut.out(gW)}});
+  w.gOut.flush(st);
   if (srcGrad)
-    w.bwdData.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.out), d)}, {DNNL_ARG_WEIGHTS, wrap(mat(l.out, l.in, tag::ba), weight)},
-                        {DNNL_ARG_DST, wrap(mat(n, l.in), srcGrad)}});
+    w.bwdData.exec(st, {{DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())}, {DNNL_ARG_WEIGHTS, w.wBwd.in(st, const_cast<float*>(weight))},
+                        {DNNL_ARG_DIFF_SRC, wrap(srcMd, srcGrad)}});
   st.wait();
 }
 
-// Forward and backward of one worker's images; returns its summed (not yet averaged) loss.
-double workerStep(const Plan& plan, Worker& wk, const float* images, const int32_t* labels, float* const* weights,
+// One worker's part of the step; returns its images' summed (not yet averaged) loss. Conv layers
+// run on the worker's images; dense layers by columns over the whole batch, with a barrier
+// wherever the next stage reads what other workers wrote.
+double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* labels, float* const* weights,
                   const uint64_t* seeds) {
   const auto& chain = plan.chain;
-  const size_t count = chain.size();
-  const int64_t n = wk.n;
+  const size_t count = chain.size(), convs = plan.convCount, denses = count - convs;
+  const int64_t n = wk.n, batch = plan.batch;
   auto& st = wk.stream;
   const float* x = images + wk.first * chain[0].inPerImage();
-  const int32_t* y = labels + wk.first;
-  auto input = [&](size_t i) { return i == 0 ? x : wk.layers[i - 1].output(chain[i - 1]); };
-
   PhaseClock clock(profiling && wk.first == 0);
-  for (size_t i = 0; i < count; ++i) {
-    forwardLayer(chain[i], wk.layers[i], st, input(i), weights[2 * i], weights[2 * i + 1], n, wk.first, seeds[i]);
+
+  for (size_t i = 0; i < convs; ++i) {
+    forwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[2 * i], weights[2 * i + 1], n);
     clock.lap(i);
   }
+  for (size_t j = 0; j < denses; ++j) {
+    sync();
+    const size_t i = convs + j;
+    const Layer& l = chain[i];
+    DenseWork& w = wk.denses[j];
+    DenseValues& v = plan.dense[j];
+    if (w.c1 > w.c0) {
+      w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(mat(batch, l.in), plan.denseInput(j, images))},
+                      {DNNL_ARG_WEIGHTS, wrap(strided(l.in, w.c1 - w.c0, l.out), weights[2 * i] + w.c0)},
+                      {DNNL_ARG_BIAS, wrap(strided(1, w.c1 - w.c0, l.out), weights[2 * i + 1] + w.c0)},
+                      {DNNL_ARG_DST, wrap(strided(batch, w.c1 - w.c0, l.out), v.y.data() + w.c0)}});
+      st.wait();
+      if (l.keep < 1.f)
+        for (int64_t r = 0; r < batch; ++r)
+          for (int64_t c = w.c0; c < w.c1; ++c) {
+            const int64_t e = r * l.out + c;
+            v.mask[e] = dropoutScale(seeds[i], static_cast<uint64_t>(e), l.keep);
+            v.dropped[e] = v.y[e] * v.mask[e];
+          }
+    }
+    clock.lap(i);
+  }
+  sync();
 
-  // Mean softmax cross-entropy over the whole batch, and its gradient (softmax − one-hot) / batch.
+  // Mean softmax cross-entropy over the whole batch, and its gradient (softmax − one-hot) / batch,
+  // for this worker's rows.
   const int64_t classes = plan.classes;
-  const float* z = wk.layers[count - 1].y.data();
-  float* dz = wk.layers[count - 1].dy.data();
+  const float* z = plan.dense.back().y.data() + wk.first * classes;
+  float* dz = plan.dense.back().dy.data() + wk.first * classes;
+  const int32_t* y = labels + wk.first;
   double loss = 0;
-  const float inv = 1.f / static_cast<float>(plan.batch);
+  const float inv = 1.f / static_cast<float>(batch);
   for (int64_t r = 0; r < n; ++r) {
     const float* zr = z + r * classes;
     float* dr = dz + r * classes;
@@ -387,12 +419,50 @@ double workerStep(const Plan& plan, Worker& wk, const float* images, const int32
   }
   clock.lap(count);
 
+  for (size_t j = denses; j-- > 0;) {
+    sync();
+    const size_t i = convs + j;
+    const Layer& l = chain[i];
+    DenseWork& w = wk.denses[j];
+    DenseValues& v = plan.dense[j];
+    float* gW = plan.sums.data() + plan.offsets[2 * i];
+    float* gB = plan.sums.data() + plan.offsets[2 * i + 1];
+    if (w.c1 > w.c0) {
+      std::fill(gB + w.c0, gB + w.c1, 0.f);
+      for (int64_t r = 0; r < batch; ++r) {
+        float* d = v.dy.data() + r * l.out;
+        const float* yr = v.y.data() + r * l.out;
+        if (l.keep < 1.f) {
+          const float* m = v.mask.data() + r * l.out;
+          for (int64_t c = w.c0; c < w.c1; ++c) d[c] *= m[c];
+        }
+        if (l.relu)
+          for (int64_t c = w.c0; c < w.c1; ++c) d[c] = yr[c] > 0.f ? d[c] : 0.f;
+        for (int64_t c = w.c0; c < w.c1; ++c) gB[c] += d[c];
+      }
+      w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(strided(l.in, batch, 1, l.in), plan.denseInput(j, images))},
+                             {DNNL_ARG_WEIGHTS, wrap(strided(batch, w.c1 - w.c0, l.out), v.dy.data() + w.c0)},
+                             {DNNL_ARG_DST, wrap(strided(l.in, w.c1 - w.c0, l.out), gW + w.c0)}});
+      st.wait();
+    }
+    const bool inputGrad = j > 0 || convs > 0;
+    if (inputGrad) {
+      sync();  // every column of dy is final
+      float* srcGrad = j > 0 ? plan.dense[j - 1].dy.data() + wk.first * l.in : wk.convs[convs - 1].outGrad;
+      w.bwdData.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.out), v.dy.data() + wk.first * l.out)},
+                          {DNNL_ARG_WEIGHTS, wrap(mat(l.out, l.in, tag::ba), weights[2 * i])},
+                          {DNNL_ARG_DST, wrap(mat(n, l.in), srcGrad)}});
+      st.wait();
+    }
+    clock.lap(2 * count - i);
+  }
+
   std::fill(wk.grads.begin(), wk.grads.end(), 0.f);
   float* g = wk.grads.data();
-  for (size_t i = count; i-- > 0;) {
-    float* srcGrad = i > 0 ? wk.layers[i - 1].outputGrad(chain[i - 1]) : nullptr;
-    backwardLayer(chain[i], wk.layers[i], st, input(i), weights[2 * i], g + plan.offsets[2 * i], g + plan.offsets[2 * i + 1],
-                  srcGrad, n);
+  for (size_t i = convs; i-- > 0;) {
+    float* srcGrad = i > 0 ? wk.convs[i - 1].outGrad : nullptr;
+    backwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[2 * i], g + plan.offsets[2 * i],
+                 g + plan.offsets[2 * i + 1], srcGrad, n);
     clock.lap(2 * count - i);
   }
   return loss;
@@ -475,25 +545,50 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
   plan->chain = parseChain(info.Env(), info[1].As<Napi::Array>());
   plan->classes = plan->chain.back().out;
   for (const Layer& l : plan->chain) {
+    if (l.conv) plan->convCount++;
     for (int64_t size : {l.weightSize(), l.out}) {
       plan->sizes.push_back(size);
       plan->offsets.push_back(plan->paramCount);
       plan->paramCount += size;
     }
   }
+  const size_t convs = plan->convCount, count = plan->chain.size();
+  plan->convParamCount = convs > 0 ? plan->offsets[2 * convs] : 0;
+  const int64_t batch = plan->batch;
+  if (convs > 0) plan->features.resize(batch * plan->chain[convs].in);
+  plan->dense.resize(count - convs);
+  for (size_t j = 0; j < plan->dense.size(); ++j) {
+    const Layer& l = plan->denseLayer(j);
+    DenseValues& v = plan->dense[j];
+    v.y.resize(batch * l.out);
+    v.dy.resize(v.y.size());
+    if (l.keep < 1.f) {
+      v.mask.resize(v.y.size());
+      v.dropped.resize(v.y.size());
+    }
+  }
+  plan->sums.resize(plan->paramCount);
   const int threads = omp_get_max_threads();
-  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>({i64(info[2]), threads, plan->batch}));
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>({i64(info[2]), threads, batch}));
+  plan->workerCount = workers;
   // Split workers run single-threaded primitives inside one parallel region; a lone worker's use
   // oneDNN's own threading. oneDNN fixes a primitive's thread count when it is created.
   if (workers > 1) omp_set_num_threads(1);
   plan->workers.resize(workers);
-  for (int64_t w = 0; w < workers; ++w) {
-    const int64_t first = plan->batch * w / workers, last = plan->batch * (w + 1) / workers;
-    plan->workers[w].plan(plan->chain, first, last - first, plan->paramCount);
+  for (int64_t t = 0; t < workers; ++t) {
+    Worker& wk = plan->workers[t];
+    wk.first = batch * t / workers;
+    wk.n = batch * (t + 1) / workers - wk.first;
+    wk.stream = dnnl::stream(cpuEngine());
+    wk.grads.resize(plan->convParamCount);
+    wk.convs.resize(convs);
+    for (size_t i = 0; i < convs; ++i) planConv(plan->chain[i], wk.convs[i], wk.n, i == 0);
+    if (convs > 0) wk.convs[convs - 1].out = plan->features.data() + wk.first * plan->chain[convs].in;
+    wk.denses.resize(count - convs);
+    for (size_t j = 0; j < wk.denses.size(); ++j) planDense(plan->denseLayer(j), wk.denses[j], batch, wk.n, t, workers, j > 0 || convs > 0);
   }
   if (workers > 1) omp_set_num_threads(threads);
   phaseNames.clear();
-  const size_t count = plan->chain.size();
   auto name = [&](size_t i) { return std::string(plan->chain[i].conv ? "conv" : "dense") + " " + std::to_string(i + 1); };
   for (size_t i = 0; i < count; ++i) phaseNames.push_back(name(i) + " forward");
   phaseNames.push_back("loss");
@@ -562,13 +657,18 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
       const int64_t lo = std::max(s, plan.offsets[p]), hi = std::min(e, plan.offsets[p] + plan.sizes[p]);
       if (lo >= hi) continue;
       const int64_t at = lo - plan.offsets[p], count = hi - lo;
-      float* sum = withUpdate ? plan.workers[0].grads.data() + lo : grads[p] + at;
-      if (!withUpdate) std::copy(plan.workers[0].grads.data() + lo, plan.workers[0].grads.data() + hi, sum);
-      for (int64_t w = 1; w < nw; ++w) {
-        const float* part = plan.workers[w].grads.data() + lo;
-        for (int64_t i = 0; i < count; ++i) sum[i] += part[i];
+      float* sum = plan.sums.data() + lo;
+      if (lo < plan.convParamCount) {  // conv parameters: the workers' parts added up
+        std::copy(plan.workers[0].grads.data() + lo, plan.workers[0].grads.data() + hi, sum);
+        for (int64_t w = 1; w < nw; ++w) {
+          const float* part = plan.workers[w].grads.data() + lo;
+          for (int64_t i = 0; i < count; ++i) sum[i] += part[i];
+        }
       }
-      if (!withUpdate) continue;
+      if (!withUpdate) {
+        std::copy(sum, sum + count, grads[p] + at);
+        continue;
+      }
       float* wp = weights[p] + at;
       if (decays[p] != 0.f) {
         l2Sum += decays[p] * halfSumSquares(wp, count);
