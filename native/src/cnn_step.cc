@@ -159,10 +159,22 @@ struct ConvWork {
   std::vector<float> dPooled;  // with pool: gradient at the pooled output
   float* out = nullptr;        // the layer's output: pooled or y, or the plan's dense input rows
   float* outGrad = nullptr;    // the gradient at the output
-  bool direct = false;         // by avx512:: instead of oneDNN (the first layer of fast-cnn)
+  bool direct = false;         // by avx512:: instead of oneDNN (the first layer of fast-cnn or deep-cnn)
   std::vector<float> rowScratch;
+  std::vector<float> padded;   // direct with SAME padding: the images with zero borders
+  int64_t paddedH = 0;
   Run fwd, bwdData, bwdWeights;
   Relayout wFwd, wBwd, gOut;
+
+  // The direct kernels' input: the images, or a zero-bordered copy of them.
+  const float* directInput(const Layer& l, const float* x, int64_t n) {
+    if (padded.empty()) return x;
+    for (int64_t img = 0; img < n; ++img)
+      for (int64_t r = 0; r < l.h; ++r)
+        std::copy(x + (img * l.h + r) * l.h, x + (img * l.h + r + 1) * l.h,
+                  padded.data() + (img * paddedH + r + l.padL) * paddedH + l.padL);
+    return padded.data();
+  }
 };
 
 // One worker's part of a dense layer: its columns [c0, c1) over the whole batch (forward, weight
@@ -236,9 +248,13 @@ void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
   }
   w.out = l.pool ? w.pooled.data() : w.y.data();
   w.outGrad = l.pool ? w.dPooled.data() : w.dy.data();
-  w.direct = first && l.in == 1 && l.h == 28 && l.pool && l.relu && l.padL == 0 && avx512::usable(l.k, l.out);
+  w.direct = first && l.in == 1 && l.h == 28 && l.pool && l.relu && avx512::usable(l.k, l.out);
   if (w.direct) {
     w.rowScratch.resize(l.outH * 4 * l.out);
+    if (l.padL + l.padR > 0) {
+      w.paddedH = l.h + l.padL + l.padR;
+      w.padded.assign(n * w.paddedH * w.paddedH, 0.f);
+    }
     return;
   }
   const auto src = nhwc(n, l.in, l.h), dst = nhwc(n, l.out, l.oh);
@@ -317,7 +333,12 @@ memory wrap(const memory::desc& md, const float* p) { return memory(md, cpuEngin
 void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, const float* bias,
                  int64_t n) {
   if (w.direct) {
-    avx512::convPoolForward(src, weight, bias, w.y.data(), w.out, n, l.h);
+    const float* in = w.directInput(l, src, n);
+    const int64_t h = w.padded.empty() ? l.h : w.paddedH;
+    if (l.out == 24)
+      avx512::convPoolForward<24>(in, weight, bias, w.y.data(), w.out, n, h);
+    else
+      avx512::convPoolForward<32>(in, weight, bias, w.y.data(), w.out, n, h);
     return;
   }
   w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
@@ -334,7 +355,13 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
 void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
                   float* gB, float* srcGrad, int64_t n) {
   if (w.direct) {
-    avx512::convPoolBackward(src, w.y.data(), w.outGrad, gW, gB, w.rowScratch.data(), n, l.h);
+    // The forward pass left the padded images in place.
+    const float* in = w.padded.empty() ? src : w.padded.data();
+    const int64_t h = w.padded.empty() ? l.h : w.paddedH;
+    if (l.out == 24)
+      avx512::convPoolBackward<24>(in, w.y.data(), w.outGrad, gW, gB, w.rowScratch.data(), n, h);
+    else
+      avx512::convPoolBackward<32>(in, w.y.data(), w.outGrad, gW, gB, w.rowScratch.data(), n, h);
     return;
   }
   if (l.pool) {
