@@ -188,20 +188,15 @@ export const fastCnn: ModelDefinition = {
     // 1.25 epochs: one epoch (859 steps) gave 98.98–99.02 % over 5 seeds, on the goal's edge.
     batchSize: 64, steps: 1075, validateEvery: 215, logEvery: 215,
   },
-  build: (b, opts) => buildFastCnnChain(b, opts, FAST_CNN_WIDTHS['fast-cnn']),
+  build: (b, opts) => buildFastCnnChain(b, opts, { conv1: 24, conv2: 32, hidden: 256 }),
 };
 
-/** The widths of fast-cnn's chain in each model built on it (the bench's PyTorch twin reads them). */
-export interface FastCnnWidths {
+/** The widths of fast-cnn's chain in a model built on it. */
+interface FastCnnWidths {
   conv1: number;
   conv2: number;
   hidden: number;
 }
-
-export const FAST_CNN_WIDTHS: Record<string, FastCnnWidths> = {
-  'fast-cnn': { conv1: 24, conv2: 32, hidden: 256 },
-  'fast-cnn-995': { conv1: 32, conv2: 64, hidden: 256 },
-};
 
 /**
  * Not from the book: mnist-ts's attempt at 99.5 % in a minute on two cores (issue #22; measured at
@@ -215,7 +210,7 @@ export const fastCnn995: ModelDefinition = {
   description: "mnist-ts's try at 99.5 % in a minute (99.43 % measured): conv32(5×5)-pool-conv64(3×3)-pool-fc256-fc10, 8 epochs of one-cycle Adam on lightly distorted batches",
   defaults: { ...ONE_CYCLE_ADAM, batchSize: 128, steps: 3438, validateEvery: 860, logEvery: 860 },
   augment: 'light',
-  build: (b, opts) => buildFastCnnChain(b, opts, FAST_CNN_WIDTHS['fast-cnn-995']),
+  build: (b, opts) => buildFastCnnChain(b, opts, { conv1: 32, conv2: 64, hidden: 256 }),
 };
 
 /**
