@@ -152,6 +152,7 @@ describe('layerChain: which graphs the whole step takes', () => {
       { kind: 'dense', in: 784, out: 500, relu: true, keep: 1 },
       { kind: 'dense', in: 500, out: 10, relu: false, keep: 1 },
     ]);
+    assert.deepEqual(layersOf('softmax'), [{ kind: 'dense', in: 784, out: 10, relu: false, keep: 1 }]);
     assert.equal(layersOf('lenet5'), undefined, 'lenet5 pads its input first');
     assert.equal(layersOf('inception-mini'), undefined, 'inception branches');
   });
