@@ -55,7 +55,8 @@ function stepAddon(): { backend: NonNullable<ReturnType<typeof nativeBackend>>; 
   const backend = nativeBackend();
   if (!backend || !wholeStepEnabled()) return null;
   const addon = backend.addon as Partial<CnnStepAddon>;
-  if (typeof addon.cnnStepPlan !== 'function' || typeof addon.cnnStepRun !== 'function') return null;
+  // cnnStepDropoutMask came with the layer-list plan: an addon without it plans the old fixed network.
+  if (typeof addon.cnnStepPlan !== 'function' || typeof addon.cnnStepRun !== 'function' || typeof addon.cnnStepDropoutMask !== 'function') return null;
   return { backend, native: addon as CnnStepAddon };
 }
 

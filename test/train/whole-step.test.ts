@@ -281,6 +281,13 @@ describe('the whole native training step of a layer chain', { skip }, () => {
     } finally {
       addon.cnnStepPlan = plan;
     }
+    const mask = addon.cnnStepDropoutMask;
+    addon.cnnStepDropoutMask = undefined;
+    try {
+      assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon with the fixed-network step of before');
+    } finally {
+      addon.cnnStepDropoutMask = mask;
+    }
     assert.notEqual(wholeStepFor(build('fast-cnn'), adam()), null, 'back on');
     await tf.setBackend('cpu');
     assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'cpu backend');
