@@ -27,6 +27,7 @@ import { ExponentialMovingAverage } from '../src/train/ema.js';
 import { createOptimizer } from '../src/train/optimizers.js';
 import { trainingStep } from '../src/train/train.js';
 import { l2Regularizer } from '../src/variables/regularizers.js';
+import { torchEnv } from './torch-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -91,12 +92,9 @@ for (let b = 0; b < blocks; b++) for (const [i] of variants.entries()) runs[i].t
 console.log(`\nms per training step (median of ${blocks} blocks of ${stepsPerBlock} steps, alternating; CPU: process CPU time, all threads):`);
 for (const [i, v] of variants.entries()) console.log(`  ${v.name.padEnd(58)} ${median(runs[i].times).toFixed(3)} ms  (CPU ${median(runs[i].cpu).toFixed(3)} ms)`);
 
-// PERF.md's set-up for PyTorch at its best: tuned glibc malloc, OpenBLAS's own CPU detection.
-const { OPENBLAS_CORETYPE: _coretype, OPENBLAS_L2_SIZE: _l2size, ...inherited } = process.env;
-const torchEnv = { ...inherited, MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000' };
 function torch(steps: number, threads: number): { seconds: number; test_ema: number } | null {
   const r = spawnSync(existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', [join(ROOT, 'bench', 'book_mlp_torch.py'), '--steps', String(steps), '--threads', String(threads)], {
-    encoding: 'utf8', env: { ...torchEnv, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
+    encoding: 'utf8', env: torchEnv({ OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }),
   });
   if (r.status !== 0) {
     console.log(`  PyTorch twin failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);

@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getModelDefinition } from '../src/models/registry.js';
+import { isaLabel, torchEnv } from './torch-env.js';
 import { UserError } from '../src/errors.js';
 import { chainTwin } from './chain-twin.js';
 
@@ -32,7 +33,6 @@ const modelName = opt('model', 'fast-cnn');
 /** Time the twin over only its first N steps (a long recipe): its time is then scaled to the whole run, its accuracy not reported. */
 const torchTimeSteps = flags.includes('--torch-time-steps') ? Number(opt('torch-time-steps', '0')) : undefined;
 const PYTHON = '/usr/bin/python3';
-const TORCH_ENV = { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000' };
 
 const cli = path.join(ROOT, 'dist/cli/main.js');
 if (!existsSync(cli) || statSync(cli).mtimeMs < newestSource(path.join(ROOT, 'src'))) {
@@ -84,7 +84,7 @@ const torchSteps = twin?.recipe.steps ?? 0;
 function torch(seed: number, threads: number): Run {
   const r = spawnSync(PYTHON, [path.join(ROOT, 'bench/chain_torch.py'), '--seed', String(seed), '--threads', String(threads),
     ...twin!.args, ...(torchTimeSteps ? ['--time-steps', String(torchTimeSteps)] : [])], {
-    encoding: 'utf8', env: { ...process.env, ...TORCH_ENV, OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' },
+    encoding: 'utf8', env: torchEnv(),
   });
   const line = r.stdout.trim().split('\n').at(-1);
   if (r.status !== 0 || !line) throw new Error(`PyTorch twin failed: ${r.stderr.slice(-500)}`);
@@ -111,7 +111,7 @@ const isa = (() => {
     return '?';
   }
 })();
-console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}, ${isa}; model ${modelName}${extra.length ? ' ' + extra.join(' ') : ''}; seeds ${seeds.join(',')}; ${twin ? `PyTorch twin ${torchSteps} steps` : 'no PyTorch twin'}`);
+console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}, ${isa}, ${isaLabel()}; model ${modelName}${extra.length ? ' ' + extra.join(' ') : ''}; seeds ${seeds.join(',')}; ${twin ? `PyTorch twin ${torchSteps} steps` : 'no PyTorch twin'}`);
 console.log(`load average before: ${load()}`);
 const mine: Run[] = [];
 const theirs = new Map<number, Run[]>(torchThreads.map((t) => [t, []]));

@@ -15,6 +15,7 @@ import { loadAddon } from '../src/backend/addon.js';
 import { kernelProfiler } from '../src/backend/profiler.js';
 import { selectBackend } from '../src/backend/select.js';
 import { MODEL_TITLES, MODELS, randomBatch, type BenchModel } from './models.js';
+import { torchEnv } from './torch-env.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -98,12 +99,7 @@ function profile(label: string, model: BenchModel, x: tf.Tensor, y: tf.Tensor, s
 function timeTorch(id: string, threads: number): Result {
   const label = `PyTorch ${threads} thread${threads > 1 ? 's' : ''}`;
   if (!existsSync(PYTHON)) return { label, note: 'skipped: no /usr/bin/python3' };
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000',
-  };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+  const env = torchEnv();
   delete env.OMP_NUM_THREADS;
   // PyTorch inherits the short libgomp spin our addon sets (GOMP_SPINCOUNT=1000, src/backend/addon.ts),
   // on purpose: with libgomp's default spinning its 2-thread step was 2-4x slower here (its OpenMP
