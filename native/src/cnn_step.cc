@@ -631,6 +631,8 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
 // {kind: 'sgd', lr, decays} or {kind: 'adam', m: [2L], v: [2L], lr, beta1, beta2, epsilonHat, c1,
 // c2, decays}: the weights (and Adam's slots) are updated in place with TensorFlow's rule (see
 // optimizer.cc), each gradient plus decays[p]·w (folded L2), and the loss includes Σ decays[p]·Σw²/2.
+// With shadows: [2L] and oneMinusDecay, the moving averages follow the updated weights in the same
+// pass: shadow -= oneMinusDecay·(shadow − w).
 // seeds: one number per layer, the dropout mask's seed (read for layers with dropout only).
 Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   Plan& plan = *info[0].As<Napi::External<Plan>>().Data();
@@ -644,8 +646,9 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   std::vector<float*> weights = floatArrays(info[3], params, "weight arrays");
   const bool withUpdate = info[5].IsObject();
   bool adam = false;
-  std::vector<float*> grads, m, v;
+  std::vector<float*> grads, m, v, shadows;
   std::vector<float> decays(params, 0.f);
+  float oneMinusDecay = 0;
   AdamArgs adamArgs{};
   float lr = 0;
   if (withUpdate) {
@@ -658,6 +661,10 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
       adamArgs = {lr, static_cast<float>(f64(o.Get("beta1"))), static_cast<float>(f64(o.Get("beta2"))),
                   static_cast<float>(f64(o.Get("epsilonHat"))), static_cast<float>(f64(o.Get("c1"))),
                   static_cast<float>(f64(o.Get("c2")))};
+    }
+    if (o.Get("shadows").IsArray()) {
+      shadows = floatArrays(o.Get("shadows"), params, "moving-average arrays");
+      oneMinusDecay = static_cast<float>(f64(o.Get("oneMinusDecay")));
     }
     if (o.Get("decays").IsArray()) {
       auto d = o.Get("decays").As<Napi::Array>();
@@ -705,6 +712,10 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
         adamRange(wp, sum, m[p] + at, v[p] + at, count, adamArgs);
       } else {
         for (int64_t i = 0; i < count; ++i) wp[i] -= lr * sum[i];
+      }
+      if (!shadows.empty()) {
+        float* sh = shadows[p] + at;
+        for (int64_t i = 0; i < count; ++i) sh[i] -= oneMinusDecay * (sh[i] - wp[i]);
       }
     }
     return l2Sum;

@@ -15,8 +15,14 @@ export interface AdamStepArgs {
   c2: number;
 }
 
-/** What a whole step updates the weights with: each gradient gets decays[i]·wᵢ added (folded L2). */
-export type StepUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam' } & AdamStepArgs)) & { decays?: number[] };
+/**
+ * What a whole step updates the weights with: each gradient gets decays[i]·wᵢ added (folded L2);
+ * with `averages`, each moving average then follows its updated weight in the same pass.
+ */
+export type StepUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam' } & AdamStepArgs)) & {
+  decays?: number[];
+  averages?: { shadows: tf.Variable[]; oneMinusDecay: number };
+};
 
 /**
  * One training step of a chain of layers (src/models/layer-chain.ts) in one native call: forward,
@@ -33,6 +39,8 @@ export interface NativeCnnStep {
 
 type NativeUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam'; m: Float32Array[]; v: Float32Array[] } & Omit<AdamStepArgs, 'm' | 'v'>)) & {
   decays?: number[];
+  shadows?: Float32Array[];
+  oneMinusDecay?: number;
 };
 
 type CnnStepAddon = NativeAddon & {
@@ -89,7 +97,9 @@ export function nativeCnnStep(layers: ChainLayer[]): NativeCnnStep | null {
     },
     update(images, labels, weights, seeds, update) {
       const plan = planFor(images, labels);
-      const args: NativeUpdate = update.kind === 'adam' ? { ...update, m: arrays(update.m), v: arrays(update.v) } : update;
+      const { averages, ...rule } = update;
+      const args: NativeUpdate = rule.kind === 'adam' ? { ...rule, m: arrays(rule.m), v: arrays(rule.v) } : rule;
+      if (averages) Object.assign(args, { shadows: arrays(averages.shadows), oneMinusDecay: averages.oneMinusDecay });
       return native.cnnStepRun(plan, images, labels, arrays(weights), null, args, seeds);
     },
   };

@@ -79,13 +79,14 @@ function chainWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
   };
   return {
     variables,
-    fusesAverages: false,
+    fusesAverages: true,
     run(batch, learningRate, options) {
       const seeds = seedsFor(options?.globalStep);
-      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays });
+      const { averages } = options ?? {};
+      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays, averages });
       let loss = NaN;
       optimizer.applyInPlace(variables, learningRate, (adam) => {
-        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays });
+        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays, averages });
       });
       return loss;
     },

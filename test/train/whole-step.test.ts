@@ -9,7 +9,8 @@ import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { createOptimizer, type Optimizer } from '../../src/train/optimizers.js';
 import { foldedDecays, splitRegularization } from '../../src/train/regularization.js';
-import { gradientStep } from '../../src/train/train.js';
+import { ExponentialMovingAverage } from '../../src/train/ema.js';
+import { gradientStep, trainingStep } from '../../src/train/train.js';
 import { wholeStepFor } from '../../src/train/whole-step.js';
 import { constant } from '../../src/variables/initializers.js';
 import { l1Regularizer, l2Regularizer } from '../../src/variables/regularizers.js';
@@ -32,6 +33,7 @@ const CASES: Array<{ name: string; optimizer: () => Optimizer; l2?: number }> = 
   { name: 'deep-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
   { name: 'vgg-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
   { name: 'book-cnn', optimizer: () => createOptimizer('sgd', { momentum: 0 }), l2: 1e-4 },
+  { name: 'mlp', optimizer: () => createOptimizer('adam', { momentum: 0 }), l2: 1e-2 },
 ];
 
 const build = (name: string, l2 = 0, seed = 5) => Model.build(getModelDefinition(name), { seed, regularizer: l2 > 0 ? l2Regularizer(l2) : undefined });
@@ -249,6 +251,27 @@ describe('the whole native training step of a layer chain', { skip }, () => {
     };
     assert.deepEqual(trained(5), trained(5), 'a resumed run draws the masks the first run drew at that step');
     assert.notDeepEqual(trained(5), trained(6), 'another step, other masks');
+  });
+
+  it('moves the moving averages in the same call: shadow −= (1 − decay)·(shadow − w) at the updated weights', async () => {
+    await tf.setBackend('native');
+    const model = build('deep-cnn');
+    const optimizer = createOptimizer('adam', { momentum: 0 });
+    const ema = new ExponentialMovingAverage(0.99);
+    const trainable = model.store.trainable();
+    ema.createShadows(trainable);
+    optimizer.createSlots(trainable);
+    trainingStep(model, optimizer, ema, batch(0), 1e-3, 0);
+    const before = trainable.map((v) => ema.shadowOf(v).dataSync().slice());
+    trainingStep(model, optimizer, ema, batch(1), 1e-3, 1);
+    const oneMinusDecay = ema.oneMinusDecay(2);
+    trainable.forEach((v, i) => {
+      const w = v.variable.dataSync();
+      const expected = before[i].map((s, j) => s - oneMinusDecay * (s - w[j]));
+      assertClose(`moving average of ${v.name}`, ema.shadowOf(v).dataSync(), expected);
+      assert.notDeepEqual(ema.shadowOf(v).dataSync(), before[i], `${v.name}'s average moved`);
+    });
+    model.dispose();
   });
 
   it('is not used where it does not apply; the tape path runs instead', async () => {
