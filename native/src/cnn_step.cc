@@ -610,7 +610,11 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
     wk.grads.resize(plan->convParamCount);
     wk.convs.resize(convs);
     for (size_t i = 0; i < convs; ++i) planConv(plan->chain[i], wk.convs[i], wk.n, i == 0);
-    if (convs > 0) wk.convs[convs - 1].out = plan->features.data() + wk.first * plan->chain[convs].in;
+    if (convs > 0) {  // the last conv writes its output straight into the dense layers' input
+      ConvWork& last = wk.convs[convs - 1];
+      last.out = plan->features.data() + wk.first * plan->chain[convs].in;
+      std::vector<float>().swap(last.pooled);
+    }
     wk.denses.resize(count - convs);
     for (size_t j = 0; j < wk.denses.size(); ++j) planDense(plan->denseLayer(j), wk.denses[j], batch, wk.n, t, workers, j > 0 || convs > 0);
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chainTwin } from '../../bench/chain-twin.js';
+import { torchEnv } from '../../bench/torch-env.js';
 import { UserError } from '../../src/errors.js';
 import { layerChain } from '../../src/models/layer-chain.js';
 import { Model } from '../../src/models/model.js';
@@ -79,9 +80,8 @@ const hasTorch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' })
 /** Runs bench/chain_torch.py; its one JSON line, or its exit status and last stderr line. */
 function runTwin(args: string[]): { status: number | null; result?: { seed: number; timed_steps: number; test: number }; error: string } {
   const script = fileURLToPath(new URL('../../bench/chain_torch.py', import.meta.url));
-  // glibc malloc tuned as the bench runs it: without it every large tensor is an mmap/munmap pair.
-  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '100000000' };
-  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', env });
+  // The bench's PyTorch environment (tuned glibc malloc: without it every large tensor is an mmap/munmap pair).
+  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', env: torchEnv() });
   return { status: r.status, result: r.status === 0 ? JSON.parse(r.stdout.trim()) : undefined, error: r.stderr.trim().split('\n').at(-1) ?? '' };
 }
 
