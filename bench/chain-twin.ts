@@ -26,7 +26,7 @@ export interface ChainTwin {
 const NUMBER_FLAGS: Record<string, keyof TrainDefaults> = {
   '--steps': 'steps', '--batch-size': 'batchSize', '--learning-rate': 'learningRate', '--decay-rate': 'decayRate',
   '--decay-steps': 'decaySteps', '--warmup': 'warmup', '--l2': 'l2', '--ema': 'ema', '--momentum': 'momentum',
-  '--beta1': 'beta1', '--beta2': 'beta2',
+  '--beta1': 'beta1', '--beta2': 'beta2', '--label-smoothing': 'labelSmoothing',
 };
 
 function parseTrainFlags(extra: string[]): { overrides: Partial<TrainDefaults>; augment?: AugmentKind | boolean } {
@@ -91,7 +91,7 @@ export function chainTwin(modelName: string, extra: string[] = []): ChainTwin {
         ? ['--schedule', 'one-cycle', '--warmup', String(recipe.warmup ?? 0.2)]
         : ['--schedule', 'exponential', '--decay-rate', String(recipe.decayRate), '--staircase', recipe.staircase ? '1' : '0',
           ...(recipe.decaySteps !== undefined ? ['--decay-steps', String(recipe.decaySteps)] : [])]),
-      '--l2', String(recipe.l2), '--ema', String(recipe.ema),
+      '--l2', String(recipe.l2), '--ema', String(recipe.ema), '--label-smoothing', String(recipe.labelSmoothing ?? 0),
       ...(augment ? ['--augment', augment] : []),
     ];
     return { layers, recipe, augment, args };

@@ -24,7 +24,7 @@ a moving average of the weights when --ema > 0 (decay min(ema, (1+n)/(10+n)) aft
 tf.train.ExponentialMovingAverage with num_updates), whose averages the accuracies are measured with.
 
 Usage: /usr/bin/python3 bench/chain_torch.py --layers JSON [--seed 1 2 …] [--threads 1] [--steps N]
-       [--batch B] [--optimizer adam|sgd|momentum] [--lr X] [--beta1 X --beta2 X] [--momentum X]
+       [--batch B] [--optimizer adam|sgd|momentum] [--lr X] [--beta1 X --beta2 X] [--momentum X] [--label-smoothing X]
        [--schedule exponential|one-cycle] [--warmup X] [--decay-rate X] [--decay-steps N] [--staircase 0|1]
        [--l2 X] [--ema X] [--augment affine|light] [--time-steps N]
 Prints one JSON line per seed: {"seed", "threads", "test", "validation", "seconds", "cpu_seconds", "setup_seconds",
@@ -231,7 +231,7 @@ def run(seed, args, layers):
             t = time.time()
             images = affine(images, *PRESETS[args.augment])
             augment_seconds += time.time() - t
-        loss = F.cross_entropy(model(images), y[index])
+        loss = F.cross_entropy(model(images), y[index], label_smoothing=args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -270,6 +270,8 @@ def main():
     parser.add_argument('--staircase', type=int, choices=[0, 1], default=1)
     parser.add_argument('--l2', type=float, default=0.0)
     parser.add_argument('--ema', type=float, default=0.0)
+    parser.add_argument('--label-smoothing', type=float, default=0.0,
+                        help='targets (1 - x)·one-hot + x/10, as mnist-ts --label-smoothing')
     parser.add_argument('--augment', choices=list(PRESETS), default=None)
     parser.add_argument('--time-steps', type=int, default=None,
                         help='stop after this many steps of the schedule (to time a long recipe; the accuracy is then not the recipe\'s)')

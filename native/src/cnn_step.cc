@@ -386,7 +386,7 @@ void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* sr
 // run on the worker's images; dense layers by columns over the whole batch, with a barrier
 // wherever the next stage reads what other workers wrote.
 double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* labels, float* const* weights,
-                  const uint64_t* seeds) {
+                  const uint64_t* seeds, float smoothing) {
   const auto& chain = plan.chain;
   const size_t count = chain.size(), convs = plan.convCount, denses = count - convs;
   const int64_t n = wk.n, batch = plan.batch;
@@ -422,8 +422,8 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
   }
   sync();
 
-  // Mean softmax cross-entropy over the whole batch, and its gradient (softmax − one-hot) / batch,
-  // for this worker's rows.
+  // Mean softmax cross-entropy over the whole batch against the smoothed targets
+  // q = (1 − ε)·one-hot + ε/classes, and its gradient (softmax − q) / batch, for this worker's rows.
   const int64_t classes = plan.classes;
   const float* z = plan.dense.back().y.data() + wk.first * classes;
   float* dz = plan.dense.back().dy.data() + wk.first * classes;
@@ -438,10 +438,16 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
     double sum = 0;
     for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(zr[k] - mx));
     const int64_t label = y[r];
-    loss += std::log(sum) - static_cast<double>(zr[label] - mx);
+    loss += std::log(sum) - (1.0 - smoothing) * static_cast<double>(zr[label] - mx);
+    if (smoothing != 0.f) {
+      double shifted = 0;
+      for (int64_t k = 0; k < classes; ++k) shifted += static_cast<double>(zr[k] - mx);
+      loss -= smoothing * shifted / static_cast<double>(classes);
+    }
+    const float spread = smoothing / static_cast<float>(classes), hit = 1.f - smoothing;
     for (int64_t k = 0; k < classes; ++k) {
       const float p = static_cast<float>(std::exp(static_cast<double>(zr[k] - mx)) / sum);
-      dr[k] = (p - (k == label ? 1.f : 0.f)) * inv;
+      dr[k] = (p - spread - (k == label ? hit : 0.f)) * inv;
     }
   }
   clock.lap(count);
@@ -638,6 +644,7 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
 // With shadows: [2L] and oneMinusDecay, the moving averages follow the updated weights in the same
 // pass: shadow -= oneMinusDecay·(shadow − w).
 // seeds: one number per layer, the dropout mask's seed (read for layers with dropout only).
+// smoothing (optional, default 0): label smoothing ε of the cross-entropy's targets.
 Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   Plan& plan = *info[0].As<Napi::External<Plan>>().Data();
   const size_t params = plan.sizes.size();
@@ -683,6 +690,9 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < seeds.size() && i < s.Length(); ++i) seeds[i] = static_cast<uint64_t>(i64(s.Get(i)));
   }
 
+  const float smoothing = info.Length() > 7 && info[7].IsNumber() ? static_cast<float>(f64(info[7])) : 0.f;
+  if (!(smoothing >= 0.f && smoothing < 1.f)) throw Napi::Error::New(info.Env(), "cnnStepRun: label smoothing outside [0, 1)");
+
   const int64_t nw = static_cast<int64_t>(plan.workers.size());
   std::vector<double> losses(nw, 0.0), l2(nw, 0.0);
   PhaseClock callClock(profiling);
@@ -725,7 +735,7 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
     return l2Sum;
   };
   if (nw == 1) {
-    losses[0] = workerStep(plan, plan.workers[0], images, labels, weights.data(), seeds.data());
+    losses[0] = workerStep(plan, plan.workers[0], images, labels, weights.data(), seeds.data(), smoothing);
     PhaseClock finishClock(profiling);
     l2[0] = finish(0, plan.paramCount);
     finishClock.lap(updatePhase);
@@ -733,7 +743,7 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
 #pragma omp parallel num_threads(nw)
     {
       const int t = omp_get_thread_num();
-      losses[t] = workerStep(plan, plan.workers[t], images, labels, weights.data(), seeds.data());
+      losses[t] = workerStep(plan, plan.workers[t], images, labels, weights.data(), seeds.data(), smoothing);
 #pragma omp barrier
       const int64_t count = plan.paramCount;
       PhaseClock finishClock(profiling && t == 0);
@@ -780,6 +790,8 @@ void registerCnnStep(Napi::Env env, Napi::Object exports) {
   exportEntry<CnnStepRun>(env, exports, "cnnStepRun");
   exportEntry<CnnStepDropoutMask>(env, exports, "cnnStepDropoutMask");
   exportEntry<CnnStepProfile>(env, exports, "cnnStepProfile");
+  // The label-smoothing argument came with this flag: an addon without it would ignore ε.
+  exports.Set("cnnStepSmoothing", Napi::Boolean::New(env, true));
 }
 
 }  // namespace mn

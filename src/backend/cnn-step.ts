@@ -31,10 +31,15 @@ export type StepUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam' } & Adam
  * HWIO, [in, out]); `seeds` holds one dropout seed per layer (read where the layer has dropout).
  */
 export interface NativeCnnStep {
-  /** The mean loss, and the gradients (tensors the caller disposes) in the weights' order. */
-  gradients(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[]): { loss: number; grads: tf.Tensor[] };
+  /** Whether the addon takes a label smoothing ε (an older one has no `smoothing` argument). */
+  smooths: boolean;
+  /**
+   * The mean loss, and the gradients (tensors the caller disposes) in the weights' order. The loss
+   * is the cross-entropy against (1 − ε)·one-hot + ε/classes, ε = `smoothing` (default 0).
+   */
+  gradients(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], smoothing?: number): { loss: number; grads: tf.Tensor[] };
   /** The mean loss plus the folded L2 terms; updates the weights (and Adam's slots) in place. */
-  update(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], update: StepUpdate): number;
+  update(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], update: StepUpdate, smoothing?: number): number;
 }
 
 type NativeUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam'; m: Float32Array[]; v: Float32Array[] } & Omit<AdamStepArgs, 'm' | 'v'>)) & {
@@ -46,8 +51,9 @@ type NativeUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam'; m: Float32Ar
 type CnnStepAddon = NativeAddon & {
   cnnStepPlan(batch: number, layers: ChainLayer[], workers: number): unknown;
   cnnStepRun(plan: unknown, images: Float32Array, labels: Int32Array, weights: Float32Array[], grads: Float32Array[] | null,
-    update: NativeUpdate | null, seeds: number[]): number;
+    update: NativeUpdate | null, seeds: number[], smoothing?: number): number;
   cnnStepDropoutMask(seed: number, rows: number, cols: number, keep: number): Float32Array;
+  cnnStepSmoothing?: boolean;
 };
 
 /** 0 turns the whole-step path off (A/B timing, the fallback test). */
@@ -87,20 +93,26 @@ export function nativeCnnStep(layers: ChainLayer[]): NativeCnnStep | null {
     return plan;
   };
   const arrays = (vs: tf.Variable[]) => vs.map((v) => writable(backend, v));
+  const smooths = native.cnnStepSmoothing === true;
+  const smoothingArg = (smoothing = 0) => {
+    if (smoothing !== 0 && !smooths) throw new Error('whole CNN step: this native addon predates label smoothing (rebuild it)');
+    return smoothing;
+  };
   return {
-    gradients(images, labels, weights, seeds) {
+    smooths,
+    gradients(images, labels, weights, seeds, smoothing) {
       const plan = planFor(images, labels);
       const out = weights.map((w) => backend.alloc(w.size));
-      const loss = native.cnnStepRun(plan, images, labels, arrays(weights), out, null, seeds);
+      const loss = native.cnnStepRun(plan, images, labels, arrays(weights), out, null, seeds, smoothingArg(smoothing));
       const grads = out.map((values, i) => tf.engine().makeTensorFromTensorInfo(backend.output(weights[i].shape, values), backend));
       return { loss, grads };
     },
-    update(images, labels, weights, seeds, update) {
+    update(images, labels, weights, seeds, update, smoothing) {
       const plan = planFor(images, labels);
       const { averages, ...rule } = update;
       const args: NativeUpdate = rule.kind === 'adam' ? { ...rule, m: arrays(rule.m), v: arrays(rule.v) } : rule;
       if (averages) Object.assign(args, { shadows: arrays(averages.shadows), oneMinusDecay: averages.oneMinusDecay });
-      return native.cnnStepRun(plan, images, labels, arrays(weights), null, args, seeds);
+      return native.cnnStepRun(plan, images, labels, arrays(weights), null, args, seeds, smoothingArg(smoothing));
     },
   };
 }

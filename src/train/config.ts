@@ -29,6 +29,8 @@ export interface TrainDefaults {
   /** Adam's β1 and β2 (default TensorFlow's 0.9 and 0.999). */
   beta1?: number;
   beta2?: number;
+  /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/10 (default 0, the book's one-hot). */
+  labelSmoothing?: number;
   checkpointEvery: number;
   /** Measure validation accuracy every N steps (default: at each checkpoint); 0 = only at the end. */
   validateEvery?: number;

@@ -98,7 +98,8 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
 }
 
 /**
- * One optimizer step on a batch: loss = cross-entropy + the `losses` collection (L2), its gradients
+ * One optimizer step on a batch: loss = cross-entropy (against labels smoothed by `labelSmoothing`)
+ * + the `losses` collection (L2), its gradients
  * for the trainable variables, applied at `learningRate`. Returns the loss (the caller disposes it).
  * `globalStep` (the step before this update) seeds the dropout masks, so a resumed run draws the same ones.
  *
@@ -109,8 +110,8 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
  * Where the backend has a whole training step for the model's graph (whole-step.ts: fast-cnn with
  * Adam on native), that one call does it all instead of the gradient tape.
  */
-export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number): tf.Scalar {
-  const whole = wholeStepFor(model, optimizer);
+export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number, labelSmoothing = 0): tf.Scalar {
+  const whole = wholeStepFor(model, optimizer, labelSmoothing);
   if (whole) return tf.scalar(whole.run(batch, learningRate, { globalStep }));
   const trainable = model.store.trainable();
   const { folded, onTape } = splitRegularization(model);
@@ -118,7 +119,7 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
     const xs = tf.tensor2d(batch.images, [batch.labels.length, batch.images.length / batch.labels.length]);
     const ys = tf.tensor1d(batch.labels, 'int32');
     const { value, grads } = tf.variableGrads(() => {
-      let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true, globalStep), ys);
+      let loss = sparseSoftmaxCrossEntropy(model.logits(xs, true, globalStep), ys, labelSmoothing);
       for (const v of onTape) loss = tf.add(loss, regularizationLoss(v.regularizer!, v.variable));
       return loss;
     }, trainable.map((v) => v.variable));
@@ -135,14 +136,14 @@ export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, l
  * backward, update and moving average on the variables' own arrays, so they hold the new values
  * after every step, as on the tfjs path.
  */
-export function trainingStep(model: Model, optimizer: Optimizer, ema: ExponentialMovingAverage | undefined, batch: Batch, learningRate: number, globalStep: number): number {
-  const whole = wholeStepFor(model, optimizer);
+export function trainingStep(model: Model, optimizer: Optimizer, ema: ExponentialMovingAverage | undefined, batch: Batch, learningRate: number, globalStep: number, labelSmoothing = 0): number {
+  const whole = wholeStepFor(model, optimizer, labelSmoothing);
   // Shadows made on the first update start at the updated values (ema.apply's order): that one is not fused.
   if (whole?.fusesAverages && (!ema || whole.variables.every((v) => ema.shadows.has(v.name)))) {
     const averages = ema && { shadows: whole.variables.map((v) => ema.shadowOf(v)), oneMinusDecay: ema.oneMinusDecay(globalStep + 1) };
     return whole.run(batch, learningRate, { globalStep, averages });
   }
-  const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep);
+  const lossTensor = gradientStep(model, optimizer, batch, learningRate, globalStep, labelSmoothing);
   ema?.apply(model.store.trainable(), globalStep + 1);
   const loss = lossTensor.dataSync()[0];
   lossTensor.dispose();
@@ -169,6 +170,8 @@ export function checkpointToResume(modelDir: string, model: string, fresh = fals
  */
 export async function train(opts: TrainOptions, data: MnistSplit | undefined, reporter: TrainReporter): Promise<TrainResult> {
   const definition = getModelDefinition(opts.model);
+  const smoothing = opts.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing < 1)) throw new UserError(`label smoothing must be in [0, 1), got ${smoothing}`);
   const resumeFrom = checkpointToResume(opts.modelDir, opts.model, opts.fresh);
   const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
   const trainable = model.store.trainable();
@@ -222,7 +225,7 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
     step: async (step) => {
       const batch = await nextBatch();
       learningRate = learningRateAt(opts, step, decaySteps);
-      return trainingStep(model, optimizer, ema, batch, learningRate, step);
+      return trainingStep(model, optimizer, ema, batch, learningRate, step, smoothing);
     },
     shouldStop: () => {
       const requested = opts.shouldStop?.() ?? false;

@@ -2,7 +2,7 @@
  * Whole training steps: where the backend has one call for a model's entire step (forward,
  * backward, update), the training loop takes it instead of the gradient tape. Two exist, both on
  * the native backend: the book MLP's dense chain with SGD (L2 folded, moving averages fused) and
- * fast-cnn's conv chain with Adam. Nothing here knows how the backend does it.
+ * any chain of conv/dense layers (layerChain) with SGD or Adam, label smoothing included. Nothing here knows how the backend does it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeCnnStep } from '../backend/cnn-step.js';
@@ -33,18 +33,20 @@ export interface WholeStep {
   run(batch: Batch, learningRate: number, options?: { globalStep?: number; averages?: FusedAverages }): number;
 }
 
-const cache = new WeakMap<Model, { optimizer: Optimizer; backend: tf.KernelBackend; step: WholeStep | null }>();
+const cache = new WeakMap<Model, { optimizer: Optimizer; backend: tf.KernelBackend; labelSmoothing: number; step: WholeStep | null }>();
 
 /**
- * The whole step for `model` trained by `optimizer` on the active backend, or null: then the caller
- * takes the gradient tape. Found once per model, optimizer and backend.
+ * The whole step for `model` trained by `optimizer` on the active backend, with the loss's label
+ * smoothing ε (0 = none), or null: then the caller takes the gradient tape. Found once per model,
+ * optimizer, ε and backend.
  */
-export function wholeStepFor(model: Model, optimizer: Optimizer): WholeStep | null {
+export function wholeStepFor(model: Model, optimizer: Optimizer, labelSmoothing = 0): WholeStep | null {
   const backend = tf.backend();
   const cached = cache.get(model);
-  if (cached && cached.optimizer === optimizer && cached.backend === backend) return cached.step;
-  const step = denseWholeStep(model, optimizer) ?? chainWholeStep(model, optimizer);
-  cache.set(model, { optimizer, backend, step });
+  if (cached && cached.optimizer === optimizer && cached.backend === backend && cached.labelSmoothing === labelSmoothing) return cached.step;
+  // The MLP's dense step has no label smoothing; the chain step has (and trains the MLP with SGD too).
+  const step = (labelSmoothing === 0 ? denseWholeStep(model, optimizer) : null) ?? chainWholeStep(model, optimizer, labelSmoothing);
+  cache.set(model, { optimizer, backend, labelSmoothing, step });
   return step;
 }
 
@@ -63,13 +65,13 @@ function denseWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
  * A chain of layers (layerChain) trained by plain SGD or Adam, with no regularisation loss but
  * folded L2, every trainable variable in the chain.
  */
-function chainWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
+function chainWholeStep(model: Model, optimizer: Optimizer, labelSmoothing: number): WholeStep | null {
   if (optimizer.name !== 'sgd' && !optimizer.applyInPlace) return null;
   const { folded, onTape } = splitRegularization(model);
   const chain = layerChain(model);
   if (!chain || onTape.length > 0) return null;
   const native = nativeCnnStep(chain.layers);
-  if (!native) return null;
+  if (!native || (labelSmoothing !== 0 && !native.smooths)) return null;
   const { variables } = chain;
   const weights = variables.map((v) => v.variable);
   const decays = foldedDecays(variables, folded);
@@ -83,10 +85,10 @@ function chainWholeStep(model: Model, optimizer: Optimizer): WholeStep | null {
     run(batch, learningRate, options) {
       const seeds = seedsFor(options?.globalStep);
       const { averages } = options ?? {};
-      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays, averages });
+      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays, averages }, labelSmoothing);
       let loss = NaN;
       optimizer.applyInPlace(variables, learningRate, (adam) => {
-        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays, averages });
+        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays, averages }, labelSmoothing);
       });
       return loss;
     },

@@ -31,7 +31,7 @@ test('fast-cnn: its chain with He initialisers, one-cycle Adam β = (0.7, 0.9), 
   assert.deepEqual(twin.layers.map((l) => l.l2), [false, false, true, true], 'the registry regularises the fc weights only');
   assert.deepEqual(twin.args.slice(2), [
     '--steps', '1075', '--batch', '64', '--optimizer', 'adam', '--lr', '0.01', '--beta1', '0.7', '--beta2', '0.9',
-    '--schedule', 'one-cycle', '--warmup', '0.2', '--l2', '0', '--ema', '0',
+    '--schedule', 'one-cycle', '--warmup', '0.2', '--l2', '0', '--ema', '0', '--label-smoothing', '0',
   ]);
 });
 
@@ -39,14 +39,14 @@ test("deep-cnn and book-cnn: the tutorial's and the book's recipes (exponential 
   const deep = chainTwin('deep-cnn');
   assert.deepEqual(deep.args.slice(2), [
     '--steps', '20000', '--batch', '50', '--optimizer', 'adam', '--lr', '0.0001', '--beta1', '0.9', '--beta2', '0.999',
-    '--schedule', 'exponential', '--decay-rate', '1', '--staircase', '1', '--l2', '0', '--ema', '0.999',
+    '--schedule', 'exponential', '--decay-rate', '1', '--staircase', '1', '--l2', '0', '--ema', '0.999', '--label-smoothing', '0',
   ]);
   assert.deepEqual(deep.layers.map((l) => (l.kind === 'dense' ? l.keep : 'conv')), ['conv', 'conv', 0.5, 1]);
   assert.deepEqual(deep.layers[2].init.bias, { kind: 'constant', value: 0.1 });
   const book = chainTwin('book-cnn');
   assert.deepEqual(book.args.slice(2), [
     '--steps', '30000', '--batch', '100', '--optimizer', 'sgd', '--lr', '0.01',
-    '--schedule', 'exponential', '--decay-rate', '0.99', '--staircase', '0', '--l2', '0.0001', '--ema', '0.99',
+    '--schedule', 'exponential', '--decay-rate', '0.99', '--staircase', '0', '--l2', '0.0001', '--ema', '0.99', '--label-smoothing', '0',
   ]);
   assert.deepEqual(book.layers.map((l) => l.l2), [false, false, true, true]);
   assert.deepEqual(chainTwin('mlp').layers.map((l) => `${l.kind} ${l.in}→${l.out}`), ['dense 784→500', 'dense 500→10']);
@@ -64,6 +64,8 @@ test('the mnist train flags after -- reach the twin; the model\'s augmentation u
   assert.equal(arg(chainTwin('fast-cnn', ['--optimizer', 'momentum', '--momentum', '0.5']).args, '--momentum'), '0.5');
   assert.equal(arg(chainTwin('fast-cnn-995').args, '--augment'), 'light');
   assert.equal(arg(chainTwin('fast-cnn-995', ['--no-augment']).args, '--augment'), undefined);
+  assert.equal(arg(chainTwin('fast-cnn-995').args, '--label-smoothing'), '0.1', "the model's label smoothing");
+  assert.equal(arg(chainTwin('fast-cnn', ['--label-smoothing', '0.2']).args, '--label-smoothing'), '0.2');
   assert.equal(arg(chainTwin('fast-cnn', ['--schedule', 'exponential', '--decay-rate', '0.5']).args, '--decay-rate'), '0.5');
 });
 
@@ -86,8 +88,8 @@ function runTwin(args: string[]): { status: number | null; result?: { seed: numb
 }
 
 // Small networks: the twin measures validation and test accuracy on 15,000 images after training.
-test('bench/chain_torch.py trains what the bench passes it (pooling, L2, EMA, augmentation)', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
-  const twin = chainTwin('fast-cnn', ['--steps', '2', '--batch-size', '8', '--ema', '0.9', '--l2', '1e-4', '--augment', 'light']);
+test('bench/chain_torch.py trains what the bench passes it (pooling, L2, EMA, augmentation, label smoothing)', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
+  const twin = chainTwin('fast-cnn', ['--steps', '2', '--batch-size', '8', '--ema', '0.9', '--l2', '1e-4', '--augment', 'light', '--label-smoothing', '0.1']);
   const { status, result, error } = runTwin([...twin.args, '--seed', '3']);
   assert.equal(status, 0, error);
   assert.equal(result?.seed, 3);

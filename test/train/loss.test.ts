@@ -30,6 +30,28 @@ for (const backend of await backendsUnderTest()) {
     }
   });
 
+  test(`sparse softmax cross-entropy with label smoothing: TensorFlow.js's softmaxCrossEntropy(labelSmoothing) and (softmax − q)/N (${backend})`, async () => {
+    await tf.setBackend(backend);
+    for (const smoothing of [0.1, 0.3]) {
+      const [rows, classes] = [50, 10];
+      const logits = tf.randomNormal([rows, classes], 0, 3, 'float32', 11) as tf.Tensor2D;
+      const labels = tf.tensor1d(Array.from({ length: rows }, (_, i) => (i * 3) % classes), 'int32');
+      const oneHot = tf.oneHot(labels, classes);
+      const ours = tf.valueAndGrad((x: tf.Tensor) => sparseSoftmaxCrossEntropy(x as tf.Tensor2D, labels, smoothing))(logits);
+      const theirs = tf.valueAndGrad((x: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, x, undefined, smoothing) as tf.Scalar)(logits);
+      const reference = sparseSoftmaxCrossEntropyReference(logits, labels, smoothing);
+      assert.ok(Math.abs(ours.value.dataSync()[0] - theirs.value.dataSync()[0]) < 1e-5, `loss, ε = ${smoothing}`);
+      assert.ok(Math.abs(reference.dataSync()[0] - theirs.value.dataSync()[0]) < 1e-5, `reference loss, ε = ${smoothing}`);
+      assert.ok(maxAbsDiff(ours.grad.dataSync(), theirs.grad.dataSync()) < 1e-6, `gradient, ε = ${smoothing}`);
+      const q = tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / classes);
+      const expected = tf.div(tf.sub(tf.softmax(logits), q), rows);
+      assert.ok(maxAbsDiff(ours.grad.dataSync(), expected.dataSync()) < 1e-6);
+      const unsmoothed = sparseSoftmaxCrossEntropy(logits, labels);
+      assert.ok(ours.value.dataSync()[0] - unsmoothed.dataSync()[0] > 0.01, 'smoothing changes the loss');
+      tf.dispose([logits, labels, oneHot, ours.value, ours.grad, theirs.value, theirs.grad, reference, q, expected, unsmoothed]);
+    }
+  });
+
   test(`sparse softmax cross-entropy: the chain rule goes through it, and no tensor is leaked (${backend})`, async () => {
     await tf.setBackend(backend);
     const w = tf.variable(tf.randomNormal([4, 3], 0, 1, 'float32', 5));

@@ -117,9 +117,9 @@ test('fast-cnn: 1.25 epochs (1075 × 64), one-cycle Adam 0.01 β=(0.7, 0.9), 20 
   ]);
 });
 
-test('fast-cnn-995: 8 epochs (3438 × 128) of lightly distorted batches (±2 px, ±6°, ±5 %), one-cycle Adam 0.01 β=(0.7, 0.9); conv32-pool-conv64-pool-fc256-fc10, the whole step\'s chain', () => {
+test('fast-cnn-995: 8 epochs (3438 × 128) of lightly distorted batches (±2 px, ±6°, ±5 %), one-cycle Adam 0.005 β=(0.7, 0.9), label smoothing 0.1; conv32-pool-conv64-pool-fc256-fc10, the whole step\'s chain', () => {
   assert.deepEqual(recipe('fast-cnn-995'), {
-    ...BOOK_DEFAULTS, batchSize: 128, steps: 3438, learningRate: 0.01, decayRate: 1, l2: 0, ema: 0, optimizer: 'adam',
+    ...BOOK_DEFAULTS, batchSize: 128, steps: 3438, learningRate: 0.005, labelSmoothing: 0.1, decayRate: 1, l2: 0, ema: 0, optimizer: 'adam',
     beta1: 0.7, beta2: 0.9, schedule: 'one-cycle', warmup: 0.2, checkpointEvery: 1_000_000, validateEvery: 860, logEvery: 860,
   });
   assert.deepEqual(dropoutRates('fast-cnn-995'), []);
@@ -159,6 +159,21 @@ test('mnist train --model fast-cnn-995 (a few steps): trains with the light augm
   const resumed = runCli(['train', '--model-dir', dir, '--steps', '3', '--limit', '300', '--no-progress'], { env });
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /Resuming with the recorded recipe: adam.*batch 16.*, augment light$/m);
+});
+
+test('mnist train --label-smoothing: recorded in the model directory, kept on resume, refused outside [0, 1)', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-smoothing-')), 'run');
+  const env = { MNIST_NATIVE_THREADS: '1' };
+  const first = runCli(['train', '--model', 'fast-cnn', '--model-dir', dir, '--steps', '2', '--limit', '300', '--batch-size', '16', '--label-smoothing', '0.2', '--no-progress'], { env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8')).recipe.labelSmoothing, 0.2);
+  const resumed = runCli(['train', '--model-dir', dir, '--steps', '3', '--limit', '300', '--no-progress'], { env });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /Resuming with the recorded recipe: .*, label smoothing 0\.2/);
+  const bad = runCli(['train', '--model-dir', dir, '--label-smoothing', '1', '--no-progress'], { env });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /label-smoothing.*expected a number in \[0, 1\), got "1"/);
+  assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace');
 });
 
 test('every registry model has its recipe pinned above', () => {

@@ -70,12 +70,16 @@ function masksFor(layers: ChainLayer[], seeds: number[], rows: number): Map<numb
   return masks;
 }
 
-/** The tape's mean cross-entropy and its gradients through the reference chain (chain-reference.ts), in chain order. */
-function tapeGradients(layers: ChainLayer[], weights: tf.Variable[], b: { images: Float32Array; labels: Int32Array }, masks: Map<number, tf.Tensor>) {
+/**
+ * The tape's mean cross-entropy (TensorFlow.js's own, with its label smoothing) and its gradients
+ * through the reference chain (chain-reference.ts), in chain order.
+ */
+function tapeGradients(layers: ChainLayer[], weights: tf.Variable[], b: { images: Float32Array; labels: Int32Array }, masks: Map<number, tf.Tensor>, smoothing = 0) {
   return tf.tidy(() => {
     const xs = tf.tensor2d(b.images, [b.labels.length, 784]);
     const ys = tf.oneHot(tf.tensor1d(b.labels, 'int32'), 10);
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, chainLogits(layers, weights, xs, masks)) as tf.Scalar, weights);
+    const loss = () => tf.losses.softmaxCrossEntropy(ys, chainLogits(layers, weights, xs, masks), undefined, smoothing) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, weights);
     return { loss: value.dataSync()[0], grads: weights.map((w) => grads[w.name].dataSync() as Float32Array) };
   });
 }
@@ -95,12 +99,12 @@ function stateOf(model: Model, optimizer: Optimizer): Map<string, tf.Variable> {
  * the optimizer's own apply() fed those gradients and the folded L2. Adam divides by √v, which
  * magnifies float32 rounding in near-zero gradients, so the update is compared on equal gradients.
  */
-async function lockstep(name: string, makeOptimizer: () => Optimizer, l2: number, steps: number, threads: number): Promise<boolean> {
+async function lockstep(name: string, makeOptimizer: () => Optimizer, l2: number, steps: number, threads: number, smoothing = 0): Promise<boolean> {
   await tf.setBackend('native');
   return withThreads(threads, () => {
     const [ours, expected] = [0, 1].map(() => ({ model: build(name, l2), optimizer: makeOptimizer() }));
     for (const r of [ours, expected]) r.optimizer.createSlots(r.model.store.trainable());
-    const whole = wholeStepFor(ours.model, ours.optimizer) !== null;
+    const whole = wholeStepFor(ours.model, ours.optimizer, smoothing) !== null;
     const chain = layerChain(ours.model)!;
     const native = nativeCnnStep(chain.layers)!;
     const decays = foldedDecays(chain.variables, splitRegularization(ours.model).folded);
@@ -112,14 +116,14 @@ async function lockstep(name: string, makeOptimizer: () => Optimizer, l2: number
       const lr = (0.01 * (step + 1)) / steps;
       const seeds = seedsAt(ours.model, chain.layers, step);
       const masks = masksFor(chain.layers, seeds, BATCH);
-      const tape = tapeGradients(chain.layers, expectedVars.map((v) => v.variable), b, masks);
+      const tape = tapeGradients(chain.layers, expectedVars.map((v) => v.variable), b, masks, smoothing);
       tf.dispose([...masks.values()]);
-      const mine = native.gradients(b.images, b.labels, chain.variables.map((v) => v.variable), seeds);
+      const mine = native.gradients(b.images, b.labels, chain.variables.map((v) => v.variable), seeds, smoothing);
       assert.ok(Math.abs(mine.loss - tape.loss) <= TOLERANCE * tape.loss, `step ${step}: loss ${mine.loss} vs ${tape.loss}`);
       mine.grads.forEach((g, i) => assertClose(`step ${step}: gradient of ${chain.variables[i].name}`, g.dataSync(), tape.grads[i]));
       const l2Term = expected.optimizer.apply(expectedVars, mine.grads, lr, decays);
       tf.dispose(mine.grads);
-      const loss = gradientStep(ours.model, ours.optimizer, b, lr, step);
+      const loss = gradientStep(ours.model, ours.optimizer, b, lr, step, smoothing);
       const want = tape.loss + l2Term;
       assert.ok(Math.abs(loss.dataSync()[0] - want) <= TOLERANCE * want, `step ${step}: whole step's loss ${loss.dataSync()[0]} vs ${want}`);
       loss.dispose();
@@ -232,6 +236,38 @@ describe('the whole native training step of a layer chain', { skip }, () => {
       assert.equal(await lockstep(name, optimizer, l2, 3, 2), true, 'the whole step is taken on native');
     });
   }
+
+  for (const [name, optimizer] of [['deep-cnn', () => createOptimizer('adam', { momentum: 0 })], ['mlp', () => createOptimizer('sgd', { momentum: 0 })]] as const) {
+    it(`${name}: label smoothing 0.1 — the tape's smoothed loss and gradients, 3 ${optimizer().name} steps in lockstep`, async () => {
+      assert.equal(await lockstep(name, optimizer, 1e-4, 3, 2, 0.1), true, 'the whole step is taken on native');
+    });
+  }
+
+  it('label smoothing changes the loss and gradients the step computes; an addon without it is not given ε', async () => {
+    await tf.setBackend('native');
+    const model = build('fast-cnn');
+    const chain = layerChain(model)!;
+    const weights = chain.variables.map((v) => v.variable);
+    const native = nativeCnnStep(chain.layers)!;
+    const b = batch(2);
+    const plain = native.gradients(b.images, b.labels, weights, []);
+    const smoothed = native.gradients(b.images, b.labels, weights, [], 0.2);
+    assert.ok(Math.abs(plain.loss - smoothed.loss) > 1e-3, `loss ${plain.loss} vs ${smoothed.loss}`);
+    assert.ok(maxRelError(smoothed.grads[0].dataSync(), plain.grads[0].dataSync()) > 1e-3, 'conv1 gradient moved');
+    tf.dispose([...plain.grads, ...smoothed.grads]);
+    assert.throws(() => native.gradients(b.images, b.labels, weights, [], 1), /label smoothing/);
+    const addon = nativeBackend()!.addon as unknown as Record<string, unknown>;
+    const flag = addon.cnnStepSmoothing;
+    addon.cnnStepSmoothing = undefined;
+    try {
+      const adam = createOptimizer('adam', { momentum: 0 });
+      assert.equal(wholeStepFor(build('fast-cnn'), adam, 0.1), null, 'an older addon: the tape smooths instead');
+      assert.notEqual(wholeStepFor(build('fast-cnn'), adam, 0), null, 'and still runs unsmoothed steps');
+    } finally {
+      addon.cnnStepSmoothing = flag;
+    }
+    model.dispose();
+  });
 
   it('draws dropout masks from (seed, step) alone: keep·n survivors scaled by 1/keep, the same at the same step', async () => {
     await tf.setBackend('native');

@@ -31,6 +31,7 @@ interface TrainFlags {
   momentum?: number;
   beta1?: number;
   beta2?: number;
+  labelSmoothing?: number;
   checkpointEvery?: number;
   validateEvery?: number;
   logEvery?: number;
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     .option('--momentum <x>', 'momentum for --optimizer momentum', nonNegativeNumber)
     .option('--beta1 <x>', "Adam's β1 (default 0.9)", unitFraction)
     .option('--beta2 <x>', "Adam's β2 (default 0.999)", unitFraction)
+    .option('--label-smoothing <x>', 'train against (1 − x)·one-hot + x/10 instead of the one-hot labels (0 = off, the book\'s)', unitFraction)
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps', positiveInt)
     .option('--validate-every <n>', 'measure validation accuracy every N steps, reporting each accuracy milestone passed (default: at each checkpoint; 0 = only at the end)', nonNegativeInt)
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
@@ -83,8 +85,8 @@ Defaults are the book's: batch 100, 30,000 steps, learning rate 0.8 ×0.99 per e
 (each model may change some; see README). Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop after
 the current step, save a checkpoint and exit with 128 + the signal's number (130, 143, 129).
 Training in a directory that holds checkpoints resumes them with the recipe recorded there
-(mnist-ts.json: model, learning rate and decay, optimizer, L2, EMA, batch size, steps, seed,
-augmentation); flags given again override it.
+(mnist-ts.json: model, learning rate and decay, optimizer, L2, EMA, label smoothing, batch size,
+steps, seed, augmentation); flags given again override it.
 
 Examples:
   mnist train                                   # the book's MLP, into runs/mlp
@@ -166,12 +168,13 @@ function describeRecipe(c: TrainDefaults, augment: AugmentKind | undefined): str
     : c.decayRate === 1 ? 'no decay' : `×${c.decayRate} per ${c.decaySteps ?? 'epoch'}${c.decaySteps ? ' steps' : ''}`;
   const optimizer = c.optimizer === 'momentum' ? `momentum ${c.momentum}`
     : c.optimizer === 'adam' && (c.beta1 !== undefined || c.beta2 !== undefined) ? `adam β=(${c.beta1 ?? 0.9}, ${c.beta2 ?? 0.999})` : c.optimizer;
-  return `${optimizer}, learning rate ${c.learningRate} ${decay}, batch ${c.batchSize}, L2 ${c.l2}, EMA ${c.ema}, to step ${c.steps}, seed ${c.seed}` + (augment ? `, augment ${augment}` : '');
+  return `${optimizer}, learning rate ${c.learningRate} ${decay}, batch ${c.batchSize}, L2 ${c.l2}, EMA ${c.ema}, to step ${c.steps}, seed ${c.seed}`
+    + (c.labelSmoothing ? `, label smoothing ${c.labelSmoothing}` : '') + (augment ? `, augment ${augment}` : '');
 }
 
 function definedOnly(flags: TrainFlags): Partial<TrainDefaults> {
   const keys: Array<keyof TrainDefaults> = [
-    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'schedule', 'warmup', 'l2', 'ema', 'optimizer', 'momentum', 'beta1', 'beta2', 'checkpointEvery', 'validateEvery', 'logEvery', 'seed',
+    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'schedule', 'warmup', 'l2', 'ema', 'optimizer', 'momentum', 'beta1', 'beta2', 'labelSmoothing', 'checkpointEvery', 'validateEvery', 'logEvery', 'seed',
   ];
   const out: Record<string, unknown> = {};
   for (const k of keys) if ((flags as unknown as Record<string, unknown>)[k] !== undefined) out[k] = (flags as unknown as Record<string, unknown>)[k];
