@@ -1,7 +1,8 @@
 // The PyTorch twin's command line (bench/chain_torch.py) for `mnist train --model NAME [flags]`:
 // the model's layer chain and the recipe `mnist train` would resolve for it.
 import * as tf from '@tensorflow/tfjs';
-import { AUGMENT_KINDS, type AugmentKind } from '../src/data/augment.js';
+import type { AugmentKind } from '../src/data/augment.js';
+import { parseTrainFlags } from '../src/cli/commands/train.js';
 import { UserError } from '../src/errors.js';
 import { layerChain, type ChainLayer } from '../src/models/layer-chain.js';
 import { Model } from '../src/models/model.js';
@@ -20,41 +21,6 @@ export interface ChainTwin {
   augment: AugmentKind | undefined;
   /** bench/chain_torch.py's arguments for that network and recipe (without --seed, --threads, --time-steps). */
   args: string[];
-}
-
-/** The `mnist train` flags that change the recipe, as resolveRecipe's overrides (the rest are not the twin's business). */
-const NUMBER_FLAGS: Record<string, keyof TrainDefaults> = {
-  '--steps': 'steps', '--batch-size': 'batchSize', '--learning-rate': 'learningRate', '--decay-rate': 'decayRate',
-  '--decay-steps': 'decaySteps', '--warmup': 'warmup', '--l2': 'l2', '--ema': 'ema', '--momentum': 'momentum',
-  '--beta1': 'beta1', '--beta2': 'beta2', '--label-smoothing': 'labelSmoothing',
-};
-
-function parseTrainFlags(extra: string[]): { overrides: Partial<TrainDefaults>; augment?: AugmentKind | boolean } {
-  const overrides: Record<string, unknown> = {};
-  let augment: AugmentKind | boolean | undefined;
-  for (let i = 0; i < extra.length; i++) {
-    const [flag, inline] = extra[i].split(/=(.*)/s, 2);
-    const value = () => {
-      const v = inline ?? extra[++i];
-      if (v === undefined) throw new UserError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag in NUMBER_FLAGS) {
-      const v = Number(value());
-      if (!Number.isFinite(v)) throw new UserError(`${flag}: not a number`);
-      overrides[NUMBER_FLAGS[flag]] = v;
-    } else if (flag === '--optimizer') {
-      overrides.optimizer = value();
-    } else if (flag === '--schedule') {
-      overrides.schedule = value();
-    } else if (flag === '--no-augment') {
-      augment = false;
-    } else if (flag === '--augment') {
-      const kind = inline ?? (AUGMENT_KINDS.includes(extra[i + 1] as AugmentKind) ? extra[++i] : undefined);
-      augment = (kind as AugmentKind | undefined) ?? true;
-    }
-  }
-  return { overrides: overrides as Partial<TrainDefaults>, augment };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { AUGMENT_KINDS, type AugmentKind } from '../../data/augment.js';
 import type { Batch } from '../../data/batches.js';
@@ -9,6 +9,7 @@ import { evaluate } from '../../eval/evaluate.js';
 import { SCHEDULES, type OptimizerName, type ScheduleName, type TrainDefaults } from '../../train/config.js';
 import { recipeTrainOptions, resolveRecipe } from '../../train/recipe.js';
 import { train, type TrainReporter } from '../../train/train.js';
+import { UserError } from '../../errors.js';
 import { appendScalars, SCALAR_TAGS } from '../../train/tensorboard.js';
 import { onStopSignals, signalExitCode } from '../stop-signals.js';
 import { addBackendOption, addDataOptions, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, unitFraction, useBackend, type BackendFlag } from '../options.js';
@@ -45,10 +46,9 @@ interface TrainFlags {
   progress?: boolean;
 }
 
-export function register(program: Command): void {
-  const cmd = program
-    .command('train')
-    .description("train a model with the book's recipe (mnist_train.py): decayed learning rate, L2, moving averages, checkpoints")
+/** Every option of `mnist train`, on `cmd`: the CLI's command, and the bench's parser of the same flags. */
+function withTrainOptions(cmd: Command): Command {
+  cmd
     .option('-m, --model <name>', `model: ${modelNames().join(', ')} (default: the model directory's, else mlp)`)
     .option('-d, --model-dir <dir>', 'where checkpoints go; a directory with checkpoints is resumed with its recorded recipe', 'runs/mlp')
     .option('--steps <n>', 'total training steps (global step to reach)', positiveInt)
@@ -77,7 +77,32 @@ export function register(program: Command): void {
     .option('--tfrecords <pattern>', "train from the book's TFRecord files (e.g. 'data/data.tfrecords-*', see `mnist tfrecord write`)")
     .option('--no-progress', 'no live progress bar, only log lines');
   addDataOptions(cmd, 'training');
-  addBackendOption(cmd);
+  return addBackendOption(cmd);
+}
+
+/**
+ * `mnist train` flags (as after `mnist train`) read exactly as the CLI reads them, as
+ * resolveRecipe's overrides and augmentation request: the bench's PyTorch twin follows the
+ * recipe a `mnist train` with these flags resolves. A flag the CLI would refuse is a UserError.
+ */
+export function parseTrainFlags(args: string[]): { overrides: Partial<TrainDefaults>; augment?: AugmentKind | boolean } {
+  const cmd = withTrainOptions(new Command('train'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) throw new UserError(`mnist train flags: ${error.message.replace(/^error: /, '')}`);
+    throw error;
+  }
+  const flags = cmd.opts<TrainFlags>();
+  return { overrides: definedOnly(flags), augment: flags.augment };
+}
+
+export function register(program: Command): void {
+  const cmd = withTrainOptions(
+    program.command('train').description("train a model with the book's recipe (mnist_train.py): decayed learning rate, L2, moving averages, checkpoints"),
+  );
   cmd.addHelpText(
     'after',
     `
