@@ -107,8 +107,8 @@ export function trainingState(model: Model, ema: ExponentialMovingAverage | unde
  * λ·w into the update and measures its value λ·Σw²/2 in the same pass over the weights (instead of
  * a product, a sum and an L2Loss over them per step; the same arithmetic as TensorFlow's).
  *
- * Where the backend has a whole training step for the model's graph (whole-step.ts: fast-cnn with
- * Adam on native), that one call does it all instead of the gradient tape.
+ * Where the backend has a whole training step for the model's graph (whole-step.ts: a chain of
+ * conv/dense layers, or the MLP with SGD, on native), that one call does it all instead of the tape.
  */
 export function gradientStep(model: Model, optimizer: Optimizer, batch: Batch, learningRate: number, globalStep?: number, labelSmoothing = 0): tf.Scalar {
   const whole = wholeStepFor(model, optimizer, labelSmoothing);

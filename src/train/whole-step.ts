@@ -1,8 +1,9 @@
 /**
  * Whole training steps: where the backend has one call for a model's entire step (forward,
  * backward, update), the training loop takes it instead of the gradient tape. Two exist, both on
- * the native backend: the book MLP's dense chain with SGD (L2 folded, moving averages fused) and
- * any chain of conv/dense layers (layerChain) with SGD or Adam, label smoothing included. Nothing here knows how the backend does it.
+ * the native backend, both with L2 folded and moving averages fused: the book MLP's dense chain
+ * with SGD, and any chain of conv/dense layers (layerChain) with SGD or Adam and label smoothing.
+ * Nothing here knows how the backend does it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeCnnStep } from '../backend/cnn-step.js';

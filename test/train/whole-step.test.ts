@@ -55,6 +55,18 @@ async function withThreads<T>(threads: number, fn: () => T | Promise<T>): Promis
   }
 }
 
+/** `fn` run as if the native addon lacked its export `name` (a stale build), restoring it afterwards. */
+function withoutAddonEntry<T>(name: string, fn: () => T): T {
+  const addon = nativeBackend()!.addon as unknown as Record<string, unknown>;
+  const saved = addon[name];
+  addon[name] = undefined;
+  try {
+    return fn();
+  } finally {
+    addon[name] = saved;
+  }
+}
+
 /** The dropout seeds a training call at `step` uses, one per layer (0 where it has no dropout). */
 function seedsAt(model: Model, layers: ChainLayer[], step: number): number[] {
   const next = model.dropoutSeeder(step);
@@ -256,16 +268,11 @@ describe('the whole native training step of a layer chain', { skip }, () => {
     assert.ok(maxRelError(smoothed.grads[0].dataSync(), plain.grads[0].dataSync()) > 1e-3, 'conv1 gradient moved');
     tf.dispose([...plain.grads, ...smoothed.grads]);
     assert.throws(() => native.gradients(b.images, b.labels, weights, [], 1), /label smoothing/);
-    const addon = nativeBackend()!.addon as unknown as Record<string, unknown>;
-    const flag = addon.cnnStepSmoothing;
-    addon.cnnStepSmoothing = undefined;
-    try {
+    withoutAddonEntry('cnnStepSmoothing', () => {
       const adam = createOptimizer('adam', { momentum: 0 });
       assert.equal(wholeStepFor(build('fast-cnn'), adam, 0.1), null, 'an older addon: the tape smooths instead');
       assert.notEqual(wholeStepFor(build('fast-cnn'), adam, 0), null, 'and still runs unsmoothed steps');
-    } finally {
-      addon.cnnStepSmoothing = flag;
-    }
+    });
     model.dispose();
   });
 
@@ -332,21 +339,8 @@ describe('the whole native training step of a layer chain', { skip }, () => {
       delete process.env.MNIST_WHOLE_STEP;
     }
     // An addon built before the whole step existed (a stale build) has no cnnStepPlan.
-    const addon = nativeBackend()!.addon as unknown as Record<string, unknown>;
-    const plan = addon.cnnStepPlan;
-    addon.cnnStepPlan = undefined;
-    try {
-      assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon without the whole step');
-    } finally {
-      addon.cnnStepPlan = plan;
-    }
-    const mask = addon.cnnStepDropoutMask;
-    addon.cnnStepDropoutMask = undefined;
-    try {
-      assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon with the fixed-network step of before');
-    } finally {
-      addon.cnnStepDropoutMask = mask;
-    }
+    withoutAddonEntry('cnnStepPlan', () => assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon without the whole step'));
+    withoutAddonEntry('cnnStepDropoutMask', () => assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'an addon with the fixed-network step of before'));
     assert.notEqual(wholeStepFor(build('fast-cnn'), adam()), null, 'back on');
     await tf.setBackend('cpu');
     assert.equal(wholeStepFor(build('fast-cnn'), adam()), null, 'cpu backend');
