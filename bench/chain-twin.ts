@@ -59,6 +59,7 @@ export function chainTwin(modelName: string, extra: string[] = []): ChainTwin {
           ...(recipe.decaySteps !== undefined ? ['--decay-steps', String(recipe.decaySteps)] : [])]),
       '--l2', String(recipe.l2), '--ema', String(recipe.ema), '--label-smoothing', String(recipe.labelSmoothing ?? 0),
       ...(augment ? ['--augment', augment] : []),
+      ...(recipe.validationSize !== undefined ? ['--validation-size', String(recipe.validationSize)] : []),
     ];
     return { layers, recipe, augment, args };
   } finally {

@@ -14,7 +14,8 @@ mnist-ts's initializers ({"kind": "truncated_normal"|"random_normal", "stddev", 
 Conv features are flattened in PyTorch's NCHW order (the TensorFlow graph's is NHWC: that only permutes
 the first dense layer's rows).
 
-Training as `mnist train`: train on images 5,000..59,999, validation = the first 5,000, inputs in [0, 1];
+Training as `mnist train`: train on images 5,000..59,999, validation = the first 5,000 (--validation-size N:
+the first N; 0 trains on all 60,000 and reports no validation accuracy), inputs in [0, 1];
 batches reshuffled every epoch; softmax cross-entropy; the optimizer (sgd, momentum, or Adam with
 TensorFlow's ε placement: lr·√(1-β2ᵗ)/(1-β1ᵗ)·m/(√v + ε)); L2 λ folded into the gradient (g + λ·w, the
 gradient of TensorFlow's λ·Σw²/2 — PyTorch's coupled weight_decay); the learning-rate schedule
@@ -26,7 +27,7 @@ tf.train.ExponentialMovingAverage with num_updates), whose averages the accuraci
 Usage: /usr/bin/python3 bench/chain_torch.py --layers JSON [--seed 1 2 …] [--threads 1] [--steps N]
        [--batch B] [--optimizer adam|sgd|momentum] [--lr X] [--beta1 X --beta2 X] [--momentum X] [--label-smoothing X]
        [--schedule exponential|one-cycle] [--warmup X] [--decay-rate X] [--decay-steps N] [--staircase 0|1]
-       [--l2 X] [--ema X] [--augment affine|light] [--time-steps N]
+       [--l2 X] [--ema X] [--augment affine|light] [--validation-size N] [--time-steps N]
 Prints one JSON line per seed: {"seed", "threads", "test", "validation", "seconds", "cpu_seconds", "setup_seconds",
 "augment_seconds", "timed_steps"}.
 Run it with MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_TOP_PAD_=100000000
@@ -54,13 +55,14 @@ def idx(name, offset):
         return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
 
 
-def load():
+def load(held_out):
     train_x = idx('train-images-idx3-ubyte', 16).reshape(-1, 1, IMAGE, IMAGE).astype(np.float32) / 255
     train_y = idx('train-labels-idx1-ubyte', 8).astype(np.int64)
     test_x = idx('t10k-images-idx3-ubyte', 16).reshape(-1, 1, IMAGE, IMAGE).astype(np.float32) / 255
     test_y = idx('t10k-labels-idx1-ubyte', 8).astype(np.int64)
     t = torch.from_numpy
-    return (t(train_x[5000:]), t(train_y[5000:])), (t(train_x[:5000]), t(train_y[:5000])), (t(test_x), t(test_y))
+    return ((t(train_x[held_out:]), t(train_y[held_out:])), (t(train_x[:held_out]), t(train_y[:held_out])),
+            (t(test_x), t(test_y)))
 
 
 def check_chain(layers):
@@ -203,7 +205,7 @@ def accuracy(model, split):
 def run(seed, args, layers):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    (x, y), validation, test = load()
+    (x, y), validation, test = load(args.validation_size)
     model, regularised = build(layers)
     model.train()
     optimizer = optimizer_for(args, model, regularised)
@@ -245,7 +247,7 @@ def run(seed, args, layers):
         with torch.no_grad():
             for p, s in zip(params, shadows):
                 p.copy_(s)
-    return {'seed': seed, 'threads': torch.get_num_threads(), 'test': accuracy(model, test), 'validation': accuracy(model, validation),
+    return {'seed': seed, 'threads': torch.get_num_threads(), 'test': accuracy(model, test), 'validation': accuracy(model, validation) if len(validation[0]) else None,
             'seconds': round(seconds, 2), 'cpu_seconds': round(cpu, 2), 'setup_seconds': round(setup, 2),
             'augment_seconds': round(augment_seconds, 2), 'timed_steps': step + 1}
 
@@ -273,6 +275,7 @@ def main():
     parser.add_argument('--label-smoothing', type=float, default=0.0,
                         help='targets (1 - x)·one-hot + x/10, as mnist-ts --label-smoothing')
     parser.add_argument('--augment', choices=list(PRESETS), default=None)
+    parser.add_argument('--validation-size', type=int, default=5000, help='training images held out (0: train on all)')
     parser.add_argument('--time-steps', type=int, default=None,
                         help='stop after this many steps of the schedule (to time a long recipe; the accuracy is then not the recipe\'s)')
     args = parser.parse_args()
@@ -285,6 +288,8 @@ def main():
         parser.error(f'--layers: {problem}')
     if args.steps < 1 or args.batch < 1 or (args.time_steps is not None and args.time_steps < 1):
         parser.error('--steps, --batch and --time-steps must be positive')
+    if not 0 <= args.validation_size < 60000:
+        parser.error('--validation-size must be in 0..59999')
     torch.set_num_threads(args.threads)
     for seed in args.seed:
         print(json.dumps(run(seed, args, layers)), flush=True)

@@ -36,7 +36,7 @@ export interface TrainSummary {
   lastLoss: number;
   /** Path prefix of the newest checkpoint (`<modelDir>/model.ckpt-N`). */
   checkpoint: string;
-  /** Accuracy of the raw weights on the 5,000 validation images. */
+  /** Accuracy of the raw weights on the validation images (5,000 by default); NaN when `validationSize` is 0. */
   validationAccuracy: number;
 }
 
@@ -48,7 +48,7 @@ export interface TrainSummary {
 export async function train(options: TrainRunOptions): Promise<TrainSummary> {
   const { modelDir, model, fresh, augment, dataDir, limit, onStep, onLog, signal, ...overrides } = options;
   const recipe = resolveRecipe({ modelDir, model, fresh, overrides, augment });
-  const data = loadMnist({ dataDir, limit });
+  const data = loadMnist({ dataDir, limit, validationSize: recipe.config.validationSize });
   const result = await runTraining(
     { ...recipeTrainOptions(recipe, modelDir), fresh, shouldStop: () => signal?.aborted ?? false },
     data.train,
@@ -63,7 +63,7 @@ export async function train(options: TrainRunOptions): Promise<TrainSummary> {
       seconds: result.seconds,
       lastLoss: result.lastLoss,
       checkpoint: result.checkpoint,
-      validationAccuracy: evaluate(result.model, data.validation).accuracy,
+      validationAccuracy: data.validation.count > 0 ? evaluate(result.model, data.validation).accuracy : NaN,
     };
   } finally {
     result.model.dispose();

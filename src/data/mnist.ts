@@ -84,16 +84,26 @@ export interface LoadOptions {
   dataDir?: string;
   /** Keep only the first N training (after the validation cut) and test images: for quick runs. */
   limit?: number;
+  /**
+   * How many of the first training images are held out for validation, as read_data_sets's
+   * `validation_size`: default 5,000 (1/12 of a smaller file); 0 trains on every image.
+   */
+  validationSize?: number;
 }
 
-/** Loads MNIST and splits it like TensorFlow: validation = first 5,000 training images. */
+/** Loads MNIST and splits it like TensorFlow: validation = the first 5,000 training images (or `validationSize`). */
 export function loadMnist(opts: LoadOptions = {}): Mnist {
   const dir = opts.dataDir ?? bundledDataDir();
   if (!existsSync(dir)) throw new UserError(`${dir}: no such directory`);
   const full = readSplit(dir, FILES.trainImages, FILES.trainLabels, 12, 'at least 12 are needed, 1 in 12 is held out for validation');
   const test = readSplit(dir, FILES.testImages, FILES.testLabels, 1, 'at least 1 is needed');
   // 5,000 of 60,000; a small user data set keeps the same 1/12 share.
-  const validation = sliceSplit(full, 0, Math.min(VALIDATION_SIZE, Math.floor(full.count / 12)));
+  const held = opts.validationSize ?? Math.min(VALIDATION_SIZE, Math.floor(full.count / 12));
+  if (!Number.isInteger(held) || held < 0) throw new UserError(`validation size ${held}: expected a whole number ≥ 0`);
+  if (held >= full.count) {
+    throw new UserError(`${dir}: ${full.count} training images; a validation set of ${held} leaves none to train on`);
+  }
+  const validation = sliceSplit(full, 0, held);
   let train = sliceSplit(full, validation.count, full.count);
   let testSplit = test;
   if (opts.limit !== undefined) {

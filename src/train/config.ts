@@ -31,6 +31,11 @@ export interface TrainDefaults {
   beta2?: number;
   /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/10 (default 0, the book's one-hot). */
   labelSmoothing?: number;
+  /**
+   * Training images held out for validation, the first ones of the file (read_data_sets's
+   * `validation_size`): default 5,000; 0 trains on all 60,000 and measures no validation accuracy.
+   */
+  validationSize?: number;
   checkpointEvery: number;
   /** Measure validation accuracy every N steps (default: at each checkpoint); 0 = only at the end. */
   validateEvery?: number;

@@ -11,7 +11,7 @@ import { TRANSFER_INFO_FILE } from '../transfer/model-dir.js';
 /** The hyper-parameters a run was started with, so a resumed run goes on with the same ones. */
 export type TrainRecipe = Omit<Partial<TrainDefaults>, 'checkpointEvery' | 'logEvery' | 'validateEvery'> & { augment?: AugmentKind };
 
-const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed', 'beta1', 'beta2', 'schedule', 'warmup', 'labelSmoothing'] as const;
+const RECIPE_KEYS = ['batchSize', 'steps', 'learningRate', 'decayRate', 'decaySteps', 'staircase', 'l2', 'ema', 'optimizer', 'momentum', 'seed', 'beta1', 'beta2', 'schedule', 'warmup', 'labelSmoothing', 'validationSize'] as const;
 
 /** The recipe of a run, to record in its model directory. */
 export function recipeOf(config: TrainDefaults, augment: AugmentKind | undefined): TrainRecipe {
@@ -44,7 +44,7 @@ export function readModelDirInfo(dir: string): ModelDirInfo | undefined {
 const RECIPE_TYPES: Record<string, 'number' | 'boolean' | 'string'> = {
   batchSize: 'number', steps: 'number', learningRate: 'number', decayRate: 'number', decaySteps: 'number', staircase: 'boolean',
   l2: 'number', ema: 'number', optimizer: 'string', momentum: 'number', seed: 'number', augment: 'string',
-  beta1: 'number', beta2: 'number', schedule: 'string', warmup: 'number', labelSmoothing: 'number',
+  beta1: 'number', beta2: 'number', schedule: 'string', warmup: 'number', labelSmoothing: 'number', validationSize: 'number',
 };
 
 /** The contents of `mnist-ts.json`, checked field by field; `file` names it in errors. */

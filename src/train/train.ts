@@ -172,6 +172,9 @@ export async function train(opts: TrainOptions, data: MnistSplit | undefined, re
   const definition = getModelDefinition(opts.model);
   const smoothing = opts.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UserError(`label smoothing must be in [0, 1), got ${smoothing}`);
+  if ((opts.keepBest || opts.patience !== undefined) && opts.validation?.count === 0) {
+    throw new UserError(`${opts.keepBest ? '--keep-best' : '--patience'} needs validation images: this run holds none out (validation size 0)`);
+  }
   const resumeFrom = checkpointToResume(opts.modelDir, opts.model, opts.fresh);
   const model = Model.build(definition, { seed: opts.seed, regularizer: opts.l2 > 0 ? l2Regularizer(opts.l2) : undefined });
   const trainable = model.store.trainable();

@@ -33,7 +33,8 @@ const post = (m: TrainWorkerMessage) => parentPort!.postMessage(m);
 
 try {
   const { name } = await selectBackend(backend);
-  const data = loadMnist({ dataDir, limit });
+  // A resumed directory's recorded validation size decides which images it trains on.
+  const data = loadMnist({ dataDir, limit, validationSize: options.validationSize });
   let last = 0;
   const result = await train({ ...options, shouldStop: () => Atomics.load(stop, 0) === 1 }, data.train, {
     start: (fromStep, toStep) => post({ type: 'started', fromStep, toStep, backend: name }),

@@ -66,6 +66,8 @@ test('the mnist train flags after -- reach the twin; the model\'s augmentation u
   assert.equal(arg(chainTwin('fast-cnn-995', ['--no-augment']).args, '--augment'), undefined);
   assert.equal(arg(chainTwin('fast-cnn-995').args, '--label-smoothing'), '0.1', "the model's label smoothing");
   assert.equal(arg(chainTwin('fast-cnn', ['--label-smoothing', '0.2']).args, '--label-smoothing'), '0.2');
+  assert.equal(arg(chainTwin('vgg-cnn', ['--validation-size', '0']).args, '--validation-size'), '0', 'the same training images');
+  assert.equal(chainTwin('vgg-cnn').args.includes('--validation-size'), false, "the twin's default is mnist train's 5,000");
   assert.equal(arg(chainTwin('fast-cnn', ['--schedule', 'exponential', '--decay-rate', '0.5']).args, '--decay-rate'), '0.5');
 });
 
@@ -84,7 +86,7 @@ const python = '/usr/bin/python3';
 const hasTorch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 /** Runs bench/chain_torch.py; its one JSON line, or its exit status and last stderr line. */
-function runTwin(args: string[]): { status: number | null; result?: { seed: number; timed_steps: number; test: number }; error: string } {
+function runTwin(args: string[]): { status: number | null; result?: { seed: number; timed_steps: number; test: number; validation: number | null }; error: string } {
   const script = fileURLToPath(new URL('../../bench/chain_torch.py', import.meta.url));
   // The bench's PyTorch environment (tuned glibc malloc: without it every large tensor is an mmap/munmap pair).
   const r = spawnSync(python, [script, ...args], { encoding: 'utf8', env: torchEnv() });
@@ -96,6 +98,9 @@ test('bench/chain_torch.py trains what the bench passes it (pooling, L2, EMA, au
   const twin = chainTwin('fast-cnn', ['--steps', '2', '--batch-size', '8', '--ema', '0.9', '--l2', '1e-4', '--augment', 'light', '--label-smoothing', '0.1']);
   const { status, result, error } = runTwin([...twin.args, '--seed', '3']);
   assert.equal(status, 0, error);
+  const all = runTwin([...chainTwin('fast-cnn', ['--steps', '1', '--batch-size', '8', '--validation-size', '0']).args]);
+  assert.equal(all.status, 0, all.error);
+  assert.equal(all.result?.validation, null, 'no validation images held out');
   assert.equal(result?.seed, 3);
   assert.equal(result?.timed_steps, 2);
   assert.ok(result.test > 0 && result.test <= 1);

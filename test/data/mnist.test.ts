@@ -71,3 +71,19 @@ test('batches cover every example once per epoch, are reproducible by seed and r
   assert.notDeepEqual(second, first);
   assert.notDeepEqual(epochOrder(new BatchIterator(split, 5, 8)), first);
 });
+
+test('validationSize holds out the first N training images, as read_data_sets(validation_size=N); 0 trains on all 60,000', () => {
+  const all = loadMnist({ validationSize: 0 });
+  assert.equal(all.validation.count, 0);
+  assert.equal(all.train.count, 60000);
+  assert.deepEqual([...all.train.labels.subarray(0, 5)], [5, 0, 4, 1, 9], 'training starts at the first image');
+  const some = loadMnist({ validationSize: 1000 });
+  assert.equal(some.validation.count, 1000);
+  assert.equal(some.train.count, 59000);
+  assert.deepEqual(some.train.labels.subarray(0, 50), all.train.labels.subarray(1000, 1050));
+  const small = writeDataDir(120, 120);
+  assert.equal(loadMnist({ dataDir: small, validationSize: 119 }).train.count, 1);
+  assert.throws(() => loadMnist({ dataDir: small, validationSize: 120 }), /: 120 training images; a validation set of 120 leaves none to train on/);
+  assert.throws(() => loadMnist({ dataDir: small, validationSize: -1 }), /validation size -1: expected a whole number ≥ 0/);
+  assert.throws(() => loadMnist({ dataDir: small, validationSize: 2.5 }), /validation size 2\.5/);
+});

@@ -19,6 +19,7 @@ import { AUGMENT_PRESETS } from '../../src/data/augment.js';
 import { chainTwin } from '../../bench/chain-twin.js';
 import { recipeTrainOptions, resolveRecipe } from '../../src/train/recipe.js';
 import { layerChain } from '../../src/models/layer-chain.js';
+import { train as trainApi } from '../../src/api/train.js';
 
 /** What `mnist train --model NAME` trains with when no flag is given (the CLI's merge). */
 const recipe = (name: string): TrainDefaults => ({ ...BOOK_DEFAULTS, ...getModelDefinition(name).defaults });
@@ -174,6 +175,44 @@ test('mnist train --label-smoothing: recorded in the model directory, kept on re
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /label-smoothing.*expected a number in \[0, 1\), got "1"/);
   assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
+test('mnist train --validation-size 0: trains on every image, recorded and kept on resume; --keep-best refused; mnist eval says the figure is not held out', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-valsize-')), 'run');
+  const env = { MNIST_NATIVE_THREADS: '1' };
+  const first = runCli(['train', '--model', 'fast-cnn', '--model-dir', dir, '--steps', '2', '--batch-size', '16', '--validation-size', '0', '--no-progress'], { env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /Training fast-cnn on 60000 images/);
+  assert.match(first.stdout, /Trained to step 2 .*; no validation images held out; checkpoint /);
+  assert.equal(JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8')).recipe.validationSize, 0);
+  const resumed = runCli(['train', '--model-dir', dir, '--steps', '3', '--limit', '300', '--no-progress'], { env });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /Resuming with the recorded recipe: .*, validation size 0$/m);
+  const keepBest = runCli(['train', '--model-dir', dir, '--steps', '4', '--limit', '300', '--keep-best', '--no-progress'], { env });
+  assert.notEqual(keepBest.code, 0);
+  assert.match(keepBest.stderr, /--keep-best needs validation images: this run holds none out/);
+  assert.doesNotMatch(keepBest.stderr, /at .*\.js:\d+/, 'no stack trace');
+  const evaluated = runCli(['eval', '--model-dir', dir, '--once', '--limit', '200'], { env });
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  assert.match(evaluated.stderr, /trained on every training image \(validation size 0\).*not a held-out figure/);
+  assert.match(evaluated.stdout, /After 3 training step\(s\), validation accuracy = /);
+  const held = path.join(path.dirname(dir), 'held');
+  const other = runCli(['train', '--model', 'fast-cnn', '--model-dir', held, '--steps', '1', '--batch-size', '16', '--validation-size', '59000', '--no-progress'], { env });
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stderr, /Training fast-cnn on 1000 images/);
+  const tooMany = runCli(['train', '--model', 'fast-cnn', '--model-dir', held, '--fresh', '--validation-size', '60000', '--no-progress'], { env });
+  assert.notEqual(tooMany.code, 0);
+  assert.match(tooMany.stderr, /60000 training images; a validation set of 60000 leaves none to train on/);
+});
+
+test('train({ validationSize: 0 }) (the library): records it, and reports NaN validation accuracy rather than a figure on training images', async () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mnist-valsize-api-')), 'run');
+  const summary = await trainApi({ modelDir: dir, model: 'softmax', steps: 2, limit: 200, validationSize: 0 });
+  assert.equal(summary.recipe.validationSize, 0);
+  assert.ok(Number.isNaN(summary.validationAccuracy));
+  const held = await trainApi({ modelDir: dir, steps: 3, limit: 200, validationSize: 100 });
+  assert.ok(held.validationAccuracy >= 0 && held.validationAccuracy <= 1);
+  assert.equal(JSON.parse(readFileSync(path.join(dir, 'mnist-ts.json'), 'utf8')).recipe.validationSize, 100);
 });
 
 test('every registry model has its recipe pinned above', () => {

@@ -4,7 +4,7 @@ import { latestCheckpoint } from '../../checkpoint/saver.js';
 import { loadMnist, sliceSplit } from '../../data/mnist.js';
 import { evaluate, loadModel } from '../../eval/evaluate.js';
 import { UserError } from '../../errors.js';
-import { requireModelDir } from '../../train/model-dir.js';
+import { readModelDirInfo, requireModelDir } from '../../train/model-dir.js';
 import { onStopSignals, signalExitCode } from '../stop-signals.js';
 import { addBackendOption, addDataOptions, addModelOptions, positiveNumber, useBackend, type BackendFlag } from '../options.js';
 
@@ -43,7 +43,12 @@ Examples:
   cmd.action(async (flags: EvalFlags) => {
     requireModelDir(flags.modelDir);
     await useBackend(flags.backend);
-    const { validation: all } = loadMnist({ dataDir: flags.dataDir });
+    // The images the run held out; a run that held none out trained on these very images.
+    const heldOut = readModelDirInfo(flags.modelDir)?.recipe?.validationSize;
+    if (heldOut === 0) {
+      console.error(`Note: ${flags.modelDir} trained on every training image (validation size 0), these 5,000 included: its validation accuracy is not a held-out figure (\`mnist test\` is).`);
+    }
+    const { validation: all } = loadMnist({ dataDir: flags.dataDir, validationSize: heldOut || undefined });
     const validation = flags.limit ? sliceSplit(all, 0, flags.limit) : all;
     const report = (checkpoint: string | undefined): void => {
       const loaded = loadModel(flags.modelDir, { useEma: flags.ema, model: flags.model, checkpoint });

@@ -33,6 +33,7 @@ interface TrainFlags {
   beta1?: number;
   beta2?: number;
   labelSmoothing?: number;
+  validationSize?: number;
   checkpointEvery?: number;
   validateEvery?: number;
   logEvery?: number;
@@ -65,6 +66,7 @@ function withTrainOptions(cmd: Command): Command {
     .option('--beta1 <x>', "Adam's β1 (default 0.9)", unitFraction)
     .option('--beta2 <x>', "Adam's β2 (default 0.999)", unitFraction)
     .option('--label-smoothing <x>', 'train against (1 − x)·one-hot + x/10 instead of the one-hot labels (0 = off, the book\'s)', unitFraction)
+    .option('--validation-size <n>', 'training images held out for validation, the first ones (read_data_sets\'s validation_size; default 5000); 0 = train on all 60,000, no validation accuracy', nonNegativeInt)
     .option('--checkpoint-every <n>', 'save a checkpoint every N steps', positiveInt)
     .option('--validate-every <n>', 'measure validation accuracy every N steps, reporting each accuracy milestone passed (default: at each checkpoint; 0 = only at the end)', nonNegativeInt)
     .option('--log-every <n>', 'print the loss every N steps', positiveInt)
@@ -111,7 +113,7 @@ Defaults are the book's: batch 100, 30,000 steps, learning rate 0.8 ×0.99 per e
 the current step, save a checkpoint and exit with 128 + the signal's number (130, 143, 129).
 Training in a directory that holds checkpoints resumes them with the recipe recorded there
 (mnist-ts.json: model, learning rate and decay, optimizer, L2, EMA, label smoothing, batch size,
-steps, seed, augmentation); flags given again override it.
+steps, seed, augmentation, validation size); flags given again override it.
 
 Examples:
   mnist train                                   # the book's MLP, into runs/mlp
@@ -122,7 +124,8 @@ Examples:
   mnist train --model deep-cnn --model-dir runs/deep-cnn          # the Deep MNIST tutorial CNN
   mnist train --model fast-cnn --model-dir runs/fast-cnn          # ≈99 % in 1.25 epochs (one-cycle Adam)
   mnist train --model book-cnn --augment elastic --model-dir runs/book-cnn-aug
-  mnist train --keep-best --patience 5          # keep the best checkpoint, stop after 5 checkpoints without a better one`,
+  mnist train --keep-best --patience 5          # keep the best checkpoint, stop after 5 checkpoints without a better one
+  mnist train --model vgg-cnn --validation-size 0 --model-dir runs/vgg60k   # train on all 60,000 images`,
   );
   cmd.action(async (flags: TrainFlags) => {
     const backend = await useBackend(flags.backend);
@@ -134,7 +137,7 @@ Examples:
     } else if (recipe.carried) {
       console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
     }
-    const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit });
+    const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit, validationSize: config.validationSize });
     const batches = flags.tfrecords ? await tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
     const signals = onStopSignals((signal) => {
@@ -154,15 +157,17 @@ Examples:
         data.train,
         reporter(config.batchSize, flags.progress !== false && Boolean(process.stderr.isTTY)),
       );
-      const validation = result.validation?.step === result.globalStep ? result.validation : evaluate(result.model, data.validation);
-      if (result.eventFile) appendScalars(result.eventFile, result.globalStep, { [SCALAR_TAGS.validationAccuracy]: validation.accuracy });
+      const validation = data.validation.count === 0 ? undefined
+        : result.validation?.step === result.globalStep ? result.validation : evaluate(result.model, data.validation);
+      if (result.eventFile && validation) appendScalars(result.eventFile, result.globalStep, { [SCALAR_TAGS.validationAccuracy]: validation.accuracy });
       const trainingSeconds = result.seconds - result.validationSeconds;
       const rate = result.stepsRun / Math.max(trainingSeconds, 1e-9);
       const validating = result.validationSeconds > 0 ? ` + ${result.validationSeconds.toFixed(1)} s validating` : '';
       const done = result.stepsRun > 0
         ? `Trained to step ${result.globalStep} in ${trainingSeconds.toFixed(1)} s${validating} (${rate.toFixed(1)} steps/s; ${result.cpuSeconds.toFixed(1)} s CPU)`
         : `Nothing to train: already at step ${result.globalStep} (${stepsSource(flags.steps, config.steps, recipe.carried !== undefined)})`;
-      console.log(`${done}; validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}; checkpoint ${result.checkpoint}`);
+      const measured = validation ? `validation accuracy (raw weights) = ${validation.accuracy.toFixed(4)}` : 'no validation images held out';
+      console.log(`${done}; ${measured}; checkpoint ${result.checkpoint}`);
       result.model.dispose();
       result.ema?.dispose();
     } finally {
@@ -194,12 +199,13 @@ function describeRecipe(c: TrainDefaults, augment: AugmentKind | undefined): str
   const optimizer = c.optimizer === 'momentum' ? `momentum ${c.momentum}`
     : c.optimizer === 'adam' && (c.beta1 !== undefined || c.beta2 !== undefined) ? `adam β=(${c.beta1 ?? 0.9}, ${c.beta2 ?? 0.999})` : c.optimizer;
   return `${optimizer}, learning rate ${c.learningRate} ${decay}, batch ${c.batchSize}, L2 ${c.l2}, EMA ${c.ema}, to step ${c.steps}, seed ${c.seed}`
-    + (c.labelSmoothing ? `, label smoothing ${c.labelSmoothing}` : '') + (augment ? `, augment ${augment}` : '');
+    + (c.labelSmoothing ? `, label smoothing ${c.labelSmoothing}` : '') + (augment ? `, augment ${augment}` : '')
+    + (c.validationSize !== undefined ? `, validation size ${c.validationSize}` : '');
 }
 
 function definedOnly(flags: TrainFlags): Partial<TrainDefaults> {
   const keys: Array<keyof TrainDefaults> = [
-    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'schedule', 'warmup', 'l2', 'ema', 'optimizer', 'momentum', 'beta1', 'beta2', 'labelSmoothing', 'checkpointEvery', 'validateEvery', 'logEvery', 'seed',
+    'steps', 'batchSize', 'learningRate', 'decayRate', 'decaySteps', 'schedule', 'warmup', 'l2', 'ema', 'optimizer', 'momentum', 'beta1', 'beta2', 'labelSmoothing', 'validationSize', 'checkpointEvery', 'validateEvery', 'logEvery', 'seed',
   ];
   const out: Record<string, unknown> = {};
   for (const k of keys) if ((flags as unknown as Record<string, unknown>)[k] !== undefined) out[k] = (flags as unknown as Record<string, unknown>)[k];
