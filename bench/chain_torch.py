@@ -3,8 +3,8 @@
 the twin of `mnist train --model X` for the time-to-accuracy bench (bench/time-to-accuracy.ts).
 
 The network is `--layers`, the JSON of mnist-ts's `layerChain(model).layers` (src/models/layer-chain.ts):
-conv layers {"kind": "conv", "k", "h", "in", "out", "same", "relu", "pool"} (k×k stride-1 convolution,
-SAME or VALID, + bias, optional ReLU, optional 2×2/2 max-pool) then dense layers {"kind": "dense", "in",
+conv layers {"kind": "conv", "k", "h", "in", "out", "same", "relu", "pool", "keep"?} (k×k stride-1 convolution,
+SAME or VALID, + bias, optional ReLU, optional 2×2/2 max-pool, optional dropout) then dense layers {"kind": "dense", "in",
 "out", "relu", "keep"} (x·W + b, optional ReLU, then dropout with keep probability `keep` in training
 only); the last gives the logits. Each layer may also carry "init": {"weight": I, "bias": I}, with I one of
 mnist-ts's initializers ({"kind": "truncated_normal"|"random_normal", "stddev", "mean"},
@@ -79,6 +79,9 @@ def check_chain(layers):
             if (h, cin) != image or not isinstance(k, int) or k < 1 or not isinstance(layer.get('out'), int):
                 return f'layer {i}: expected a conv on {image[0]}×{image[0]}×{image[1]}, got {json.dumps(layer)}'
             out = h if same else h - k + 1
+            keep = layer.get('keep', 1)
+            if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+                return f'layer {i}: dropout keep probability must be in (0, 1], got {json.dumps(keep)}'
             if out < 1 or (layer.get('pool') and out % 2):
                 return f'layer {i}: its {out}×{out} output cannot be {"pooled" if out >= 1 else "computed"}'
             image = (out // 2 if layer.get('pool') else out, layer['out'])
@@ -149,7 +152,7 @@ def build(layers):
             modules.append(torch.nn.ReLU())
         if layer['kind'] == 'conv' and layer.get('pool'):
             modules.append(torch.nn.MaxPool2d(2))
-        if layer['kind'] == 'dense' and layer.get('keep', 1) < 1:
+        if layer.get('keep', 1) < 1:  # after the ReLU (and the conv's pool)
             modules.append(torch.nn.Dropout(1 - layer['keep']))
     return torch.nn.Sequential(*modules), regularised
 

@@ -92,7 +92,7 @@ struct Layer {
   int64_t k = 0, h = 0, oh = 0, outH = 0, padL = 0, padR = 0;
   int64_t in = 0, out = 0;
   bool relu = false, pool = false;
-  float keep = 1.f;  // dense: dropout keep probability, after the ReLU
+  float keep = 1.f;  // dropout keep probability: after the ReLU (dense), after the ReLU and pool (conv)
   int64_t weightSize() const { return conv ? k * k * in * out : in * out; }
   int64_t inPerImage() const { return conv ? h * h * in : in; }
   int64_t outPerImage() const { return conv ? outH * outH * out : out; }
@@ -159,6 +159,7 @@ struct ConvWork {
   std::vector<float> dPooled;  // with pool: gradient at the pooled output
   float* out = nullptr;        // the layer's output: pooled or y, or the plan's dense input rows
   float* outGrad = nullptr;    // the gradient at the output
+  std::vector<float> mask;     // with dropout: 0 or 1/keep per output element (out is dropped in place)
   bool direct = false;         // by avx512:: instead of oneDNN (the first layer of fast-cnn or deep-cnn)
   std::vector<float> rowScratch;
   std::vector<float> padded;   // direct with SAME padding: the images with zero borders
@@ -248,6 +249,7 @@ void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
   }
   w.out = l.pool ? w.pooled.data() : w.y.data();
   w.outGrad = l.pool ? w.dPooled.data() : w.dy.data();
+  if (l.keep < 1.f) w.mask.resize(n * l.outPerImage());
   w.direct = first && l.in == 1 && l.h == 28 && l.pool && l.relu && avx512::usable(l.k, l.out);
   if (w.direct) {
     w.rowScratch.resize(l.outH * 4 * l.out);
@@ -330,6 +332,16 @@ inline void sync() {
 // Pointer to worker-local memory wrapped as a oneDNN memory object (no copy).
 memory wrap(const memory::desc& md, const float* p) { return memory(md, cpuEngine(), const_cast<float*>(p)); }
 
+// Dropout on a conv layer's output (after its ReLU and pool), in place: the mask of element e of
+// the whole batch's output depends on (seed, e) alone, so it does not depend on the split.
+void dropConvOutput(const Layer& l, ConvWork& w, uint64_t seed, int64_t first, int64_t n) {
+  const int64_t size = n * l.outPerImage(), base = first * l.outPerImage();
+  for (int64_t e = 0; e < size; ++e) {
+    w.mask[e] = dropoutScale(seed, static_cast<uint64_t>(base + e), l.keep);
+    w.out[e] *= w.mask[e];
+  }
+}
+
 void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, const float* bias,
                  int64_t n) {
   if (w.direct) {
@@ -354,6 +366,8 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
 // its input (`srcGrad`, unless null).
 void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
                   float* gB, float* srcGrad, int64_t n) {
+  if (l.keep < 1.f)
+    for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
   if (w.direct) {
     // The forward pass left the padded images in place.
     const float* in = w.padded.empty() ? src : w.padded.data();
@@ -396,6 +410,7 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
 
   for (size_t i = 0; i < convs; ++i) {
     forwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[2 * i], weights[2 * i + 1], n);
+    if (chain[i].keep < 1.f) dropConvOutput(chain[i], wk.convs[i], seeds[i], wk.first, n);
     clock.lap(i);
   }
   for (size_t j = 0; j < denses; ++j) {
@@ -552,11 +567,10 @@ std::vector<Layer> parseChain(const Napi::Env& env, const Napi::Array& arr) {
       l.oh = same ? l.h : l.h - l.k + 1;
       l.outH = l.pool ? l.oh / 2 : l.oh;
       if (l.k < 1 || l.oh < 1 || (l.pool && (l.oh % 2 || !l.relu))) throw bad("unsupported convolution");
-    } else {
-      const Napi::Value keep = o.Get("keep");
-      l.keep = keep.IsNumber() ? static_cast<float>(f64(keep)) : 1.f;
-      if (!(l.keep > 0.f && l.keep <= 1.f)) throw bad("dropout keep probability must be in (0, 1]");
     }
+    const Napi::Value keep = o.Get("keep");
+    l.keep = keep.IsNumber() ? static_cast<float>(f64(keep)) : 1.f;
+    if (!(l.keep > 0.f && l.keep <= 1.f)) throw bad("dropout keep probability must be in (0, 1]");
     if (l.in < 1 || l.out < 1) throw bad("empty layer");
     if (!chain.empty()) {
       const Layer& prev = chain.back();
@@ -570,7 +584,7 @@ std::vector<Layer> parseChain(const Napi::Env& env, const Napi::Array& arr) {
 }
 
 // cnnStepPlan(batch, layers, workers) → a plan (External). layers: [{kind: 'conv', k, h, in, out,
-// same, relu, pool} | {kind: 'dense', in, out, relu, keep}].
+// same, relu, pool, keep?} | {kind: 'dense', in, out, relu, keep}].
 Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
   auto plan = std::make_unique<Plan>();
   plan->batch = i64(info[0]);
@@ -792,6 +806,8 @@ void registerCnnStep(Napi::Env env, Napi::Object exports) {
   exportEntry<CnnStepProfile>(env, exports, "cnnStepProfile");
   // The label-smoothing argument came with this flag: an addon without it would ignore ε.
   exports.Set("cnnStepSmoothing", Napi::Boolean::New(env, true));
+  // Conv layers' `keep` came with this flag: an addon without it would train them without dropout.
+  exports.Set("cnnStepConvDropout", Napi::Boolean::New(env, true));
 }
 
 }  // namespace mn

@@ -54,6 +54,7 @@ type CnnStepAddon = NativeAddon & {
     update: NativeUpdate | null, seeds: number[], smoothing?: number): number;
   cnnStepDropoutMask(seed: number, rows: number, cols: number, keep: number): Float32Array;
   cnnStepSmoothing?: boolean;
+  cnnStepConvDropout?: boolean;
 };
 
 /** 0 turns the whole-step path off (A/B timing, the fallback test). */
@@ -79,6 +80,8 @@ export function nativeCnnStep(layers: ChainLayer[]): NativeCnnStep | null {
   const found = stepAddon();
   if (!found) return null;
   const { backend, native } = found;
+  // An addon older than conv dropout would read a conv layer's `keep` as no dropout at all.
+  if (native.cnnStepConvDropout !== true && layers.some((l) => l.kind === 'conv' && (l.keep ?? 1) < 1)) return null;
   const workers = splitWorkers() ? native.info().threads : 1;
   const pixels = layers[0].kind === 'conv' ? layers[0].h * layers[0].h * layers[0].in : layers[0].in;
   const plans = new Map<number, unknown>();

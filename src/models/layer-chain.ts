@@ -2,7 +2,10 @@ import type { VariableEntry } from '../variables/store.js';
 import type { GraphNode } from './graph.js';
 import type { Model } from './model.js';
 
-/** A k×k stride-1 convolution of an h×h×in map + bias, then optionally ReLU and a 2×2/2 max-pool. */
+/**
+ * A k×k stride-1 convolution of an h×h×in map + bias, then optionally ReLU, a 2×2/2 max-pool and
+ * dropout (keep probability `keep`; absent or 1 = none).
+ */
 export interface ConvLayer {
   kind: 'conv';
   k: number;
@@ -12,6 +15,7 @@ export interface ConvLayer {
   same: boolean;
   relu: boolean;
   pool: boolean;
+  keep?: number;
 }
 
 /** x·W + b, then optionally ReLU and dropout (keep probability `keep`, 1 = none). */
@@ -65,6 +69,12 @@ export function layerChain(model: Model): LayerChain | undefined {
     return true;
   };
   const weightShape = (n: GraphNode): number[] => model.store.get(n.inputs[1])?.shape ?? [];
+  /** The keep probability of a Dropout node next in the chain (1 if none), or undefined for a rate outside [0, 1). */
+  const dropoutKeep = (): number | undefined => {
+    const dropout = take(['Dropout']);
+    const rate = dropout ? Number(dropout.attrs.rate) : 0;
+    return rate >= 0 && rate < 1 ? 1 - rate : undefined;
+  };
 
   while (at < nodes.length) {
     const n = nodes[at];
@@ -99,7 +109,9 @@ export function layerChain(model: Model): LayerChain | undefined {
         pool = take(['MaxPool']) !== undefined;
       }
       if (oh < 1) return undefined;
-      layers.push({ kind: 'conv', k, h: image.h, in: cin, out: cout, same, relu, pool });
+      const keep = dropoutKeep();
+      if (keep === undefined) return undefined;
+      layers.push({ kind: 'conv', k, h: image.h, in: cin, out: cout, same, relu, pool, ...(keep < 1 ? { keep } : {}) });
       image = { h: pool ? oh / 2 : oh, c: cout };
     } else if (n.op === 'MatMul') {
       if (image || n.attrs.transpose_a || n.attrs.transpose_b) return undefined;
@@ -110,10 +122,9 @@ export function layerChain(model: Model): LayerChain | undefined {
       const bias = take(['Add', 'BiasAdd'], 2);
       if (!bias || !variable(bias, [cols])) return undefined;
       const relu = take(['Relu']) !== undefined;
-      const dropout = take(['Dropout']);
-      const rate = dropout ? Number(dropout.attrs.rate) : 0;
-      if (!(rate >= 0 && rate < 1)) return undefined;
-      layers.push({ kind: 'dense', in: rows, out: cols, relu, keep: 1 - rate });
+      const keep = dropoutKeep();
+      if (keep === undefined) return undefined;
+      layers.push({ kind: 'dense', in: rows, out: cols, relu, keep });
       features = cols;
     } else {
       return undefined;

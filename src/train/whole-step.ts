@@ -78,7 +78,7 @@ function chainWholeStep(model: Model, optimizer: Optimizer, labelSmoothing: numb
   const decays = foldedDecays(variables, folded);
   const seedsFor = (globalStep?: number) => {
     const next = model.dropoutSeeder(globalStep);
-    return chain.layers.map((l) => (l.kind === 'dense' && l.keep < 1 ? next() : 0));
+    return chain.layers.map((l) => ((l.keep ?? 1) < 1 ? next() : 0));
   };
   return {
     variables,

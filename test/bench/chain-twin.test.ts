@@ -106,9 +106,9 @@ test('bench/chain_torch.py trains what the bench passes it (pooling, L2, EMA, au
   assert.ok(result.test > 0 && result.test <= 1);
 });
 
-test('bench/chain_torch.py: SAME convolutions and dropout; a broken chain is a one-line error', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
+test('bench/chain_torch.py: SAME convolutions and dropout (conv and dense); a broken chain is a one-line error', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
   const layers = [
-    { kind: 'conv', k: 3, h: 28, in: 1, out: 4, same: true, relu: true, pool: true },
+    { kind: 'conv', k: 3, h: 28, in: 1, out: 4, same: true, relu: true, pool: true, keep: 0.75 },
     { kind: 'conv', k: 2, h: 14, in: 4, out: 4, same: true, relu: true, pool: false },
     { kind: 'dense', in: 784, out: 16, relu: true, keep: 0.5 },
     { kind: 'dense', in: 16, out: 10, relu: false, keep: 1 },
@@ -119,4 +119,7 @@ test('bench/chain_torch.py: SAME convolutions and dropout; a broken chain is a o
   const bad = runTwin(['--layers', JSON.stringify(layers.slice(0, -1))]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.error, /--layers: the last layer must be dense without ReLU or dropout/);
+  const badKeep = runTwin(['--layers', JSON.stringify([{ ...layers[0], keep: 0 }, ...layers.slice(1)])]);
+  assert.notEqual(badKeep.status, 0);
+  assert.match(badKeep.error, /--layers: layer 0: dropout keep probability must be in \(0, 1\], got 0/);
 });

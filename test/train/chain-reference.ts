@@ -15,6 +15,8 @@ export function chainLogits(layers: ChainLayer[], weights: tf.Tensor[], images: 
       x = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, l.same ? 'same' : 'valid'), b);
       if (l.relu) x = tf.relu(x);
       if (l.pool) x = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
+      const mask = masks.get(i);
+      if ((l.keep ?? 1) < 1 && mask) x = tf.mul(x, tf.reshape(mask, x.shape));
     } else {
       if (x.rank !== 2) x = tf.reshape(x, [-1, l.in]);
       x = tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);

@@ -12,7 +12,7 @@ import { foldedDecays, splitRegularization } from '../../src/train/regularizatio
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { gradientStep, trainingStep } from '../../src/train/train.js';
 import { wholeStepFor } from '../../src/train/whole-step.js';
-import { constant } from '../../src/variables/initializers.js';
+import { constant, truncatedNormal } from '../../src/variables/initializers.js';
 import { l1Regularizer, l2Regularizer } from '../../src/variables/regularizers.js';
 import { VariableStore } from '../../src/variables/store.js';
 import { maxRelError, nativeOrSkip, randomValues, TOLERANCE } from '../backend/parity-helpers.js';
@@ -37,6 +37,26 @@ const CASES: Array<{ name: string; optimizer: () => Optimizer; l2?: number }> = 
 ];
 
 const build = (name: string, l2 = 0, seed = 5) => Model.build(getModelDefinition(name), { seed, regularizer: l2 > 0 ? l2Regularizer(l2) : undefined });
+
+/**
+ * A chain with dropout after conv layers: after the first layer's pool (the direct AVX-512 kernel
+ * where the CPU has it), after an unpooled SAME conv, and none after the last conv.
+ */
+function convDropoutModel(): Model {
+  const store = new VariableStore(3);
+  const b = new GraphBuilder(store);
+  const input = b.placeholder('x-input', [null, 784]);
+  const conv = (x: string, shape: number[], padding: 'SAME' | 'VALID', scope: string) => b.scope(scope, () => {
+    const w = b.variable('weights', shape, { initializer: truncatedNormal(Math.sqrt(2 / (shape[0] * shape[1] * shape[2]))) });
+    return b.relu(b.biasAdd(b.conv2d(x, w, [1, 1], padding), b.variable('biases', [shape[3]], { initializer: constant(0.05) })));
+  });
+  const c1 = b.dropout(b.maxPool(conv(b.reshape(input, [-1, 28, 28, 1]), [5, 5, 1, 24], 'VALID', 'conv1'), [2, 2], [2, 2], 'VALID'), 0.25);
+  const c2 = b.dropout(conv(c1, [3, 3, 24, 32], 'SAME', 'conv2'), 0.4);
+  const c3 = b.maxPool(conv(c2, [3, 3, 32, 32], 'VALID', 'conv3'), [2, 2], [2, 2], 'VALID');
+  const logits = b.scope('fc', () => b.add2(b.matMul(b.reshape(c3, [-1, 800]), b.variable('weights', [800, 10], { initializer: truncatedNormal(0.05) })),
+    b.variable('biases', [10], { initializer: constant(0) })));
+  return new Model(getModelDefinition('mlp'), store, b.graph, input, logits);
+}
 
 function assertClose(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>): void {
   const err = maxRelError(actual, expected);
@@ -70,14 +90,16 @@ function withoutAddonEntry<T>(name: string, fn: () => T): T {
 /** The dropout seeds a training call at `step` uses, one per layer (0 where it has no dropout). */
 function seedsAt(model: Model, layers: ChainLayer[], step: number): number[] {
   const next = model.dropoutSeeder(step);
-  return layers.map((l) => (l.kind === 'dense' && l.keep < 1 ? next() : 0));
+  return layers.map((l) => ((l.keep ?? 1) < 1 ? next() : 0));
 }
 
 /** The whole step's dropout masks for those seeds, as tensors by layer index. */
 function masksFor(layers: ChainLayer[], seeds: number[], rows: number): Map<number, tf.Tensor> {
   const masks = new Map<number, tf.Tensor>();
   layers.forEach((l, i) => {
-    if (l.kind === 'dense' && l.keep < 1) masks.set(i, tf.tensor2d(nativeDropoutMask(seeds[i], rows, l.out, l.keep)!, [rows, l.out]));
+    const keep = l.keep ?? 1;
+    const cols = l.kind === 'conv' ? (l.pool ? ((l.same ? l.h : l.h - l.k + 1) / 2) ** 2 : (l.same ? l.h : l.h - l.k + 1) ** 2) * l.out : l.out;
+    if (keep < 1) masks.set(i, tf.tensor2d(nativeDropoutMask(seeds[i], rows, cols, keep)!, [rows, cols]));
   });
   return masks;
 }
@@ -202,6 +224,17 @@ describe('layerChain: which graphs the whole step takes', () => {
     });
     assert.equal(layerChain(skip), undefined, 'an op the chain does not know');
   });
+
+  it('reads dropout after a conv layer (after its ReLU and pool) as that layer\'s keep probability', () => {
+    const model = convDropoutModel();
+    assert.deepEqual(layerChain(model)?.layers, [
+      { kind: 'conv', k: 5, h: 28, in: 1, out: 24, same: false, relu: true, pool: true, keep: 0.75 },
+      { kind: 'conv', k: 3, h: 12, in: 24, out: 32, same: true, relu: true, pool: false, keep: 0.6 },
+      { kind: 'conv', k: 3, h: 12, in: 32, out: 32, same: false, relu: true, pool: true },
+      { kind: 'dense', in: 800, out: 10, relu: false, keep: 1 },
+    ]);
+    model.dispose();
+  });
 });
 
 describe('the whole native training step of a layer chain', { skip }, () => {
@@ -241,6 +274,32 @@ describe('the whole native training step of a layer chain', { skip }, () => {
         });
       });
     }
+  }
+
+  for (const threads of [1, 2]) {
+    it(`dropout after conv layers: the tape's loss and gradients with the step's masks (${threads} worker(s)); an addon without it is not used`, async () => {
+      await tf.setBackend('native');
+      await withThreads(threads, () => {
+        const model = convDropoutModel();
+        const chain = layerChain(model)!;
+        const weights = chain.variables.map((v) => v.variable);
+        const b = batch(2);
+        const seeds = seedsAt(model, chain.layers, 11);
+        assert.deepEqual(seeds.map((s) => s !== 0), [true, true, false, false]);
+        const masks = masksFor(chain.layers, seeds, BATCH);
+        const expected = tapeGradients(chain.layers, weights, b, masks);
+        const undropped = tapeGradients(chain.layers, weights, b, new Map());
+        tf.dispose([...masks.values()]);
+        const { loss, grads } = nativeCnnStep(chain.layers)!.gradients(b.images, b.labels, weights, seeds);
+        assert.ok(Math.abs(loss - expected.loss) <= TOLERANCE * Math.abs(expected.loss), `loss ${loss} vs ${expected.loss}`);
+        assert.ok(Math.abs(loss - undropped.loss) > 1e-3, 'the masks change the loss');
+        grads.forEach((g, i) => assertClose(`gradient of ${chain.variables[i].name}`, g.dataSync(), expected.grads[i]));
+        tf.dispose(grads);
+        assert.equal(withoutAddonEntry('cnnStepConvDropout', () => nativeCnnStep(chain.layers)), null, 'a stale addon would drop nothing');
+        assert.notEqual(withoutAddonEntry('cnnStepConvDropout', () => nativeCnnStep(chain.layers.map((l): ChainLayer => (l.kind === 'conv' ? { ...l, keep: undefined } : l)))), null);
+        model.dispose();
+      });
+    });
   }
 
   for (const { name, optimizer, l2 = 0 } of CASES) {
