@@ -191,6 +191,9 @@ test('mnist train --validation-size 0: trains on every image, recorded and kept 
   const keepBest = runCli(['train', '--model-dir', dir, '--steps', '4', '--limit', '300', '--keep-best', '--no-progress'], { env });
   assert.notEqual(keepBest.code, 0);
   assert.match(keepBest.stderr, /--keep-best needs validation images: this run holds none out/);
+  const validateEvery = runCli(['train', '--model-dir', dir, '--steps', '4', '--limit', '300', '--validate-every', '1', '--no-progress'], { env });
+  assert.notEqual(validateEvery.code, 0);
+  assert.match(validateEvery.stderr, /--validate-every needs validation images/);
   assert.doesNotMatch(keepBest.stderr, /at .*\.js:\d+/, 'no stack trace');
   const evaluated = runCli(['eval', '--model-dir', dir, '--once', '--limit', '200'], { env });
   assert.equal(evaluated.code, 0, evaluated.stderr);

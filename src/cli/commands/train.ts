@@ -138,6 +138,9 @@ Examples:
       console.error(`Resuming with the recorded recipe: ${describeRecipe(config, augmentKind)}`);
     }
     const data = loadMnist({ dataDir: flags.dataDir, limit: flags.limit, validationSize: config.validationSize });
+    if (data.validation.count === 0 && flags.validateEvery) {
+      throw new UserError('--validate-every needs validation images: this run holds none out (--validation-size 0)');
+    }
     const batches = flags.tfrecords ? await tfrecordBatches(flags.tfrecords, config) : undefined;
     let stopRequested = false;
     const signals = onStopSignals((signal) => {
