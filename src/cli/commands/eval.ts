@@ -46,7 +46,7 @@ Examples:
     // The images the run held out; a run that held none out trained on these very images.
     const heldOut = readModelDirInfo(flags.modelDir)?.recipe?.validationSize;
     if (heldOut === 0) {
-      console.error(`Note: ${flags.modelDir} trained on every training image (validation size 0), these 5,000 included: its validation accuracy is not a held-out figure (\`mnist test\` is).`);
+      console.error(`Note: ${flags.modelDir} trained on every training image (validation size 0), the validation images included: its validation accuracy is not a held-out figure (\`mnist test\` is).`);
     }
     const { validation: all } = loadMnist({ dataDir: flags.dataDir, validationSize: heldOut || undefined });
     const validation = flags.limit ? sliceSplit(all, 0, flags.limit) : all;
