@@ -11,7 +11,7 @@
         "src/reduce.cc",
         "src/optimizer.cc",
         "src/dense_step.cc", "src/dense_step_avx2.cc", "src/dense_step_avx512.cc",
-        "src/cnn_step.cc"
+        "src/cnn_step.cc", "src/batch_norm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -106,6 +106,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mn::registerOptimizer(env, exports);
   mn::registerDenseStep(env, exports);
   mn::registerCnnStep(env, exports);
+  mn::registerBatchNorm(env, exports);
   return exports;
 }
 

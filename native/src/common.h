@@ -125,5 +125,6 @@ void registerReduce(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerDenseStep(Napi::Env env, Napi::Object exports);
 void registerCnnStep(Napi::Env env, Napi::Object exports);
+void registerBatchNorm(Napi::Env env, Napi::Object exports);
 
 }  // namespace mn

@@ -22,6 +22,12 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, n: number, alpha: number): void;
   addN(xs: Float32Array[], out: Float32Array, n: number): void;
   reluBiasGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, db: Float32Array, rows: number, channels: number): void;
+  /** Batch normalisation over the last axis with the batch's statistics: y, and the mean and biased variance per channel. */
+  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    rows: number, channels: number, epsilon: number): void;
+  /** batchNormTrain's gradients for x, scale and offset from its y's gradient dy. */
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array,
+    dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, rows: number, channels: number, epsilon: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /**

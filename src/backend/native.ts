@@ -11,12 +11,13 @@ import { poolKernels } from './kernels/pool.js';
 import { eltwiseKernels } from './kernels/eltwise.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { lossKernels } from './kernels/loss.js';
+import { batchNormKernels } from './kernels/batch-norm.js';
 
 export const NATIVE_BACKEND = 'native';
 
 /** Kernels that run in oneDNN / C++ on the `native` backend (all others are the stock cpu ones). */
 export const NATIVE_KERNELS: NativeKernel[] = [
-  ...matmulKernels, ...convKernels, ...poolKernels, ...eltwiseKernels, ...reduceKernels, ...lossKernels,
+  ...matmulKernels, ...convKernels, ...poolKernels, ...eltwiseKernels, ...reduceKernels, ...lossKernels, ...batchNormKernels,
 ];
 
 let registration: { ok: true } | { ok: false; reason: string } | undefined;

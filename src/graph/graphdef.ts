@@ -75,6 +75,9 @@ export function translateNode(node: GraphNode, isVariable: (name: string) => boo
     }
     case 'ConcatV2':
       return [int32Const(`${node.name}/axis`, [], [a.axis as number]), make('ConcatV2', { T, N: attr.i(inputs.length), Tidx: attr.type('int32') }, [`${node.name}/axis`])];
+    case 'FusedBatchNormV3':
+      // An inference graph normalises with the moving statistics (the momentum is training's alone).
+      return [make('FusedBatchNormV3', { T, U: T, epsilon: attr.f(a.epsilon as number), exponential_avg_factor: attr.f(1), data_format: attr.s('NHWC'), is_training: attr.b(false) })];
     case 'Dropout':
       // Inference graphs keep no dropout: the node stays (so names still resolve) as an Identity.
       return [make('Identity', { T })];

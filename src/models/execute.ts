@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining } from './batch-norm.js';
 import { concatLastAxis } from './concat.js';
 import { convLayer, denseLayer, fusedLayersAvailable, poolFusionAvailable } from './fused-layers.js';
 import { requiredNodes, type Graph, type GraphNode, type Padding } from './graph.js';
@@ -10,11 +11,16 @@ export interface ExecuteOptions {
   variable: (name: string) => tf.Tensor;
   /** Seed source for dropout masks (a new seed per call keeps masks different per step). */
   dropoutSeed?: () => number;
+  /**
+   * When training, each batch-norm node's batch statistics: the mean and the unbiased (n − 1)
+   * variance per channel, what TensorFlow moves the moving statistics towards.
+   */
+  batchStatistics?: (node: GraphNode, mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 }
 
 /** Runs the graph on TensorFlow.js and returns the requested outputs. Call inside tf.tidy. */
 export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs: string[], opts: ExecuteOptions): tf.Tensor[] {
-  const { nodes, fused } = plan(graph, outputs);
+  const { nodes, fused } = plan(graph, outputs, opts.training ?? false);
   const ownLayers = fusedLayersAvailable();
   const ownPools = poolFusionAvailable();
   const values = new Map<string, tf.Tensor>();
@@ -30,22 +36,28 @@ export function execute(graph: Graph, feeds: Record<string, tf.Tensor>, outputs:
 /** The nodes a set of outputs needs and their fused layers, worked out once per graph and outputs. */
 const plans = new WeakMap<Graph, Map<string, { nodes: GraphNode[]; fused: Map<string, FusedLayer | null> }>>();
 
-function plan(graph: Graph, outputs: string[]): { nodes: GraphNode[]; fused: Map<string, FusedLayer | null> } {
+function plan(graph: Graph, outputs: string[], training: boolean): { nodes: GraphNode[]; fused: Map<string, FusedLayer | null> } {
   let byOutputs = plans.get(graph);
   if (!byOutputs) plans.set(graph, (byOutputs = new Map()));
-  const key = `${graph.nodes.length}\n${outputs.join('\n')}`; // a graph can still grow while it is being built
+  const key = `${graph.nodes.length}\n${training}\n${outputs.join('\n')}`; // a graph can still grow while it is being built
   let entry = byOutputs.get(key);
   if (!entry) {
     const nodes = requiredNodes(graph, outputs);
-    byOutputs.set(key, (entry = { nodes, fused: fusedLayers(nodes, outputs) }));
+    byOutputs.set(key, (entry = { nodes, fused: fusedLayers(nodes, outputs, training) }));
   }
   return entry;
 }
 
-/** MatMul or Conv2D, then a bias add, then optionally Relu (and, after a Conv2D's, a 2×2 max-pool), run as one fused op. */
+/**
+ * MatMul or Conv2D, then a bias add, then optionally Relu (and, after a Conv2D's, a 2×2 max-pool),
+ * run as one fused op. In inference, a Conv2D's batch normalisation (moving statistics) takes the
+ * bias add's place: folded into the filter and a bias.
+ */
 interface FusedLayer {
   product: GraphNode;
+  /** The bias variable, or the FusedBatchNormV3 node folded in. */
   bias: string;
+  batchNorm?: GraphNode;
   relu: boolean;
   /** A 2×2 stride-2 MaxPool reading the Relu; the layer computes its output. */
   pool?: GraphNode;
@@ -60,7 +72,7 @@ interface FusedLayer {
  * chain's last node computes, or null for the nodes inside a chain that are skipped. The graph
  * itself (and so freeze/export) is unchanged.
  */
-function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLayer | null> {
+function fusedLayers(nodes: GraphNode[], outputs: string[], training: boolean): Map<string, FusedLayer | null> {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const readers = new Map<string, GraphNode[]>();
   for (const n of nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
@@ -76,10 +88,13 @@ function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLa
     if (product.op !== 'MatMul' && product.op !== 'Conv2D') continue;
     if (product.op === 'MatMul' && (product.attrs.transpose_a || product.attrs.transpose_b)) continue;
     const add = soleReader(product.name);
-    if (!add || (add.op !== 'Add' && add.op !== 'BiasAdd') || add.inputs[0] !== product.name) continue;
-    const bias = byName.get(add.inputs[1]);
+    if (!add || add.inputs[0] !== product.name) continue;
+    const batchNorm = !training && product.op === 'Conv2D' && add.op === 'FusedBatchNormV3' && add.inputs.slice(1).every((i) => byName.get(i)?.op === 'Variable');
+    if (add.op !== 'Add' && add.op !== 'BiasAdd' && !batchNorm) continue;
+    const bias = batchNorm ? add : byName.get(add.inputs[1]);
     const biasShape = bias?.attrs.shape;
-    if (bias?.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1) continue;
+    if (!batchNorm && (bias?.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1)) continue;
+    if (!bias) continue;
     const relu = soleReader(add.name);
     const last = relu?.op === 'Relu' ? relu : add;
     const pool = product.op === 'Conv2D' && last === relu ? soleReader(relu.name) : undefined;
@@ -87,7 +102,9 @@ function fusedLayers(nodes: GraphNode[], outputs: string[]): Map<string, FusedLa
     fused.set(product.name, null);
     if (last !== add) fused.set(add.name, null);
     if (pooled) fused.set(last.name, null);
-    fused.set((pooled ?? last).name, { product, bias: bias.name, relu: last !== add, pool: pooled, inputNeedsGrad: fromVariable.has(product.inputs[0]) });
+    fused.set((pooled ?? last).name, {
+      product, bias: bias.name, ...(batchNorm ? { batchNorm: add } : {}), relu: last !== add, pool: pooled, inputNeedsGrad: fromVariable.has(product.inputs[0]),
+    });
   }
   return fused;
 }
@@ -97,6 +114,7 @@ const isPool2x2 = (n: GraphNode) =>
 
 /** On the native backend, our one-tape-node layers (fused-layers.ts); elsewhere tf.fused ops. */
 function runFused(layer: FusedLayer, input: (name: string) => tf.Tensor, ownLayers: boolean, ownPools: boolean): tf.Tensor {
+  if (layer.batchNorm) return runFused(...foldBatchNorm(layer, layer.batchNorm, input), ownLayers, ownPools);
   const { product, bias, relu, pool, inputNeedsGrad } = layer;
   if (pool) {
     const x = input(product.inputs[0]);
@@ -122,6 +140,18 @@ function runFused(layer: FusedLayer, input: (name: string) => tf.Tensor, ownLaye
   const pad = (product.attrs.padding as string).toLowerCase() as 'same' | 'valid';
   if (ownLayers && x.rank === 4) return convLayer(x, w, b, { strides, pad }, relu, inputNeedsGrad);
   return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides, pad, bias: b, activation });
+}
+
+/**
+ * An inference batch normalisation after a convolution folded into it: filter·m and bias
+ * offset − mean·m per output channel, m = scale/√(variance + ε). Returns the plain layer and its inputs.
+ */
+function foldBatchNorm(layer: FusedLayer, node: GraphNode, input: (name: string) => tf.Tensor): [FusedLayer, (name: string) => tf.Tensor] {
+  const [, scale, offset, mean, variance] = node.inputs.map(input);
+  const multiplier = tf.mul(scale, tf.rsqrt(tf.add(variance, node.attrs.epsilon as number)));
+  const filterName = layer.product.inputs[1];
+  const folded = new Map([[filterName, tf.mul(input(filterName), multiplier)], [node.name, tf.sub(offset, tf.mul(mean, multiplier))]]);
+  return [{ ...layer, batchNorm: undefined }, (name) => folded.get(name) ?? input(name)];
 }
 
 /** Whether the convolution's output (the pool's input) has even height and width. */
@@ -178,9 +208,26 @@ function run(node: GraphNode, inputs: tf.Tensor[], feeds: Record<string, tf.Tens
       const axis = a.axis as number;
       return axis === -1 || axis === x.rank - 1 ? concatLastAxis(inputs) : tf.concat(inputs, axis);
     }
+    case 'FusedBatchNormV3':
+      return batchNorm(node, inputs, opts);
     case 'Dropout':
       return opts.training && (a.rate as number) > 0 ? tf.dropout(x, a.rate as number, undefined, opts.dropoutSeed?.()) : x;
     default:
       throw new Error(`op ${node.op} (node ${node.name}) is not supported`);
   }
+}
+
+/** FusedBatchNormV3 on an NHWC map: batch statistics when training (reported to `batchStatistics`), the moving ones otherwise. */
+function batchNorm(node: GraphNode, [x, scale, offset, movingMean, movingVariance]: tf.Tensor[], opts: ExecuteOptions): tf.Tensor {
+  if (x.rank !== 4) throw new Error(`${node.name}: batch normalisation takes an NHWC feature map, not a tensor of rank ${x.rank}`);
+  const epsilon = node.attrs.epsilon as number;
+  if (!opts.training) {
+    // y = x·m + a per channel (m = scale/√(variance + ε), a = offset − mean·m): two broadcast ops, native where the backend is.
+    const multiplier = tf.mul(scale, tf.rsqrt(tf.add(movingVariance, epsilon)));
+    return tf.add(tf.mul(x, multiplier), tf.sub(offset, tf.mul(movingMean, multiplier)));
+  }
+  const count = x.size / x.shape[3]!;
+  const unbiased = count / Math.max(count - 1, 1);
+  return batchNormTraining(x, scale, offset, epsilon, (mean, variance) =>
+    opts.batchStatistics?.(node, mean, tf.tidy(() => tf.mul(variance, unbiased)) as tf.Tensor1D));
 }

@@ -9,7 +9,8 @@ import { VariableStore, type Reuse } from '../variables/store.js';
  *
  * Ops: Placeholder, Variable (reads the variable of the same name), MatMul, Add, BiasAdd, Relu,
  * Tanh, Sigmoid, Softmax, Identity, Conv2D, MaxPool, AvgPool, Reshape, Pad, ConcatV2, Dropout
- * (training only; an Identity in inference graphs).
+ * (training only; an Identity in inference graphs), FusedBatchNormV3 (batch statistics when
+ * training, the moving ones otherwise; written with is_training false).
  */
 export interface GraphNode {
   name: string;
@@ -118,6 +119,15 @@ export class GraphBuilder {
 
   concat(xs: string[], axis: number): string {
     return this.add('ConcatV2', 'concat', xs, { axis });
+  }
+
+  /**
+   * Batch normalisation of an NHWC feature map (tf.layers.batch_normalization, fused): per channel,
+   * (x − μ)/√(σ² + ε)·scale + offset, with μ, σ² the batch's statistics when training (which then
+   * move `mean` and `variance` by `1 − momentum` towards them) and those two variables otherwise.
+   */
+  batchNorm(x: string, scale: string, offset: string, mean: string, variance: string, opts: { epsilon: number; momentum: number }): string {
+    return this.add('FusedBatchNormV3', 'FusedBatchNormV3', [x, scale, offset, mean, variance], { epsilon: opts.epsilon, momentum: opts.momentum });
   }
 
   /** tf.nn.dropout with keep probability 1 - rate; active only when training. */

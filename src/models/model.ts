@@ -5,7 +5,7 @@ import type { Regularizer } from '../variables/regularizers.js';
 import { VariableStore } from '../variables/store.js';
 import { deriveSeed } from '../pipeline/random.js';
 import { execute } from './execute.js';
-import { GraphBuilder, type Graph } from './graph.js';
+import { GraphBuilder, type Graph, type GraphNode } from './graph.js';
 import type { TrainDefaults } from '../train/config.js';
 
 export interface BuildOptions {
@@ -62,8 +62,19 @@ export class Model {
       training,
       variable: (name) => this.variableTensor(name),
       dropoutSeed: this.dropoutSeeder(step),
+      batchStatistics: training ? (node, mean, variance) => this.moveStatistics(node, mean, variance) : undefined,
     });
     return out as tf.Tensor2D;
+  }
+
+  /** A training call's batch statistics move the node's moving mean and variance: m ← m − (1 − momentum)·(m − batch). */
+  private moveStatistics(node: GraphNode, mean: tf.Tensor1D, variance: tf.Tensor1D): void {
+    const rate = 1 - (node.attrs.momentum as number);
+    const [movingMean, movingVariance] = [node.inputs[3], node.inputs[4]].map((name) => this.variableTensor(name) as tf.Variable);
+    tf.tidy(() => {
+      movingMean.assign(tf.sub(movingMean, tf.mul(tf.sub(movingMean, mean), rate)));
+      movingVariance.assign(tf.sub(movingVariance, tf.mul(tf.sub(movingVariance, variance), rate)));
+    });
   }
 
   /** The seeds of a training call's dropout masks in graph order, from (seed, `step`) alone. */

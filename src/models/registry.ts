@@ -1,11 +1,11 @@
 import { UserError } from '../errors.js';
 import type { ModelDefinition } from './model.js';
 import { mlp, softmax } from './mlp.js';
-import { bookCnn, deepCnn, fastCnn, fastCnn995, lenet5, vggCnn } from './cnn.js';
+import { bookCnn, deepCnn, fastCnn, fastCnn995, lenet5, vggBn, vggCnn } from './cnn.js';
 import { inceptionMini } from './inception.js';
 
 /** Every model `--model NAME` accepts; a new model adds one line here. */
-const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn, inceptionMini, vggCnn, fastCnn, fastCnn995];
+const MODELS: ModelDefinition[] = [mlp, softmax, bookCnn, lenet5, deepCnn, inceptionMini, vggCnn, vggBn, fastCnn, fastCnn995];
 
 export function modelNames(): string[] {
   return MODELS.map((m) => m.name);

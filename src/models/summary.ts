@@ -100,6 +100,8 @@ function forwardFlops(node: GraphNode, out: number[], input: (k: number) => numb
       return size(out);
     case 'Softmax':
       return 3 * size(out);
+    case 'FusedBatchNormV3':
+      return 2 * size(out);
     default:
       return 0;
   }

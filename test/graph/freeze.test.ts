@@ -33,7 +33,10 @@ describe('freeze → GraphDef bytes → TensorFlow.js graph executor', () => {
     it(`${name}: same logits as the model itself (max abs diff < 1e-5)`, async () => {
       const model = Model.build(getModelDefinition(name), { seed: 5 });
       // Trained-looking values everywhere (some models start with zero weights or biases).
-      model.store.all().forEach((v, i) => v.variable.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 100 + i)));
+      model.store.all().forEach((v, i) => {
+        const values = tf.randomNormal(v.shape, 0, 0.1, 'float32', 100 + i);
+        v.variable.assign(v.name.endsWith('moving_variance') ? tf.add(tf.abs(values), 0.5) : values);
+      });
       const graph = decodeGraphDef(encodeGraphDef(freezeModel(model)), `${name}.pb`);
       assert.ok(!graph.node.some((n) => n.op === 'Variable' || n.op === 'Dropout' || n.op === 'VariableV2'));
       const frozen = FrozenGraph.load(graph, `${name}.pb`);

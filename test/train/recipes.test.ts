@@ -219,7 +219,7 @@ test('train({ validationSize: 0 }) (the library): records it, and reports NaN va
 });
 
 test('every registry model has its recipe pinned above', () => {
-  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'fast-cnn', 'fast-cnn-995', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-cnn']);
+  assert.deepEqual(modelNames().sort(), ['book-cnn', 'deep-cnn', 'fast-cnn', 'fast-cnn-995', 'inception-mini', 'lenet5', 'mlp', 'softmax', 'vgg-bn', 'vgg-cnn']);
 });
 
 test('sine (§8.4): 2 LSTM layers × 30, windows of 10 every 0.01, 10,000/1,000 examples, batch 32, shuffle 1000, Adagrad 0.1, 11,000 steps', () => {
