@@ -93,6 +93,10 @@ struct Layer {
   int64_t in = 0, out = 0;
   bool relu = false, pool = false;
   float keep = 1.f;  // dropout keep probability: after the ReLU (dense), after the ReLU and pool (conv)
+  // conv only: batch normalisation between the convolution (then without bias) and the ReLU, with
+  // the whole batch's statistics; its parameters are γ and β in place of the bias.
+  bool bn = false;
+  float epsilon = 1e-3f, momentum = 0.99f;
   int64_t weightSize() const { return conv ? k * k * in * out : in * out; }
   int64_t inPerImage() const { return conv ? h * h * in : in; }
   int64_t outPerImage() const { return conv ? outH * outH * out : out; }
@@ -153,7 +157,11 @@ inline float dropoutScale(uint64_t seed, uint64_t i, float keep) {
 
 // One worker's part of a conv layer: its share of the batch.
 struct ConvWork {
-  std::vector<float> y;        // relu(conv + b) [n, oh, oh, out]
+  std::vector<float> y;        // relu(conv + b) [n, oh, oh, out], or relu(batchnorm(conv)) with bn
+  std::vector<float> z;        // with bn: the convolution [n, oh, oh, out] before the normalisation
+  std::vector<double> partial; // with bn: this worker's per-channel sums, read by every worker after a barrier
+  std::vector<float> mean, invStd, mul, add;  // with bn: the batch's statistics and y = relu(z·mul + add)
+  std::vector<double> variance;  // with bn: the batch's biased variance per channel
   std::vector<float> pooled;   // with pool: [n, outH, outH, out] (unless the output goes to the plan)
   std::vector<float> dy;       // gradient at y
   std::vector<float> dPooled;  // with pool: gradient at the pooled output
@@ -205,6 +213,7 @@ struct Worker {
 
 struct Plan {
   std::vector<Layer> chain;
+  std::vector<size_t> first;  // each layer's first parameter: W, then b (or γ, β with bn)
   size_t convCount = 0;
   int64_t batch = 0, classes = 0, workerCount = 1;
   std::vector<int64_t> sizes, offsets;  // parameters: W, b of each layer in turn
@@ -243,6 +252,15 @@ void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
   const auto alg = dnnl::algorithm::convolution_direct;
   w.y.resize(n * l.oh * l.oh * l.out);
   w.dy.resize(w.y.size());
+  if (l.bn) {
+    w.z.resize(w.y.size());
+    w.partial.assign(2 * l.out, 0.0);
+    w.mean.resize(l.out);
+    w.invStd.resize(l.out);
+    w.mul.resize(l.out);
+    w.add.resize(l.out);
+    w.variance.resize(l.out);
+  }
   if (l.pool) {
     w.pooled.resize(n * l.outH * l.outH * l.out);
     w.dPooled.resize(w.pooled.size());
@@ -250,7 +268,7 @@ void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
   w.out = l.pool ? w.pooled.data() : w.y.data();
   w.outGrad = l.pool ? w.dPooled.data() : w.dy.data();
   if (l.keep < 1.f) w.mask.resize(n * l.outPerImage());
-  w.direct = first && l.in == 1 && l.h == 28 && l.pool && l.relu && avx512::usable(l.k, l.out);
+  w.direct = first && !l.bn && l.in == 1 && l.h == 28 && l.pool && l.relu && avx512::usable(l.k, l.out);
   if (w.direct) {
     w.rowScratch.resize(l.outH * 4 * l.out);
     if (l.padL + l.padR > 0) {
@@ -263,8 +281,10 @@ void planConv(const Layer& l, ConvWork& w, int64_t n, bool first) {
   const auto wAny = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::any);
   const auto wUser = memory::desc({l.out, l.in, l.k, l.k}, dt::f32, tag::hwio);
   const memory::dims one{1, 1}, padL{l.padL, l.padL}, padR{l.padR, l.padR};
-  cf::primitive_desc fpd(cf::desc(dnnl::prop_kind::forward_training, alg, src, wAny, vec(l.out), dst, one, padL, padR),
-                         l.relu ? reluAttr() : userScratch(), eng);
+  cf::primitive_desc fpd = l.bn
+      ? cf::primitive_desc(cf::desc(dnnl::prop_kind::forward_training, alg, src, wAny, dst, one, padL, padR), userScratch(), eng)
+      : cf::primitive_desc(cf::desc(dnnl::prop_kind::forward_training, alg, src, wAny, vec(l.out), dst, one, padL, padR),
+                           l.relu ? reluAttr() : userScratch(), eng);
   w.fwd = makeRun<cf::primitive_desc, cf>(fpd);
   w.wFwd.init(wUser, fpd.weights_desc(), true);
   if (!first) {
@@ -342,6 +362,98 @@ void dropConvOutput(const Layer& l, ConvWork& w, uint64_t seed, int64_t first, i
   }
 }
 
+// Per-channel sums over the rows of an [rows, c] map, in float over blocks of 64 rows folded into
+// double: out[c] = Σ a and out[c + channels] = Σ a², or with `b` and `center`: out[c] = Σ a·(b − center).
+void channelSums(const float* __restrict a, const float* __restrict b, double* __restrict out, int64_t rows,
+                 int64_t channels, const float* __restrict center) {
+  std::fill(out, out + (b ? channels : 2 * channels), 0.0);
+  std::vector<float> block(2 * channels);
+  float* __restrict s = block.data();
+  float* __restrict s2 = s + channels;
+  for (int64_t r0 = 0; r0 < rows; r0 += 64) {
+    const int64_t r1 = std::min(rows, r0 + 64);
+    std::fill(block.begin(), block.end(), 0.f);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* ar = a + r * channels;
+      if (b) {
+        const float* br = b + r * channels;
+        for (int64_t c = 0; c < channels; ++c) s[c] += ar[c] * (br[c] - center[c]);
+      } else {
+        for (int64_t c = 0; c < channels; ++c) {
+          s[c] += ar[c];
+          s2[c] += ar[c] * ar[c];
+        }
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      out[c] += s[c];
+      if (!b) out[c + channels] += s2[c];
+    }
+  }
+}
+
+// After the barrier that follows every worker's convolution: the whole batch's mean and biased
+// variance from all workers' sums (added in worker order, so every worker gets the same), then
+// y = relu(γ·(z − mean)/√(variance + ε) + β) and the pool.
+void normaliseForward(const Layer& l, ConvWork& w, const std::vector<const ConvWork*>& all, const float* gamma,
+                      const float* beta, int64_t n, int64_t batch) {
+  const double count = static_cast<double>(batch * l.oh * l.oh);
+  for (int64_t c = 0; c < l.out; ++c) {
+    double sum = 0, squares = 0;
+    for (const ConvWork* o : all) {
+      sum += o->partial[c];
+      squares += o->partial[c + l.out];
+    }
+    const double mean = sum / count, variance = std::max(0.0, squares / count - mean * mean);
+    const double invStd = 1.0 / std::sqrt(variance + static_cast<double>(l.epsilon));
+    w.mean[c] = static_cast<float>(mean);
+    w.variance[c] = variance;
+    w.invStd[c] = static_cast<float>(invStd);
+    w.mul[c] = static_cast<float>(gamma[c] * invStd);
+    w.add[c] = static_cast<float>(beta[c] - mean * gamma[c] * invStd);
+  }
+  const int64_t rows = n * l.oh * l.oh;
+  const float* __restrict mul = w.mul.data();
+  const float* __restrict add = w.add.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict zr = w.z.data() + r * l.out;
+    float* __restrict yr = w.y.data() + r * l.out;
+    for (int64_t c = 0; c < l.out; ++c) yr[c] = std::max(0.f, zr[c] * mul[c] + add[c]);
+  }
+  if (l.pool)
+    pool2x2(w.y.data(), w.out, n, l.oh, l.out);
+  else if (w.out != w.y.data())
+    std::copy(w.y.begin(), w.y.end(), w.out);
+}
+
+// With dy at the normalisation's output (after the ReLU and pool's backward) and, after a barrier,
+// every worker's Σdy (their β gradients) and Σdy·(z − mean): the gradient at z, in place in dy.
+// Adds this worker's share of γ's gradient to gGamma.
+void normaliseBackward(const Layer& l, ConvWork& w, const std::vector<const ConvWork*>& all,
+                       const std::vector<const float*>& betaGrads, const float* gamma, float* gGamma, int64_t n, int64_t batch) {
+  const double count = static_cast<double>(batch * l.oh * l.oh);
+  std::vector<float> a(l.out), b(l.out), d(l.out);
+  for (int64_t c = 0; c < l.out; ++c) {
+    double sumDy = 0, sumDyZ = 0;
+    for (size_t t = 0; t < all.size(); ++t) {
+      sumDy += betaGrads[t][c];
+      sumDyZ += all[t]->partial[c];
+    }
+    const double invStd = w.invStd[c], g = gamma[c] * invStd;
+    gGamma[c] += static_cast<float>(w.partial[c] * invStd);
+    const double slope = -g * sumDyZ * invStd * invStd / count;
+    a[c] = static_cast<float>(g);
+    b[c] = static_cast<float>(slope);
+    d[c] = static_cast<float>(-g * sumDy / count - slope * w.mean[c]);
+  }
+  const int64_t rows = n * l.oh * l.oh;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict dr = w.dy.data() + r * l.out;
+    const float* __restrict zr = w.z.data() + r * l.out;
+    for (int64_t c = 0; c < l.out; ++c) dr[c] = a[c] * dr[c] + b[c] * zr[c] + d[c];
+  }
+}
+
 void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, const float* bias,
                  int64_t n) {
   if (w.direct) {
@@ -353,6 +465,13 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
       avx512::convPoolForward<32>(in, weight, bias, w.y.data(), w.out, n, h);
     return;
   }
+  if (l.bn) {  // the convolution alone: normaliseForward follows once every worker has its sums
+    w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
+                    {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.z.data())}});
+    st.wait();
+    channelSums(w.z.data(), nullptr, w.partial.data(), n * l.oh * l.oh, l.out, nullptr);
+    return;
+  }
   w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
                   {DNNL_ARG_BIAS, wrap(vec(l.out), bias)}, {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.y.data())}});
   st.wait();
@@ -362,8 +481,12 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
     std::copy(w.y.begin(), w.y.end(), w.out);
 }
 
+void toPreActivation(const Layer& l, ConvWork& w, float* gB, int64_t n);
+void convolutionBackward(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
+                         float* srcGrad, int64_t n);
+
 // From the gradient at the conv layer's output to its parameter gradients, and to the gradient at
-// its input (`srcGrad`, unless null).
+// its input (`srcGrad`, unless null). Not for bn layers (workerStep runs their parts between barriers).
 void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
                   float* gB, float* srcGrad, int64_t n) {
   if (l.keep < 1.f)
@@ -378,6 +501,14 @@ void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* sr
       avx512::convPoolBackward<32>(in, w.y.data(), w.outGrad, gW, gB, w.rowScratch.data(), n, h);
     return;
   }
+  toPreActivation(l, w, gB, n);
+  convolutionBackward(l, w, st, src, weight, gW, srcGrad, n);
+}
+
+// From the gradient at a (non-direct) conv layer's output, its dropout mask applied, to the
+// gradient at its pre-activation in w.dy (through the pool and ReLU), adding that one's column
+// sums (the bias's, or with bn β's, gradient) to gB.
+void toPreActivation(const Layer& l, ConvWork& w, float* gB, int64_t n) {
   if (l.pool) {
     pool2x2ReluGrad(w.outGrad, w.y.data(), w.dy.data(), gB, n, l.oh, l.out);
   } else {
@@ -386,6 +517,12 @@ void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* sr
       for (size_t i = 0; i < w.dy.size(); ++i) w.dy[i] = w.y[i] > 0.f ? w.dy[i] : 0.f;
     columnSums(w.dy.data(), gB, n * l.oh * l.oh, l.out);
   }
+}
+
+// From the gradient at the convolution's output (w.dy) to its filter's gradient, and to the
+// gradient at its input (`srcGrad`, unless null).
+void convolutionBackward(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
+                         float* srcGrad, int64_t n) {
   const auto srcMd = nhwc(n, l.in, l.h), dstMd = nhwc(n, l.out, l.oh);
   w.bwdWeights.exec(st, {{DNNL_ARG_SRC, wrap(srcMd, src)}, {DNNL_ARG_DIFF_DST, wrap(dstMd, w.dy.data())},
                          {DNNL_ARG_DIFF_WEIGHTS, w.gOut.out(gW)}});
@@ -408,8 +545,19 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
   const float* x = images + wk.first * chain[0].inPerImage();
   PhaseClock clock(profiling && wk.first == 0);
 
+  // Every worker's part of conv layer i (their batch-norm sums, after a barrier).
+  auto everyWorker = [&](size_t i) {
+    std::vector<const ConvWork*> all;
+    for (const Worker& o : plan.workers) all.push_back(&o.convs[i]);
+    return all;
+  };
   for (size_t i = 0; i < convs; ++i) {
-    forwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[2 * i], weights[2 * i + 1], n);
+    const size_t p = plan.first[i];
+    forwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[p], weights[p + 1], n);
+    if (chain[i].bn) {
+      sync();
+      normaliseForward(chain[i], wk.convs[i], everyWorker(i), weights[p + 1], weights[p + 2], n, batch);
+    }
     if (chain[i].keep < 1.f) dropConvOutput(chain[i], wk.convs[i], seeds[i], wk.first, n);
     clock.lap(i);
   }
@@ -421,8 +569,8 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
     DenseValues& v = plan.dense[j];
     if (w.c1 > w.c0) {
       w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(mat(batch, l.in), plan.denseInput(j, images))},
-                      {DNNL_ARG_WEIGHTS, wrap(strided(l.in, w.c1 - w.c0, l.out), weights[2 * i] + w.c0)},
-                      {DNNL_ARG_BIAS, wrap(strided(1, w.c1 - w.c0, l.out), weights[2 * i + 1] + w.c0)},
+                      {DNNL_ARG_WEIGHTS, wrap(strided(l.in, w.c1 - w.c0, l.out), weights[plan.first[i]] + w.c0)},
+                      {DNNL_ARG_BIAS, wrap(strided(1, w.c1 - w.c0, l.out), weights[plan.first[i] + 1] + w.c0)},
                       {DNNL_ARG_DST, wrap(strided(batch, w.c1 - w.c0, l.out), v.y.data() + w.c0)}});
       st.wait();
       if (l.keep < 1.f)
@@ -473,8 +621,8 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
     const Layer& l = chain[i];
     DenseWork& w = wk.denses[j];
     DenseValues& v = plan.dense[j];
-    float* gW = plan.sums.data() + plan.offsets[2 * i];
-    float* gB = plan.sums.data() + plan.offsets[2 * i + 1];
+    float* gW = plan.sums.data() + plan.offsets[plan.first[i]];
+    float* gB = plan.sums.data() + plan.offsets[plan.first[i] + 1];
     if (w.c1 > w.c0) {
       std::fill(gB + w.c0, gB + w.c1, 0.f);
       for (int64_t r = 0; r < batch; ++r) {
@@ -498,7 +646,7 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
       sync();  // every column of dy is final
       float* srcGrad = j > 0 ? plan.dense[j - 1].dy.data() + wk.first * l.in : wk.convs[convs - 1].outGrad;
       w.bwdData.exec(st, {{DNNL_ARG_SRC, wrap(mat(n, l.out), v.dy.data() + wk.first * l.out)},
-                          {DNNL_ARG_WEIGHTS, wrap(mat(l.out, l.in, tag::ba), weights[2 * i])},
+                          {DNNL_ARG_WEIGHTS, wrap(mat(l.out, l.in, tag::ba), weights[plan.first[i]])},
                           {DNNL_ARG_DST, wrap(mat(n, l.in), srcGrad)}});
       st.wait();
     }
@@ -508,9 +656,24 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
   std::fill(wk.grads.begin(), wk.grads.end(), 0.f);
   float* g = wk.grads.data();
   for (size_t i = convs; i-- > 0;) {
+    const Layer& l = chain[i];
+    ConvWork& w = wk.convs[i];
+    const size_t p = plan.first[i];
     float* srcGrad = i > 0 ? wk.convs[i - 1].outGrad : nullptr;
-    backwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[2 * i], g + plan.offsets[2 * i],
-                 g + plan.offsets[2 * i + 1], srcGrad, n);
+    const float* src = i == 0 ? x : wk.convs[i - 1].out;
+    if (!l.bn) {
+      backwardConv(l, w, st, src, weights[p], g + plan.offsets[p], g + plan.offsets[p + 1], srcGrad, n);
+    } else {
+      if (l.keep < 1.f)
+        for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
+      toPreActivation(l, w, g + plan.offsets[p + 2], n);
+      channelSums(w.dy.data(), w.z.data(), w.partial.data(), n * l.oh * l.oh, l.out, w.mean.data());
+      sync();  // every worker's Σdy (its β gradient) and Σdy·(z − mean)
+      std::vector<const float*> betaGrads;
+      for (const Worker& o : plan.workers) betaGrads.push_back(o.grads.data() + plan.offsets[p + 2]);
+      normaliseBackward(l, w, everyWorker(i), betaGrads, weights[p + 1], g + plan.offsets[p + 1], n, batch);
+      convolutionBackward(l, w, st, src, weights[p], g + plan.offsets[p], srcGrad, n);
+    }
     clock.lap(2 * count - i);
   }
   return loss;
@@ -567,6 +730,13 @@ std::vector<Layer> parseChain(const Napi::Env& env, const Napi::Array& arr) {
       l.oh = same ? l.h : l.h - l.k + 1;
       l.outH = l.pool ? l.oh / 2 : l.oh;
       if (l.k < 1 || l.oh < 1 || (l.pool && (l.oh % 2 || !l.relu))) throw bad("unsupported convolution");
+      const Napi::Value bn = o.Get("batchNorm");
+      if (bn.IsObject()) {
+        l.bn = true;
+        l.epsilon = static_cast<float>(f64(bn.As<Napi::Object>().Get("epsilon")));
+        l.momentum = static_cast<float>(f64(bn.As<Napi::Object>().Get("momentum")));
+        if (!l.relu || !(l.epsilon > 0.f) || !(l.momentum >= 0.f && l.momentum <= 1.f)) throw bad("unsupported batch normalisation");
+      }
     }
     const Napi::Value keep = o.Get("keep");
     l.keep = keep.IsNumber() ? static_cast<float>(f64(keep)) : 1.f;
@@ -593,14 +763,17 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
   plan->classes = plan->chain.back().out;
   for (const Layer& l : plan->chain) {
     if (l.conv) plan->convCount++;
-    for (int64_t size : {l.weightSize(), l.out}) {
+    plan->first.push_back(plan->sizes.size());
+    std::vector<int64_t> sizes{l.weightSize(), l.out};
+    if (l.bn) sizes.push_back(l.out);
+    for (int64_t size : sizes) {
       plan->sizes.push_back(size);
       plan->offsets.push_back(plan->paramCount);
       plan->paramCount += size;
     }
   }
   const size_t convs = plan->convCount, count = plan->chain.size();
-  plan->convParamCount = convs > 0 ? plan->offsets[2 * convs] : 0;
+  plan->convParamCount = convs > 0 ? plan->offsets[plan->first[convs]] : 0;
   const int64_t batch = plan->batch;
   if (convs > 0) plan->features.resize(batch * plan->chain[convs].in);
   plan->dense.resize(count - convs);
@@ -650,7 +823,8 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
   return Napi::External<Plan>::New(info.Env(), plan.release(), [](Napi::Env, Plan* p) { delete p; });
 }
 
-// cnnStepRun(plan, images, labels, weights[2L], grads[2L] | null, update | null, seeds) → mean loss.
+// cnnStepRun(plan, images, labels, weights[P], grads[P] | null, update | null, seeds, smoothing,
+// statistics) → mean loss. P parameters: W and b of each layer, or W, γ and β of a bn conv layer.
 // Without an update: the gradients of the mean cross-entropy are written to grads. With update =
 // {kind: 'sgd', lr, decays} or {kind: 'adam', m: [2L], v: [2L], lr, beta1, beta2, epsilonHat, c1,
 // c2, decays}: the weights (and Adam's slots) are updated in place with TensorFlow's rule (see
@@ -659,6 +833,8 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
 // pass: shadow -= oneMinusDecay·(shadow − w).
 // seeds: one number per layer, the dropout mask's seed (read for layers with dropout only).
 // smoothing (optional, default 0): label smoothing ε of the cross-entropy's targets.
+// statistics (optional): [moving mean, moving variance] arrays of each bn layer in turn, moved by
+// 1 − momentum towards the batch's mean and unbiased (n − 1) variance, as TensorFlow does.
 Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
   Plan& plan = *info[0].As<Napi::External<Plan>>().Data();
   const size_t params = plan.sizes.size();
@@ -706,6 +882,11 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
 
   const float smoothing = info.Length() > 7 && info[7].IsNumber() ? static_cast<float>(f64(info[7])) : 0.f;
   if (!(smoothing >= 0.f && smoothing < 1.f)) throw Napi::Error::New(info.Env(), "cnnStepRun: label smoothing outside [0, 1)");
+  std::vector<size_t> normalised;
+  for (size_t i = 0; i < plan.convCount; ++i)
+    if (plan.chain[i].bn) normalised.push_back(i);
+  std::vector<float*> statistics;
+  if (info.Length() > 8 && info[8].IsArray()) statistics = floatArrays(info[8], 2 * normalised.size(), "moving-statistics arrays");
 
   const int64_t nw = static_cast<int64_t>(plan.workers.size());
   std::vector<double> losses(nw, 0.0), l2(nw, 0.0);
@@ -765,6 +946,18 @@ Napi::Value CnnStepRun(const Napi::CallbackInfo& info) {
       finishClock.lap(updatePhase);
     }
   }
+  for (size_t b = 0; b < statistics.size() / 2; ++b) {
+    const Layer& l = plan.chain[normalised[b]];
+    const ConvWork& w = plan.workers[0].convs[normalised[b]];
+    const double count = static_cast<double>(plan.batch * l.oh * l.oh), rate = 1.0 - l.momentum;
+    const double unbiased = count / std::max(count - 1.0, 1.0);
+    float* mean = statistics[2 * b];
+    float* variance = statistics[2 * b + 1];
+    for (int64_t c = 0; c < l.out; ++c) {
+      mean[c] -= static_cast<float>(rate * (mean[c] - w.mean[c]));
+      variance[c] -= static_cast<float>(rate * (variance[c] - w.variance[c] * unbiased));
+    }
+  }
   callClock.lap(callPhase);
   double loss = 0, l2Total = 0;
   for (int64_t w = 0; w < nw; ++w) {
@@ -808,6 +1001,8 @@ void registerCnnStep(Napi::Env env, Napi::Object exports) {
   exports.Set("cnnStepSmoothing", Napi::Boolean::New(env, true));
   // Conv layers' `keep` came with this flag: an addon without it would train them without dropout.
   exports.Set("cnnStepConvDropout", Napi::Boolean::New(env, true));
+  // Conv layers' `batchNorm` came with this flag: an addon without it would train them as plain convolutions.
+  exports.Set("cnnStepBatchNorm", Napi::Boolean::New(env, true));
 }
 
 }  // namespace mn

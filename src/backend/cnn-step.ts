@@ -27,8 +27,10 @@ export type StepUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam' } & Adam
 /**
  * One training step of a chain of layers (src/models/layer-chain.ts) in one native call: forward,
  * backward and optionally the update, the batch split between the cores, each running the whole
- * step on its share. Weights are given in chain order, W then b of each layer (TensorFlow layouts:
- * HWIO, [in, out]); `seeds` holds one dropout seed per layer (read where the layer has dropout).
+ * step on its share. Weights are given in chain order, W then b of each layer, W, γ, β of a
+ * batch-normalised one (TensorFlow layouts: HWIO, [in, out]); `seeds` holds one dropout seed per
+ * layer (read where the layer has dropout); `statistics`, the moving mean and variance of each
+ * batch normalisation in turn, are moved towards the batch's in the same call.
  */
 export interface NativeCnnStep {
   /** Whether the addon takes a label smoothing ε (an older one has no `smoothing` argument). */
@@ -37,9 +39,9 @@ export interface NativeCnnStep {
    * The mean loss, and the gradients (tensors the caller disposes) in the weights' order. The loss
    * is the cross-entropy against (1 − ε)·one-hot + ε/classes, ε = `smoothing` (default 0).
    */
-  gradients(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], smoothing?: number): { loss: number; grads: tf.Tensor[] };
+  gradients(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], smoothing?: number, statistics?: tf.Variable[]): { loss: number; grads: tf.Tensor[] };
   /** The mean loss plus the folded L2 terms; updates the weights (and Adam's slots) in place. */
-  update(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], update: StepUpdate, smoothing?: number): number;
+  update(images: Float32Array, labels: Int32Array, weights: tf.Variable[], seeds: number[], update: StepUpdate, smoothing?: number, statistics?: tf.Variable[]): number;
 }
 
 type NativeUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam'; m: Float32Array[]; v: Float32Array[] } & Omit<AdamStepArgs, 'm' | 'v'>)) & {
@@ -51,10 +53,11 @@ type NativeUpdate = ({ kind: 'sgd'; lr: number } | ({ kind: 'adam'; m: Float32Ar
 type CnnStepAddon = NativeAddon & {
   cnnStepPlan(batch: number, layers: ChainLayer[], workers: number): unknown;
   cnnStepRun(plan: unknown, images: Float32Array, labels: Int32Array, weights: Float32Array[], grads: Float32Array[] | null,
-    update: NativeUpdate | null, seeds: number[], smoothing?: number): number;
+    update: NativeUpdate | null, seeds: number[], smoothing?: number, statistics?: Float32Array[]): number;
   cnnStepDropoutMask(seed: number, rows: number, cols: number, keep: number): Float32Array;
   cnnStepSmoothing?: boolean;
   cnnStepConvDropout?: boolean;
+  cnnStepBatchNorm?: boolean;
 };
 
 /** 0 turns the whole-step path off (A/B timing, the fallback test). */
@@ -82,6 +85,8 @@ export function nativeCnnStep(layers: ChainLayer[]): NativeCnnStep | null {
   const { backend, native } = found;
   // An addon older than conv dropout would read a conv layer's `keep` as no dropout at all.
   if (native.cnnStepConvDropout !== true && layers.some((l) => l.kind === 'conv' && (l.keep ?? 1) < 1)) return null;
+  // One older than batch normalisation would train a normalised layer as a plain convolution.
+  if (native.cnnStepBatchNorm !== true && layers.some((l) => l.kind === 'conv' && l.batchNorm)) return null;
   const workers = splitWorkers() ? native.info().threads : 1;
   const pixels = layers[0].kind === 'conv' ? layers[0].h * layers[0].h * layers[0].in : layers[0].in;
   const plans = new Map<number, unknown>();
@@ -103,19 +108,19 @@ export function nativeCnnStep(layers: ChainLayer[]): NativeCnnStep | null {
   };
   return {
     smooths,
-    gradients(images, labels, weights, seeds, smoothing) {
+    gradients(images, labels, weights, seeds, smoothing, statistics) {
       const plan = planFor(images, labels);
       const out = weights.map((w) => backend.alloc(w.size));
-      const loss = native.cnnStepRun(plan, images, labels, arrays(weights), out, null, seeds, smoothingArg(smoothing));
+      const loss = native.cnnStepRun(plan, images, labels, arrays(weights), out, null, seeds, smoothingArg(smoothing), statistics && arrays(statistics));
       const grads = out.map((values, i) => tf.engine().makeTensorFromTensorInfo(backend.output(weights[i].shape, values), backend));
       return { loss, grads };
     },
-    update(images, labels, weights, seeds, update, smoothing) {
+    update(images, labels, weights, seeds, update, smoothing, statistics) {
       const plan = planFor(images, labels);
       const { averages, ...rule } = update;
       const args: NativeUpdate = rule.kind === 'adam' ? { ...rule, m: arrays(rule.m), v: arrays(rule.v) } : rule;
       if (averages) Object.assign(args, { shadows: arrays(averages.shadows), oneMinusDecay: averages.oneMinusDecay });
-      return native.cnnStepRun(plan, images, labels, arrays(weights), null, args, seeds, smoothingArg(smoothing));
+      return native.cnnStepRun(plan, images, labels, arrays(weights), null, args, seeds, smoothingArg(smoothing), statistics && arrays(statistics));
     },
   };
 }

@@ -4,7 +4,8 @@ import type { Model } from './model.js';
 
 /**
  * A k×k stride-1 convolution of an h×h×in map + bias, then optionally ReLU, a 2×2/2 max-pool and
- * dropout (keep probability `keep`; absent or 1 = none).
+ * dropout (keep probability `keep`; absent or 1 = none). With `batchNorm`, the convolution has no
+ * bias but a batch normalisation (γ, β; the batch's statistics) before its ReLU.
  */
 export interface ConvLayer {
   kind: 'conv';
@@ -16,6 +17,7 @@ export interface ConvLayer {
   relu: boolean;
   pool: boolean;
   keep?: number;
+  batchNorm?: { epsilon: number; momentum: number };
 }
 
 /** x·W + b, then optionally ReLU and dropout (keep probability `keep`, 1 = none). */
@@ -29,10 +31,15 @@ export interface DenseLayer {
 
 export type ChainLayer = ConvLayer | DenseLayer;
 
-/** A model's graph read as a chain of layers, with its variables in chain order (W, b of each layer). */
+/**
+ * A model's graph read as a chain of layers, with its trainable variables in chain order (W, b of
+ * each layer; W, γ, β of a batch-normalised one) and the moving mean and variance of each batch
+ * normalisation in turn.
+ */
 export interface LayerChain {
   layers: ChainLayer[];
   variables: VariableEntry[];
+  statistics: VariableEntry[];
 }
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -49,6 +56,7 @@ export function layerChain(model: Model): LayerChain | undefined {
   if (!inputShape || inputShape.length !== 2 || typeof inputShape[1] !== 'number') return undefined;
   const layers: ChainLayer[] = [];
   const variables: VariableEntry[] = [];
+  const statistics: VariableEntry[] = [];
   let at = 0;
   let previous = model.input;
   let features = inputShape[1];
@@ -62,11 +70,19 @@ export function layerChain(model: Model): LayerChain | undefined {
     previous = n.name;
     return n;
   };
-  const variable = (n: GraphNode, shape: number[]): boolean => {
-    const v = model.store.get(n.inputs[1]);
-    if (!v || !v.trainable || v.variable.dtype !== 'float32' || json(v.shape) !== json(shape)) return false;
-    variables.push(v);
+  /** Input `k` of node `n` is a float variable of this shape (trainable or not); it joins `variables` or `statistics`. */
+  const variable = (n: GraphNode, shape: number[], k = 1, trainable = true): boolean => {
+    const v = model.store.get(n.inputs[k]);
+    if (!v || v.trainable !== trainable || v.variable.dtype !== 'float32' || json(v.shape) !== json(shape)) return false;
+    (trainable ? variables : statistics).push(v);
     return true;
+  };
+  /** A FusedBatchNormV3 next in the chain with γ, β and moving statistics of `channels`, or undefined. */
+  const batchNorm = (channels: number): ConvLayer['batchNorm'] | undefined => {
+    const n = take(['FusedBatchNormV3'], 5);
+    if (!n || ![1, 2].every((k) => variable(n, [channels], k)) || ![3, 4].every((k) => variable(n, [channels], k, false))) return undefined;
+    const [epsilon, momentum] = [Number(n.attrs.epsilon), Number(n.attrs.momentum)];
+    return epsilon > 0 && momentum >= 0 && momentum <= 1 ? { epsilon, momentum } : undefined;
   };
   const weightShape = (n: GraphNode): number[] => model.store.get(n.inputs[1])?.shape ?? [];
   /** The keep probability of a Dropout node next in the chain (1 if none), or undefined for a rate outside [0, 1). */
@@ -98,9 +114,15 @@ export function layerChain(model: Model): LayerChain | undefined {
       if (k !== k2 || cin !== image.c || json(conv.attrs.strides) !== '[1,1,1,1]' || conv.attrs.dilations !== undefined) return undefined;
       if (!same && conv.attrs.padding !== 'VALID') return undefined;
       if (!variable(conv, [k, k, cin, cout])) return undefined;
-      const bias = take(['BiasAdd', 'Add'], 2);
-      if (!bias || !variable(bias, [cout])) return undefined;
+      const normalised = nodes[at]?.op === 'FusedBatchNormV3';
+      const norm = normalised ? batchNorm(cout) : undefined;
+      if (normalised && !norm) return undefined;
+      if (!normalised) {
+        const bias = take(['BiasAdd', 'Add'], 2);
+        if (!bias || !variable(bias, [cout])) return undefined;
+      }
       const relu = take(['Relu']) !== undefined;
+      if (norm && !relu) return undefined;
       const oh = same ? image.h : image.h - k + 1;
       const poolNode = nodes[at];
       let pool = false;
@@ -111,7 +133,7 @@ export function layerChain(model: Model): LayerChain | undefined {
       if (oh < 1) return undefined;
       const keep = dropoutKeep();
       if (keep === undefined) return undefined;
-      layers.push({ kind: 'conv', k, h: image.h, in: cin, out: cout, same, relu, pool, ...(keep < 1 ? { keep } : {}) });
+      layers.push({ kind: 'conv', k, h: image.h, in: cin, out: cout, same, relu, pool, ...(keep < 1 ? { keep } : {}), ...(norm ? { batchNorm: norm } : {}) });
       image = { h: pool ? oh / 2 : oh, c: cout };
     } else if (n.op === 'MatMul') {
       if (image || n.attrs.transpose_a || n.attrs.transpose_b) return undefined;
@@ -134,5 +156,5 @@ export function layerChain(model: Model): LayerChain | undefined {
   if (!last || last.kind !== 'dense' || last.relu || last.keep !== 1 || previous !== model.output) return undefined;
   const trainable = model.store.trainable();
   if (trainable.length !== variables.length || !trainable.every((v) => variables.includes(v))) return undefined;
-  return { layers, variables };
+  return { layers, variables, statistics };
 }

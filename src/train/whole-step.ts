@@ -75,6 +75,7 @@ function chainWholeStep(model: Model, optimizer: Optimizer, labelSmoothing: numb
   if (!native || (labelSmoothing !== 0 && !native.smooths)) return null;
   const { variables } = chain;
   const weights = variables.map((v) => v.variable);
+  const statistics = chain.statistics.map((v) => v.variable);
   const decays = foldedDecays(variables, folded);
   const seedsFor = (globalStep?: number) => {
     const next = model.dropoutSeeder(globalStep);
@@ -86,10 +87,10 @@ function chainWholeStep(model: Model, optimizer: Optimizer, labelSmoothing: numb
     run(batch, learningRate, options) {
       const seeds = seedsFor(options?.globalStep);
       const { averages } = options ?? {};
-      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays, averages }, labelSmoothing);
+      if (!optimizer.applyInPlace) return native.update(batch.images, batch.labels, weights, seeds, { kind: 'sgd', lr: learningRate, decays, averages }, labelSmoothing, statistics);
       let loss = NaN;
       optimizer.applyInPlace(variables, learningRate, (adam) => {
-        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays, averages }, labelSmoothing);
+        loss = native.update(batch.images, batch.labels, weights, seeds, { kind: 'adam', ...adam, decays, averages }, labelSmoothing, statistics);
       });
       return loss;
     },

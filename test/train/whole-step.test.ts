@@ -32,6 +32,7 @@ const CASES: Array<{ name: string; optimizer: () => Optimizer; l2?: number }> = 
   { name: 'fast-cnn', optimizer: () => createOptimizer('adam', { momentum: 0, beta1: 0.7, beta2: 0.9 }) },
   { name: 'deep-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
   { name: 'vgg-cnn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
+  { name: 'vgg-bn', optimizer: () => createOptimizer('adam', { momentum: 0 }) },
   { name: 'book-cnn', optimizer: () => createOptimizer('sgd', { momentum: 0 }), l2: 1e-4 },
   { name: 'mlp', optimizer: () => createOptimizer('adam', { momentum: 0 }), l2: 1e-2 },
 ];
@@ -188,6 +189,16 @@ describe('layerChain: which graphs the whole step takes', () => {
     ]);
     assert.deepEqual(layersOf('vgg-cnn')?.map((l) => (l.kind === 'conv' ? `${l.k}/${l.out}${l.pool ? 'p' : ''}` : `${l.out}@${l.keep}`)),
       ['3/32', '3/32p', '3/64', '3/64p', '256@0.5', '10@1']);
+    const batchNorm = { epsilon: 1e-3, momentum: 0.99 };
+    assert.deepEqual(layersOf('vgg-bn')?.slice(0, 2), [
+      { kind: 'conv', k: 3, h: 28, in: 1, out: 32, same: true, relu: true, pool: false, batchNorm },
+      { kind: 'conv', k: 3, h: 28, in: 32, out: 32, same: true, relu: true, pool: true, batchNorm },
+    ]);
+    const vggBn = layerChain(build('vgg-bn'))!;
+    assert.deepEqual(vggBn.variables.slice(0, 4).map((v) => v.name),
+      ['conv1_1/weights', 'conv1_1/batch_normalization/gamma', 'conv1_1/batch_normalization/beta', 'conv1_2/weights']);
+    assert.deepEqual(vggBn.statistics.slice(0, 3).map((v) => v.name),
+      ['conv1_1/batch_normalization/moving_mean', 'conv1_1/batch_normalization/moving_variance', 'conv1_2/batch_normalization/moving_mean']);
     assert.deepEqual(layersOf('mlp'), [
       { kind: 'dense', in: 784, out: 500, relu: true, keep: 1 },
       { kind: 'dense', in: 500, out: 10, relu: false, keep: 1 },
@@ -240,7 +251,8 @@ describe('layerChain: which graphs the whole step takes', () => {
 describe('the whole native training step of a layer chain', { skip }, () => {
   it('computes what the graph computes (the reference chain against model.logits)', async () => {
     await tf.setBackend('native');
-    for (const { name } of CASES) {
+    // A batch-normalised model normalises with the moving statistics in inference, the batch's here.
+    for (const { name } of CASES.filter((c) => c.name !== 'vgg-bn')) {
       const model = build(name);
       const chain = layerChain(model)!;
       const b = batch(0);
@@ -298,6 +310,29 @@ describe('the whole native training step of a layer chain', { skip }, () => {
         assert.equal(withoutAddonEntry('cnnStepConvDropout', () => nativeCnnStep(chain.layers)), null, 'a stale addon would drop nothing');
         assert.notEqual(withoutAddonEntry('cnnStepConvDropout', () => nativeCnnStep(chain.layers.map((l): ChainLayer => (l.kind === 'conv' ? { ...l, keep: undefined } : l)))), null);
         model.dispose();
+      });
+    });
+  }
+
+  for (const threads of [1, 2]) {
+    it(`batch normalisation: the step moves the moving statistics as a training call on the tape does (${threads} worker(s)); an addon without it is not used`, async () => {
+      await tf.setBackend('native');
+      await withThreads(threads, () => {
+        const [ours, tape] = [build('vgg-bn'), build('vgg-bn')];
+        const chain = layerChain(ours)!;
+        const b = batch(3);
+        const { grads } = nativeCnnStep(chain.layers)!.gradients(b.images, b.labels, chain.variables.map((v) => v.variable), seedsAt(ours, chain.layers, 0), 0,
+          chain.statistics.map((v) => v.variable));
+        tf.dispose(grads);
+        tf.tidy(() => tape.logits(tf.tensor2d(b.images, [BATCH, 784]), true, 0));
+        for (const v of chain.statistics) {
+          const expected = tape.store.get(v.name)!.variable.dataSync();
+          assert.notDeepEqual(Array.from(expected), Array.from(build('vgg-bn').store.get(v.name)!.variable.dataSync()), `${v.name} moved`);
+          assertClose(v.name, v.variable.dataSync(), expected);
+        }
+        assert.equal(withoutAddonEntry('cnnStepBatchNorm', () => nativeCnnStep(chain.layers)), null, 'a stale addon would not normalise');
+        ours.dispose();
+        tape.dispose();
       });
     });
   }
