@@ -38,8 +38,11 @@ export function chainTwin(modelName: string, extra: string[] = []): ChainTwin {
   try {
     const chain = layerChain(model);
     if (!chain) throw new UserError(`${modelName} is not a layer chain (conv layers then dense layers): the PyTorch twin cannot build it (use --no-torch)`);
-    const layers = chain.layers.map((layer, i): TwinLayer => {
-      const [weight, bias] = [chain.variables[2 * i], chain.variables[2 * i + 1]];
+    let next = 0;
+    const layers = chain.layers.map((layer): TwinLayer => {
+      const weight = chain.variables[next++];
+      // A batch-normalised layer's γ (1) and β (0) start where PyTorch's BatchNorm2d starts; it has no bias.
+      const bias = layer.kind === 'conv' && layer.batchNorm ? chain.variables[(next += 2) - 1] : chain.variables[next++];
       return { ...layer, init: { weight: weight.initializer, bias: bias.initializer }, l2: weight.regularizer !== undefined };
     });
     const { overrides, augment: augmentFlag } = parseTrainFlags(extra);

@@ -3,8 +3,9 @@
 the twin of `mnist train --model X` for the time-to-accuracy bench (bench/time-to-accuracy.ts).
 
 The network is `--layers`, the JSON of mnist-ts's `layerChain(model).layers` (src/models/layer-chain.ts):
-conv layers {"kind": "conv", "k", "h", "in", "out", "same", "relu", "pool", "keep"?} (k×k stride-1 convolution,
-SAME or VALID, + bias, optional ReLU, optional 2×2/2 max-pool, optional dropout) then dense layers {"kind": "dense", "in",
+conv layers {"kind": "conv", "k", "h", "in", "out", "same", "relu", "pool", "keep"?, "batchNorm"?} (k×k stride-1
+convolution, SAME or VALID, + bias — or with "batchNorm": {"epsilon", "momentum"} no bias but BatchNorm2d, TensorFlow's
+momentum m being PyTorch's 1 − m — optional ReLU, optional 2×2/2 max-pool, optional dropout) then dense layers {"kind": "dense", "in",
 "out", "relu", "keep"} (x·W + b, optional ReLU, then dropout with keep probability `keep` in training
 only); the last gives the logits. Each layer may also carry "init": {"weight": I, "bias": I}, with I one of
 mnist-ts's initializers ({"kind": "truncated_normal"|"random_normal", "stddev", "mean"},
@@ -82,6 +83,10 @@ def check_chain(layers):
             keep = layer.get('keep', 1)
             if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
                 return f'layer {i}: dropout keep probability must be in (0, 1], got {json.dumps(keep)}'
+            norm = layer.get('batchNorm')
+            if norm is not None and not (isinstance(norm, dict) and layer.get('relu') and isinstance(norm.get('epsilon'), (int, float))
+                                         and norm['epsilon'] > 0 and isinstance(norm.get('momentum'), (int, float)) and 0 <= norm['momentum'] <= 1):
+                return f'layer {i}: batchNorm must be {{"epsilon" > 0, "momentum" in [0, 1]}} on a ReLU layer, got {json.dumps(norm)}'
             if out < 1 or (layer.get('pool') and out % 2):
                 return f'layer {i}: its {out}×{out} output cannot be {"pooled" if out >= 1 else "computed"}'
             image = (out // 2 if layer.get('pool') else out, layer['out'])
@@ -134,7 +139,7 @@ def build(layers):
             elif layer['same']:
                 # TensorFlow's SAME puts the odd padding pixel after.
                 modules.append(torch.nn.ZeroPad2d(((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)))
-            op = torch.nn.Conv2d(layer['in'], layer['out'], k, padding=padding)
+            op = torch.nn.Conv2d(layer['in'], layer['out'], k, padding=padding, bias='batchNorm' not in layer)
             fan_in = k * k * layer['in']
         else:
             if not flattened:
@@ -144,10 +149,14 @@ def build(layers):
             fan_in = layer['in']
         init = layer.get('init') or default_init(layer, fan_in)
         initialise(op.weight, init['weight'])
-        initialise(op.bias, init['bias'])
+        if op.bias is not None:
+            initialise(op.bias, init['bias'])
         if layer.get('l2', layer['kind'] == 'dense'):
             regularised.append(op.weight)
         modules.append(op)
+        if 'batchNorm' in layer:
+            norm = layer['batchNorm']
+            modules.append(torch.nn.BatchNorm2d(layer['out'], eps=norm['epsilon'], momentum=1 - norm['momentum']))
         if layer.get('relu'):
             modules.append(torch.nn.ReLU())
         if layer['kind'] == 'conv' and layer.get('pool'):

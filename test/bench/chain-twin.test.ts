@@ -35,6 +35,15 @@ test('fast-cnn: its chain with He initialisers, one-cycle Adam β = (0.7, 0.9), 
   ]);
 });
 
+test('vgg-bn: batch-normalised conv layers, each weight initialiser read past γ and β; its affine augmentation', () => {
+  const twin = chainTwin('vgg-bn');
+  assert.deepEqual(twin.layers.map(({ init: _init, l2: _l2, ...layer }) => layer), chainOf('vgg-bn'));
+  assert.deepEqual(twin.layers.map((l) => (l.init.weight.kind === 'truncated_normal' ? l.init.weight.stddev : NaN)),
+    [Math.sqrt(2 / 9), Math.sqrt(2 / 288), Math.sqrt(2 / 288), Math.sqrt(2 / 576), Math.sqrt(2 / 3136), 0.1]);
+  assert.deepEqual(twin.layers[0].kind === 'conv' && twin.layers[0].batchNorm, { epsilon: 1e-3, momentum: 0.99 });
+  assert.equal(arg(twin.args, '--augment'), 'affine');
+});
+
 test("deep-cnn and book-cnn: the tutorial's and the book's recipes (exponential decay, staircase or smooth, L2, EMA, dropout)", () => {
   const deep = chainTwin('deep-cnn');
   assert.deepEqual(deep.args.slice(2), [
@@ -106,10 +115,10 @@ test('bench/chain_torch.py trains what the bench passes it (pooling, L2, EMA, au
   assert.ok(result.test > 0 && result.test <= 1);
 });
 
-test('bench/chain_torch.py: SAME convolutions and dropout (conv and dense); a broken chain is a one-line error', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
+test('bench/chain_torch.py: SAME convolutions, batch normalisation and dropout (conv and dense); a broken chain is a one-line error', { skip: !hasTorch && `no PyTorch at ${python}` }, () => {
   const layers = [
     { kind: 'conv', k: 3, h: 28, in: 1, out: 4, same: true, relu: true, pool: true, keep: 0.75 },
-    { kind: 'conv', k: 2, h: 14, in: 4, out: 4, same: true, relu: true, pool: false },
+    { kind: 'conv', k: 2, h: 14, in: 4, out: 4, same: true, relu: true, pool: false, batchNorm: { epsilon: 1e-3, momentum: 0.99 } },
     { kind: 'dense', in: 784, out: 16, relu: true, keep: 0.5 },
     { kind: 'dense', in: 16, out: 10, relu: false, keep: 1 },
   ];
@@ -122,4 +131,7 @@ test('bench/chain_torch.py: SAME convolutions and dropout (conv and dense); a br
   const badKeep = runTwin(['--layers', JSON.stringify([{ ...layers[0], keep: 0 }, ...layers.slice(1)])]);
   assert.notEqual(badKeep.status, 0);
   assert.match(badKeep.error, /--layers: layer 0: dropout keep probability must be in \(0, 1\], got 0/);
+  const badNorm = runTwin(['--layers', JSON.stringify([layers[0], { ...layers[1], batchNorm: { epsilon: 0, momentum: 0.99 } }, ...layers.slice(2)])]);
+  assert.notEqual(badNorm.status, 0);
+  assert.match(badNorm.error, /--layers: layer 1: batchNorm must be/);
 });
