@@ -5,6 +5,13 @@ import { Model } from '../../src/models/model.js';
 import { getModelDefinition } from '../../src/models/registry.js';
 import { freezeModel } from '../../src/graph/freeze.js';
 import { execute } from '../../src/models/execute.js';
+import { writeSavedModel } from '../../src/graph/saved-model-export.js';
+import { writeTfjsModel } from '../../src/graph/tfjs-export.js';
+import { openGraph } from '../../src/graph/load.js';
+import { FrozenGraph } from '../../src/graph/tfjs-model.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ExponentialMovingAverage } from '../../src/train/ema.js';
 import { nativeOrSkip, randomValues } from '../backend/parity-helpers.js';
 
@@ -38,6 +45,28 @@ describe('vgg-bn: batch normalisation after each convolution', () => {
     assert.equal(bn.attr?.is_training?.b, false, 'an inference graph normalises with the moving statistics');
     assert.deepEqual(bn.input, ['conv1_1/Conv2D', `${BN}/gamma/read`, `${BN}/beta/read`, `${BN}/moving_mean/read`, `${BN}/moving_variance/read`]);
     model.dispose();
+  });
+
+  it('its SavedModel and TensorFlow.js exports normalise with the moving statistics: the logits of the model in inference', async () => {
+    await tf.setBackend('cpu');
+    const model = Model.build(getModelDefinition('vgg-bn'), { seed: 4 });
+    // Statistics far from the initial 0 and 1, so that ignoring them would show.
+    model.store.all().filter((v) => v.name.includes('moving_')).forEach((v, i) =>
+      v.variable.assign(tf.add(tf.abs(tf.randomNormal(v.shape, 0, 0.5, 'float32', 40 + i)), v.name.endsWith('variance') ? 0.5 : -0.3)));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-vgg-bn-'));
+    try {
+      writeSavedModel(model, path.join(dir, 'saved'));
+      await writeTfjsModel(freezeModel(model), 'vgg-bn.pb', path.join(dir, 'tfjs'));
+      const x = images();
+      const expected = model.logits(x).dataSync();
+      for (const target of [path.join(dir, 'saved'), path.join(dir, 'tfjs', 'model.json')]) {
+        const [logits] = await FrozenGraph.load(openGraph(target), target).run({ 'x-input': x }, [`${model.output}:0`]);
+        close(logits.dataSync(), Array.from(expected), target);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      model.dispose();
+    }
   });
 
   for (const backend of ['cpu', 'native']) {
