@@ -2,36 +2,11 @@
 // forward pass with the batch's statistics and its backward pass, each a few passes over the map
 // with per-thread per-channel sums instead of TensorFlow.js's dozen element-wise ops.
 #include "common.h"
+#include "channel_sums.h"
 #include <cmath>
 
 namespace mn {
 namespace {
-
-constexpr int64_t kRowBlock = 64;
-
-// Over rows [r0, r1): sum[c] += Σ a(r, c) and sum2[c] += Σ b(r, c), in float over blocks of 64 rows
-// (vectorisable across channels), folded into double per block.
-template <typename A, typename B>
-void channelSums(int64_t r0, int64_t r1, int64_t channels, double* __restrict sum, double* __restrict sum2, A a, B b) {
-  std::vector<float> block(2 * channels);
-  float* __restrict s = block.data();
-  float* __restrict s2 = s + channels;
-  for (int64_t b0 = r0; b0 < r1; b0 += kRowBlock) {
-    const int64_t b1 = std::min(r1, b0 + kRowBlock);
-    std::fill(block.begin(), block.end(), 0.f);
-    for (int64_t r = b0; r < b1; ++r) {
-      const int64_t at = r * channels;
-      for (int64_t c = 0; c < channels; ++c) {
-        s[c] += a(at + c, c);
-        s2[c] += b(at + c, c);
-      }
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-      sum[c] += s[c];
-      sum2[c] += s2[c];
-    }
-  }
-}
 
 // Runs channelSums over all rows, split between threads; returns the totals in sum/sum2.
 template <typename A, typename B>

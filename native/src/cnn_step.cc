@@ -9,6 +9,7 @@
 // parallel region and one barrier (summing the workers' gradients), instead of one fork/join per
 // kernel. With one worker the primitives use oneDNN's own threading.
 #include "common.h"
+#include "channel_sums.h"
 #include "conv_pool_avx512.h"
 #include "pool_grad.h"
 #include <cmath>
@@ -362,36 +363,6 @@ void dropConvOutput(const Layer& l, ConvWork& w, uint64_t seed, int64_t first, i
   }
 }
 
-// Per-channel sums over the rows of an [rows, c] map, in float over blocks of 64 rows folded into
-// double: out[c] = Σ a and out[c + channels] = Σ a², or with `b` and `center`: out[c] = Σ a·(b − center).
-void channelSums(const float* __restrict a, const float* __restrict b, double* __restrict out, int64_t rows,
-                 int64_t channels, const float* __restrict center) {
-  std::fill(out, out + (b ? channels : 2 * channels), 0.0);
-  std::vector<float> block(2 * channels);
-  float* __restrict s = block.data();
-  float* __restrict s2 = s + channels;
-  for (int64_t r0 = 0; r0 < rows; r0 += 64) {
-    const int64_t r1 = std::min(rows, r0 + 64);
-    std::fill(block.begin(), block.end(), 0.f);
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* ar = a + r * channels;
-      if (b) {
-        const float* br = b + r * channels;
-        for (int64_t c = 0; c < channels; ++c) s[c] += ar[c] * (br[c] - center[c]);
-      } else {
-        for (int64_t c = 0; c < channels; ++c) {
-          s[c] += ar[c];
-          s2[c] += ar[c] * ar[c];
-        }
-      }
-    }
-    for (int64_t c = 0; c < channels; ++c) {
-      out[c] += s[c];
-      if (!b) out[c + channels] += s2[c];
-    }
-  }
-}
-
 // After the barrier that follows every worker's convolution: the whole batch's mean and biased
 // variance from all workers' sums (added in worker order, so every worker gets the same), then
 // y = relu(γ·(z − mean)/√(variance + ε) + β) and the pool.
@@ -469,7 +440,10 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
     w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
                     {DNNL_ARG_DST, wrap(nhwc(n, l.out, l.oh), w.z.data())}});
     st.wait();
-    channelSums(w.z.data(), nullptr, w.partial.data(), n * l.oh * l.oh, l.out, nullptr);
+    const float* z = w.z.data();
+    std::fill(w.partial.begin(), w.partial.end(), 0.0);
+    channelSums(0, n * l.oh * l.oh, l.out, w.partial.data(), w.partial.data() + l.out, [&](int64_t i, int64_t) { return z[i]; },
+                [&](int64_t i, int64_t) { return z[i] * z[i]; });
     return;
   }
   w.fwd.exec(st, {{DNNL_ARG_SRC, wrap(nhwc(n, l.in, l.h), src)}, {DNNL_ARG_WEIGHTS, w.wFwd.in(st, const_cast<float*>(weight))},
@@ -667,7 +641,10 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
       if (l.keep < 1.f)
         for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
       toPreActivation(l, w, g + plan.offsets[p + 2], n);
-      channelSums(w.dy.data(), w.z.data(), w.partial.data(), n * l.oh * l.oh, l.out, w.mean.data());
+      const float *dy = w.dy.data(), *z = w.z.data(), *mean = w.mean.data();
+      std::fill(w.partial.begin(), w.partial.begin() + l.out, 0.0);
+      channelSums(0, n * l.oh * l.oh, l.out, w.partial.data(), static_cast<double*>(nullptr),
+                  [&](int64_t i, int64_t c) { return dy[i] * (z[i] - mean[c]); }, [](int64_t, int64_t) { return 0.f; });
       sync();  // every worker's Σdy (its β gradient) and Σdy·(z − mean)
       std::vector<const float*> betaGrads;
       for (const Worker& o : plan.workers) betaGrads.push_back(o.grads.data() + plan.offsets[p + 2]);
