@@ -147,14 +147,15 @@ export const vggCnn: ModelDefinition = {
 /**
  * vgg-cnn with batch normalisation after every convolution (tf.layers.batch_normalization: ε 1e-3,
  * momentum 0.99, in each conv's scope as `batch_normalization/{gamma,beta,moving_mean,moving_variance}`),
- * which then has no bias. Its defaults are the 25-epoch recipe: Adam 1e-3 × 0.88 per epoch, 13,750
- * steps of 100, EMA 0.999 (of the trainable variables; the moving statistics are taken as they
- * are), affine distortions.
+ * which then has no bias. Its defaults are vgg-cnn's 25-epoch recipe at three times the learning
+ * rate (batch normalisation takes it: 3e-3 gave 99.67 / 99.63 % on seeds 1–2, 1e-3 99.59 / 99.57 %,
+ * 1e-2 99.61 %): Adam 3e-3 × 0.88 per epoch, 13,750 steps of 100, EMA 0.999 (of the trainable
+ * variables; the moving statistics are taken as they are), affine distortions.
  */
 export const vggBn: ModelDefinition = {
   name: 'vgg-bn',
   description: 'vgg-cnn with batch normalisation after each convolution: 25 epochs of affine distortions',
-  defaults: { learningRate: 1e-3, decayRate: 0.88, staircase: true, l2: 0, batchSize: 100, steps: 13750, optimizer: 'adam', ema: 0.999 },
+  defaults: { learningRate: 3e-3, decayRate: 0.88, staircase: true, l2: 0, batchSize: 100, steps: 13750, optimizer: 'adam', ema: 0.999 },
   augment: 'affine',
   build: (b, opts) => buildVgg(b, opts, true),
 };
