@@ -107,6 +107,18 @@ test('vgg-cnn: Adam 1e-3 ×0.85 per epoch, batch 100, 11,000 steps (20 epochs), 
   ]);
 });
 
+test('vgg-bn: vgg-cnn\'s 25 epochs at Adam 3e-3 ×0.88 per epoch, affine distortions; normalised convolutions without biases', () => {
+  assert.deepEqual(recipe('vgg-bn'), {
+    batchSize: 100, steps: 13750, learningRate: 3e-3, decayRate: 0.88, staircase: true, l2: 0, ema: 0.999, optimizer: 'adam', ...EVERY_1000,
+  });
+  assert.equal(getModelDefinition('vgg-bn').augment, 'affine');
+  assert.deepEqual(dropoutRates('vgg-bn'), [0.5]);
+  assert.deepEqual(variables('vgg-bn').filter((v) => v.startsWith('conv1_1/')), [
+    'conv1_1/weights 3×3×1×32', 'conv1_1/batch_normalization/gamma 32', 'conv1_1/batch_normalization/beta 32',
+    'conv1_1/batch_normalization/moving_mean 32', 'conv1_1/batch_normalization/moving_variance 32',
+  ]);
+});
+
 test('fast-cnn: 1.25 epochs (1075 × 64), one-cycle Adam 0.01 β=(0.7, 0.9), 20 % warm-up, no L2, no EMA; conv24-pool-conv32-pool-fc256-fc10', () => {
   assert.deepEqual(recipe('fast-cnn'), {
     ...BOOK_DEFAULTS, batchSize: 64, steps: 1075, learningRate: 0.01, decayRate: 1, l2: 0, ema: 0, optimizer: 'adam',
