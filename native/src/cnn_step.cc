@@ -217,7 +217,7 @@ struct Plan {
   std::vector<size_t> first;  // each layer's first parameter: W, then b (or γ, β with bn)
   size_t convCount = 0;
   int64_t batch = 0, classes = 0, workerCount = 1;
-  std::vector<int64_t> sizes, offsets;  // parameters: W, b of each layer in turn
+  std::vector<int64_t> sizes, offsets;  // parameters: W, b (or W, γ, β) of each layer in turn
   int64_t paramCount = 0, convParamCount = 0;
   std::vector<float> features;  // the first dense layer's input (the last conv's output), whole batch
   std::vector<DenseValues> dense;
@@ -366,14 +366,14 @@ void dropConvOutput(const Layer& l, ConvWork& w, uint64_t seed, int64_t first, i
 // After the barrier that follows every worker's convolution: the whole batch's mean and biased
 // variance from all workers' sums (added in worker order, so every worker gets the same), then
 // y = relu(γ·(z − mean)/√(variance + ε) + β) and the pool.
-void normaliseForward(const Layer& l, ConvWork& w, const std::vector<const ConvWork*>& all, const float* gamma,
+void normaliseForward(const Layer& l, size_t layer, ConvWork& w, const std::vector<Worker>& workers, const float* gamma,
                       const float* beta, int64_t n, int64_t batch) {
   const double count = static_cast<double>(batch * l.oh * l.oh);
   for (int64_t c = 0; c < l.out; ++c) {
     double sum = 0, squares = 0;
-    for (const ConvWork* o : all) {
-      sum += o->partial[c];
-      squares += o->partial[c + l.out];
+    for (const Worker& o : workers) {
+      sum += o.convs[layer].partial[c];
+      squares += o.convs[layer].partial[c + l.out];
     }
     const double mean = sum / count, variance = std::max(0.0, squares / count - mean * mean);
     const double invStd = 1.0 / std::sqrt(variance + static_cast<double>(l.epsilon));
@@ -398,17 +398,17 @@ void normaliseForward(const Layer& l, ConvWork& w, const std::vector<const ConvW
 }
 
 // With dy at the normalisation's output (after the ReLU and pool's backward) and, after a barrier,
-// every worker's Σdy (their β gradients) and Σdy·(z − mean): the gradient at z, in place in dy.
-// Adds this worker's share of γ's gradient to gGamma.
-void normaliseBackward(const Layer& l, ConvWork& w, const std::vector<const ConvWork*>& all,
-                       const std::vector<const float*>& betaGrads, const float* gamma, float* gGamma, int64_t n, int64_t batch) {
+// every worker's Σdy (its β gradient, at `betaOffset` of its grads) and Σdy·(z − mean): the
+// gradient at z, in place in dy. Adds this worker's share of γ's gradient to gGamma.
+void normaliseBackward(const Layer& l, size_t layer, ConvWork& w, const std::vector<Worker>& workers, int64_t betaOffset,
+                       const float* gamma, float* gGamma, int64_t n, int64_t batch) {
   const double count = static_cast<double>(batch * l.oh * l.oh);
   std::vector<float> a(l.out), b(l.out), d(l.out);
   for (int64_t c = 0; c < l.out; ++c) {
     double sumDy = 0, sumDyZ = 0;
-    for (size_t t = 0; t < all.size(); ++t) {
-      sumDy += betaGrads[t][c];
-      sumDyZ += all[t]->partial[c];
+    for (const Worker& o : workers) {
+      sumDy += o.grads[betaOffset + c];
+      sumDyZ += o.convs[layer].partial[c];
     }
     const double invStd = w.invStd[c], g = gamma[c] * invStd;
     gGamma[c] += static_cast<float>(w.partial[c] * invStd);
@@ -455,6 +455,12 @@ void forwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src
     std::copy(w.y.begin(), w.y.end(), w.out);
 }
 
+// The gradient at a conv layer's output through its dropout mask (in place), if it has dropout.
+void dropOutputGrad(const Layer& l, ConvWork& w) {
+  if (l.keep < 1.f)
+    for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
+}
+
 void toPreActivation(const Layer& l, ConvWork& w, float* gB, int64_t n);
 void convolutionBackward(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
                          float* srcGrad, int64_t n);
@@ -463,8 +469,7 @@ void convolutionBackward(const Layer& l, ConvWork& w, dnnl::stream& st, const fl
 // its input (`srcGrad`, unless null). Not for bn layers (workerStep runs their parts between barriers).
 void backwardConv(const Layer& l, ConvWork& w, dnnl::stream& st, const float* src, const float* weight, float* gW,
                   float* gB, float* srcGrad, int64_t n) {
-  if (l.keep < 1.f)
-    for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
+  dropOutputGrad(l, w);
   if (w.direct) {
     // The forward pass left the padded images in place.
     const float* in = w.padded.empty() ? src : w.padded.data();
@@ -519,18 +524,12 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
   const float* x = images + wk.first * chain[0].inPerImage();
   PhaseClock clock(profiling && wk.first == 0);
 
-  // Every worker's part of conv layer i (their batch-norm sums, after a barrier).
-  auto everyWorker = [&](size_t i) {
-    std::vector<const ConvWork*> all;
-    for (const Worker& o : plan.workers) all.push_back(&o.convs[i]);
-    return all;
-  };
   for (size_t i = 0; i < convs; ++i) {
     const size_t p = plan.first[i];
     forwardConv(chain[i], wk.convs[i], st, i == 0 ? x : wk.convs[i - 1].out, weights[p], weights[p + 1], n);
     if (chain[i].bn) {
       sync();
-      normaliseForward(chain[i], wk.convs[i], everyWorker(i), weights[p + 1], weights[p + 2], n, batch);
+      normaliseForward(chain[i], i, wk.convs[i], plan.workers, weights[p + 1], weights[p + 2], n, batch);
     }
     if (chain[i].keep < 1.f) dropConvOutput(chain[i], wk.convs[i], seeds[i], wk.first, n);
     clock.lap(i);
@@ -638,17 +637,14 @@ double workerStep(Plan& plan, Worker& wk, const float* images, const int32_t* la
     if (!l.bn) {
       backwardConv(l, w, st, src, weights[p], g + plan.offsets[p], g + plan.offsets[p + 1], srcGrad, n);
     } else {
-      if (l.keep < 1.f)
-        for (size_t e = 0; e < w.mask.size(); ++e) w.outGrad[e] *= w.mask[e];
+      dropOutputGrad(l, w);
       toPreActivation(l, w, g + plan.offsets[p + 2], n);
       const float *dy = w.dy.data(), *z = w.z.data(), *mean = w.mean.data();
       std::fill(w.partial.begin(), w.partial.begin() + l.out, 0.0);
       channelSums(0, n * l.oh * l.oh, l.out, w.partial.data(), static_cast<double*>(nullptr),
                   [&](int64_t i, int64_t c) { return dy[i] * (z[i] - mean[c]); }, [](int64_t, int64_t) { return 0.f; });
       sync();  // every worker's Σdy (its β gradient) and Σdy·(z − mean)
-      std::vector<const float*> betaGrads;
-      for (const Worker& o : plan.workers) betaGrads.push_back(o.grads.data() + plan.offsets[p + 2]);
-      normaliseBackward(l, w, everyWorker(i), betaGrads, weights[p + 1], g + plan.offsets[p + 1], n, batch);
+      normaliseBackward(l, i, w, plan.workers, plan.offsets[p + 2], weights[p + 1], g + plan.offsets[p + 1], n, batch);
       convolutionBackward(l, w, st, src, weights[p], g + plan.offsets[p], srcGrad, n);
     }
     clock.lap(2 * count - i);
@@ -803,10 +799,10 @@ Napi::Value CnnStepPlan(const Napi::CallbackInfo& info) {
 // cnnStepRun(plan, images, labels, weights[P], grads[P] | null, update | null, seeds, smoothing,
 // statistics) → mean loss. P parameters: W and b of each layer, or W, γ and β of a bn conv layer.
 // Without an update: the gradients of the mean cross-entropy are written to grads. With update =
-// {kind: 'sgd', lr, decays} or {kind: 'adam', m: [2L], v: [2L], lr, beta1, beta2, epsilonHat, c1,
+// {kind: 'sgd', lr, decays} or {kind: 'adam', m: [P], v: [P], lr, beta1, beta2, epsilonHat, c1,
 // c2, decays}: the weights (and Adam's slots) are updated in place with TensorFlow's rule (see
 // optimizer.cc), each gradient plus decays[p]·w (folded L2), and the loss includes Σ decays[p]·Σw²/2.
-// With shadows: [2L] and oneMinusDecay, the moving averages follow the updated weights in the same
+// With shadows: [P] and oneMinusDecay, the moving averages follow the updated weights in the same
 // pass: shadow -= oneMinusDecay·(shadow − w).
 // seeds: one number per layer, the dropout mask's seed (read for layers with dropout only).
 // smoothing (optional, default 0): label smoothing ε of the cross-entropy's targets.

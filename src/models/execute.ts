@@ -90,11 +90,9 @@ function fusedLayers(nodes: GraphNode[], outputs: string[], training: boolean): 
     const add = soleReader(product.name);
     if (!add || add.inputs[0] !== product.name) continue;
     const batchNorm = !training && product.op === 'Conv2D' && add.op === 'FusedBatchNormV3' && add.inputs.slice(1).every((i) => byName.get(i)?.op === 'Variable');
-    if (add.op !== 'Add' && add.op !== 'BiasAdd' && !batchNorm) continue;
     const bias = batchNorm ? add : byName.get(add.inputs[1]);
     const biasShape = bias?.attrs.shape;
-    if (!batchNorm && (bias?.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1)) continue;
-    if (!bias) continue;
+    if (!bias || (!batchNorm && (!['Add', 'BiasAdd'].includes(add.op) || bias.op !== 'Variable' || !Array.isArray(biasShape) || biasShape.length !== 1))) continue;
     const relu = soleReader(add.name);
     const last = relu?.op === 'Relu' ? relu : add;
     const pool = product.op === 'Conv2D' && last === relu ? soleReader(relu.name) : undefined;
@@ -148,9 +146,9 @@ function runFused(layer: FusedLayer, input: (name: string) => tf.Tensor, ownLaye
  */
 function foldBatchNorm(layer: FusedLayer, node: GraphNode, input: (name: string) => tf.Tensor): [FusedLayer, (name: string) => tf.Tensor] {
   const [, scale, offset, mean, variance] = node.inputs.map(input);
-  const multiplier = tf.mul(scale, tf.rsqrt(tf.add(variance, node.attrs.epsilon as number)));
+  const { multiplier, shift } = inferenceAffine(scale, offset, mean, variance, node.attrs.epsilon as number);
   const filterName = layer.product.inputs[1];
-  const folded = new Map([[filterName, tf.mul(input(filterName), multiplier)], [node.name, tf.sub(offset, tf.mul(mean, multiplier))]]);
+  const folded = new Map([[filterName, tf.mul(input(filterName), multiplier)], [node.name, shift]]);
   return [{ ...layer, batchNorm: undefined }, (name) => folded.get(name) ?? input(name)];
 }
 
@@ -222,12 +220,18 @@ function batchNorm(node: GraphNode, [x, scale, offset, movingMean, movingVarianc
   if (x.rank !== 4) throw new Error(`${node.name}: batch normalisation takes an NHWC feature map, not a tensor of rank ${x.rank}`);
   const epsilon = node.attrs.epsilon as number;
   if (!opts.training) {
-    // y = x·m + a per channel (m = scale/√(variance + ε), a = offset − mean·m): two broadcast ops, native where the backend is.
-    const multiplier = tf.mul(scale, tf.rsqrt(tf.add(movingVariance, epsilon)));
-    return tf.add(tf.mul(x, multiplier), tf.sub(offset, tf.mul(movingMean, multiplier)));
+    // Two broadcast ops, native where the backend is (a convolution's normalisation is folded into it instead).
+    const { multiplier, shift } = inferenceAffine(scale, offset, movingMean, movingVariance, epsilon);
+    return tf.add(tf.mul(x, multiplier), shift);
   }
   const count = x.size / x.shape[3]!;
   const unbiased = count / Math.max(count - 1, 1);
   return batchNormTraining(x, scale, offset, epsilon, (mean, variance) =>
     opts.batchStatistics?.(node, mean, tf.tidy(() => tf.mul(variance, unbiased)) as tf.Tensor1D));
+}
+
+/** An inference batch normalisation as y = x·multiplier + shift per channel: multiplier = scale/√(variance + ε), shift = offset − mean·multiplier. */
+function inferenceAffine(scale: tf.Tensor, offset: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, epsilon: number): { multiplier: tf.Tensor; shift: tf.Tensor } {
+  const multiplier = tf.mul(scale, tf.rsqrt(tf.add(variance, epsilon)));
+  return { multiplier, shift: tf.sub(offset, tf.mul(mean, multiplier)) };
 }
